@@ -1,0 +1,146 @@
+"""``aloxide.lammps``: one LAMMPS stage of the study, built on aiida-lammps' raw calculation.
+
+aiida-lammps' ``LammpsBaseCalculation`` cannot express buck/coul/long + PPPM with
+charges, so this CalcJob extends ``LammpsRawCalculation``: instead of taking a
+hand-written script it *generates* the script from a validated stage description and
+a charged structure. The generated script and data file are stored in the node's
+repository (``verdi calcjob inputcat PK aloxide.in``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.common.datastructures import CalcInfo, CodeInfo
+from aiida.common.folders import Folder
+from aiida_lammps.calculations.raw import LammpsRawCalculation
+
+from ..data.structure import structure_arrays, validate_alumina
+from ..lammps_io import write_data
+from ..potentials import MATSUI
+from .script import (
+    DATA_FILENAME,
+    FINAL_DUMP,
+    LOG_FILENAME,
+    TRAJ_DUMP,
+    StageError,
+    generate_script,
+    validate_stage,
+)
+
+__all__ = ["AloxideLammpsCalculation"]
+
+
+def _validate_parameters(value: orm.Dict, _ctx) -> str | None:
+    """Validate the stage description before anything runs."""
+    try:
+        validate_stage(value.get_dict())
+    except StageError as exc:
+        return f"invalid stage parameters: {exc}"
+    return None
+
+
+def _validate_structure(value: orm.StructureData, _ctx) -> str | None:
+    """Refuse structures that are not charged, neutral, periodic Al2O3."""
+    return validate_alumina(value, MATSUI.charges)
+
+
+class AloxideLammpsCalculation(LammpsRawCalculation):
+    """Run one stage (a sequence of MD / minimise / box segments) of a Matsui a-Al2O3 sample."""
+
+    FILENAME_INPUT = "aloxide.in"
+    FILENAME_OUTPUT = "lammps.out"
+
+    @classmethod
+    def define(cls, spec):
+        """Inputs: structure + stage parameters (+ velocities); outputs: thermo, structure, frames."""
+        super().define(spec)
+        spec.inputs["script"].required = False
+        spec.inputs["metadata"]["options"]["input_filename"].default = cls.FILENAME_INPUT
+        spec.inputs["metadata"]["options"]["parser_name"].default = "aloxide.lammps"
+        spec.inputs["metadata"]["options"]["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+        spec.input(
+            "structure",
+            valid_type=orm.StructureData,
+            validator=_validate_structure,
+            help="Charged, neutral Al2O3 structure (ChargedStructureData) in an orthorhombic periodic cell.",
+        )
+        spec.input(
+            "parameters",
+            valid_type=orm.Dict,
+            validator=_validate_parameters,
+            help="Stage description: timestep, thermostat/barostat damping, segments, dumps (see docs).",
+        )
+        spec.input(
+            "velocities",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Velocities (array 'velocities', Å/ps) to continue the dynamics of a previous stage.",
+        )
+        spec.inputs.validator = cls.validate_inputs
+        spec.output("thermo", valid_type=orm.ArrayData, help="Thermo series: one array per thermo column.")
+        spec.output("structure", valid_type=orm.StructureData, required=False, help="Final structure.")
+        spec.output("velocities", valid_type=orm.ArrayData, required=False, help="Final velocities (Å/ps), by atom id.")
+        spec.output(
+            "final_frame",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Per-atom arrays of the final state (unwrapped positions and any dumped quantity).",
+        )
+        spec.output(
+            "trajectory",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Dumped frames: positions (frames, atoms, 3) float32 unwrapped, cells, steps, times.",
+        )
+        spec.exit_code(310, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file.", invalidates_cache=True)
+        spec.exit_code(
+            311,
+            "ERROR_RUN_INCOMPLETE",
+            message="The LAMMPS run stopped before the end (killed or out of wall time): {detail}",
+            invalidates_cache=True,
+        )
+        spec.exit_code(312, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms: {error}")
+        spec.exit_code(313, "ERROR_NON_FINITE_ENERGY", message="Energies or pressures became NaN/inf: {detail}")
+        spec.exit_code(314, "ERROR_DUMP_CORRUPT", message="A dump file is corrupted or truncated: {detail}")
+        spec.exit_code(315, "ERROR_FINAL_STRUCTURE_MISSING", message="The final configuration was not written.")
+
+    @classmethod
+    def validate_inputs(cls, value, ctx):
+        """Top-level checks: the script is generated here, never passed in."""
+        if "script" in value:
+            return "do not pass `script`: aloxide.lammps generates it from `structure` and `parameters`"
+        if "velocities" in value and "structure" in value:
+            vel = value["velocities"]
+            if "velocities" not in vel.get_arraynames():
+                return "`velocities` must contain an array named 'velocities'"
+            n = len(value["structure"].sites)
+            if vel.get_shape("velocities") != (n, 3):
+                return f"`velocities` has shape {vel.get_shape('velocities')}, structure has {n} atoms"
+        return super().validate_inputs(value, ctx)
+
+    def prepare_for_submission(self, folder: Folder) -> CalcInfo:
+        """Write the data file and the generated script; retrieve log, final dump and frames."""
+        stage = self.inputs.parameters.get_dict()
+        positions, types, charges, box = structure_arrays(self.inputs.structure)
+        velocities = None
+        if "velocities" in self.inputs:
+            velocities = np.asarray(self.inputs.velocities.get_array("velocities"))
+        with folder.open(DATA_FILENAME, "w") as handle:
+            handle.write(write_data(positions, types, charges, box, velocities=velocities))
+        with folder.open(self.inputs.metadata.options.input_filename, "w") as handle:
+            handle.write(generate_script(stage))
+
+        codeinfo = CodeInfo()
+        codeinfo.cmdline_params = ["-in", self.inputs.metadata.options.input_filename, "-log", LOG_FILENAME]
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.stdout_name = self.inputs.metadata.options.output_filename
+
+        calcinfo = CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.retrieve_list = [self.inputs.metadata.options.output_filename, LOG_FILENAME, FINAL_DUMP]
+        # Frames are parsed into compact arrays; the raw text dump is not kept twice.
+        calcinfo.retrieve_temporary_list = [TRAJ_DUMP]
+        if "settings" in self.inputs:
+            calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
+        return calcinfo

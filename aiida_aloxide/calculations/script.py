@@ -1,0 +1,280 @@
+"""Stage description -> LAMMPS input script, with strict validation (no AiiDA here).
+
+A *stage* is one LAMMPS run: a force-field setting, optional initial velocities and an
+ordered list of *segments* (MD at NVT/NPT/NVE with linear T/P ramps, density rescaling,
+energy minimisation, a strain increment). Every string that reaches the script comes
+from a fixed vocabulary and every number is checked to be finite, so a stage cannot
+inject LAMMPS commands.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+from ..potentials import MATSUI, MatsuiPotential
+
+__all__ = [
+    "DATA_FILENAME",
+    "DUMP_FIELDS",
+    "FINAL_DUMP",
+    "LOG_FILENAME",
+    "STAGE_DEFAULTS",
+    "TRAJ_DUMP",
+    "StageError",
+    "generate_script",
+    "stage_md_steps",
+    "validate_stage",
+]
+
+DATA_FILENAME = "structure.data"
+LOG_FILENAME = "log.lammps"
+FINAL_DUMP = "final.dump"
+TRAJ_DUMP = "trajectory.dump"
+
+GPA_TO_BAR = 1.0e4
+
+#: Per-atom quantities a stage may dump; computed ones are defined in the script.
+DUMP_FIELDS = {
+    "xu", "yu", "zu", "x", "y", "z", "vx", "vy", "vz", "fx", "fy", "fz", "q",
+    "stress",  # six components of compute stress/atom (stress x volume, bar*Å^3)
+    "voronoi",  # Voronoi volume from compute voronoi/atom (Å^3)
+    "pe",  # per-atom potential energy (eV)
+}  # fmt: skip
+
+SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain"}
+COUPLINGS = {"iso", "aniso", "yz"}
+
+STAGE_DEFAULTS: dict[str, Any] = {
+    "timestep": 0.001,  # ps (1 fs)
+    "thermo_every": 100,
+    "tdamp": 0.1,  # ps
+    "pdamp": 1.0,  # ps
+    "dump_every": 0,
+    "dump_fields": ["xu", "yu", "zu"],
+    "seed": 1,
+    "velocity_temperature": None,
+    "cutoff": MATSUI.cutoff,
+    "kspace_accuracy": MATSUI.kspace_accuracy,
+}
+
+
+class StageError(ValueError):
+    """A stage description is invalid; the message says which field and why."""
+
+
+def _num(value: Any, name: str, *, lo: float | None = None, hi: float | None = None, strict_lo=False) -> float:
+    """Check that ``value`` is a finite real number within bounds and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise StageError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise StageError(f"{name} must be finite, got {value!r}")
+    if lo is not None and (v <= lo if strict_lo else v < lo):
+        raise StageError(f"{name} must be {'>' if strict_lo else '>='} {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise StageError(f"{name} must be <= {hi}, got {v}")
+    return v
+
+
+def _int(value: Any, name: str, *, lo: int = 0, hi: int | None = None) -> int:
+    """Check that ``value`` is an integer within bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise StageError(f"{name} must be an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        raise StageError(f"{name} must be in [{lo}, {hi if hi is not None else 'inf'}], got {value}")
+    return int(value)
+
+
+def _pair(value: Any, name: str, **bounds) -> tuple[float, float]:
+    """A [start, stop] ramp (a single number means constant)."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise StageError(f"{name} must be a number or [start, stop], got {value!r}")
+        return _num(value[0], f"{name}[0]", **bounds), _num(value[1], f"{name}[1]", **bounds)
+    v = _num(value, name, **bounds)
+    return v, v
+
+
+def validate_stage(stage: dict[str, Any]) -> dict[str, Any]:
+    """Return the stage with defaults filled in, or raise :class:`StageError`."""
+    if not isinstance(stage, dict):
+        raise StageError("a stage must be a dictionary")
+    unknown = set(stage) - set(STAGE_DEFAULTS) - {"segments"}
+    if unknown:
+        raise StageError(f"unknown stage keys: {sorted(unknown)}; allowed: {sorted([*STAGE_DEFAULTS, 'segments'])}")
+    out = {**STAGE_DEFAULTS, **stage}
+    out["timestep"] = _num(out["timestep"], "timestep", lo=0, hi=0.01, strict_lo=True)
+    out["thermo_every"] = _int(out["thermo_every"], "thermo_every", lo=1)
+    out["tdamp"] = _num(out["tdamp"], "tdamp", lo=0, strict_lo=True)
+    out["pdamp"] = _num(out["pdamp"], "pdamp", lo=0, strict_lo=True)
+    out["dump_every"] = _int(out["dump_every"], "dump_every", lo=0)
+    out["seed"] = _int(out["seed"], "seed", lo=1, hi=900_000_000)
+    out["cutoff"] = _num(out["cutoff"], "cutoff", lo=2.0, hi=30.0)
+    out["kspace_accuracy"] = _num(out["kspace_accuracy"], "kspace_accuracy", lo=1e-10, hi=1e-2)
+    if out["velocity_temperature"] is not None:
+        out["velocity_temperature"] = _num(out["velocity_temperature"], "velocity_temperature", lo=0, hi=20000)
+    fields = out["dump_fields"]
+    if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
+        raise StageError("dump_fields must be a list of names")
+    bad = [f for f in fields if f not in DUMP_FIELDS]
+    if bad:
+        raise StageError(f"unknown dump_fields {bad}; allowed: {sorted(DUMP_FIELDS)}")
+    out["dump_fields"] = list(fields)
+    segments = out.get("segments")
+    if not isinstance(segments, list | tuple) or not segments:
+        raise StageError("segments must be a non-empty list")
+    out["segments"] = [_validate_segment(s, k) for k, s in enumerate(segments)]
+    return out
+
+
+def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
+    """Validate one segment and fill its defaults."""
+    where = f"segments[{k}]"
+    if not isinstance(seg, dict) or "type" not in seg:
+        raise StageError(f"{where} must be a dictionary with a 'type'")
+    kind = seg["type"]
+    if kind not in SEGMENT_TYPES:
+        raise StageError(f"{where}.type {kind!r} is not one of {sorted(SEGMENT_TYPES)}")
+    allowed = {
+        "nvt": {"type", "steps", "temp"},
+        "npt": {"type", "steps", "temp", "press", "couple"},
+        "nve": {"type", "steps"},
+        "density": {"type", "value"},
+        "minimize": {"type", "etol", "ftol", "maxiter", "maxeval"},
+        "strain": {"type", "axis", "value"},
+    }[kind]
+    unknown = set(seg) - allowed
+    if unknown:
+        raise StageError(f"{where} ({kind}): unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+    out: dict[str, Any] = {"type": kind}
+    if kind in {"nvt", "npt", "nve"}:
+        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0, hi=10**9)
+    if kind in {"nvt", "npt"}:
+        out["temp"] = _pair(seg.get("temp"), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
+    if kind == "npt":
+        out["press"] = _pair(seg.get("press"), f"{where}.press", lo=-50, hi=100)
+        couple = seg.get("couple", "iso")
+        if couple not in COUPLINGS:
+            raise StageError(f"{where}.couple {couple!r} is not one of {sorted(COUPLINGS)}")
+        out["couple"] = couple
+    if kind == "density":
+        out["value"] = _num(seg.get("value"), f"{where}.value", lo=0.5, hi=10, strict_lo=True)
+    if kind == "minimize":
+        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0)
+        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0)
+        out["maxiter"] = _int(seg.get("maxiter", 10000), f"{where}.maxiter", lo=1)
+        out["maxeval"] = _int(seg.get("maxeval", 100000), f"{where}.maxeval", lo=1)
+    if kind == "strain":
+        axis = seg.get("axis", "x")
+        if axis not in {"x", "y", "z"}:
+            raise StageError(f"{where}.axis must be x, y or z, got {axis!r}")
+        out["axis"] = axis
+        out["value"] = _num(seg.get("value"), f"{where}.value", lo=-0.5, hi=0.5)
+    return out
+
+
+def stage_md_steps(stage: dict[str, Any]) -> int:
+    """Total MD steps of a validated stage (minimisations not counted)."""
+    return sum(s.get("steps", 0) for s in stage["segments"])
+
+
+def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) -> str:
+    """The LAMMPS input script of a stage (validated first)."""
+    st = validate_stage(stage)
+    dt = st["timestep"]
+    lines = [
+        "# generated by aiida-aloxide: Matsui a-Al2O3 stage",
+        "units metal",
+        "atom_style charge",
+        "boundary p p p",
+        "atom_modify map array sort 1000 2.0",
+        f"read_data {DATA_FILENAME}",
+        *potential.lammps_commands(cutoff=st["cutoff"], kspace_accuracy=st["kspace_accuracy"]),
+        "neighbor 2.0 bin",
+        "neigh_modify every 1 delay 0 check yes",
+        f"timestep {dt:.10g}",
+        "thermo_style custom step time temp press pe ke etotal vol density lx ly lz pxx pyy pzz pxy pxz pyz",
+        "thermo_modify flush yes lost error norm no",
+        f"thermo {st['thermo_every']}",
+    ]
+    if st["velocity_temperature"] is not None:
+        lines.append(f"velocity all create {st['velocity_temperature']:.10g} {st['seed']} mom yes rot no dist gaussian")
+    fields = st["dump_fields"]
+    needs_stress = "stress" in fields
+    needs_voro = "voronoi" in fields
+    needs_pe = "pe" in fields
+    if needs_stress:
+        lines.append("compute aloxStress all stress/atom NULL")
+    if needs_voro:
+        lines.append("compute aloxVoro all voronoi/atom")
+    if needs_pe:
+        lines.append("compute aloxPE all pe/atom")
+    cols = _dump_columns(fields)
+    if st["dump_every"] > 0:
+        lines.append(f"dump aloxTraj all custom {st['dump_every']} {TRAJ_DUMP} id type {' '.join(cols)}")
+        lines.append("dump_modify aloxTraj sort id format float %.7g")
+    fix_id = 0
+    for seg in st["segments"]:
+        kind = seg["type"]
+        if kind in {"nvt", "npt", "nve"}:
+            fix_id += 1
+            name = f"aloxInt{fix_id}"
+            if kind == "nvt":
+                t0, t1 = seg["temp"]
+                lines.append(f"fix {name} all nvt temp {t0:.10g} {t1:.10g} {st['tdamp']:.10g}")
+            elif kind == "npt":
+                t0, t1 = seg["temp"]
+                p0, p1 = (p * GPA_TO_BAR for p in seg["press"])
+                if seg["couple"] == "yz":
+                    baro = (
+                        f"y {p0:.10g} {p1:.10g} {st['pdamp']:.10g} z {p0:.10g} {p1:.10g} {st['pdamp']:.10g} couple none"
+                    )
+                else:
+                    baro = f"{seg['couple']} {p0:.10g} {p1:.10g} {st['pdamp']:.10g}"
+                lines.append(f"fix {name} all npt temp {t0:.10g} {t1:.10g} {st['tdamp']:.10g} {baro}")
+            else:
+                lines.append(f"fix {name} all nve")
+            lines.append(f"run {seg['steps']}")
+            lines.append(f"unfix {name}")
+        elif kind == "density":
+            lines += [
+                "variable aloxMass equal mass(all)",
+                # mass in g/mol -> g: / N_A ; volume Å^3 -> cm^3: 1e-24
+                f"variable aloxScale equal (v_aloxMass/6.02214076e23/({seg['value']:.10g}*1e-24)/vol)^(1.0/3.0)",
+                "change_box all x scale ${aloxScale} y scale ${aloxScale} z scale ${aloxScale} remap",
+            ]
+        elif kind == "minimize":
+            lines.append("min_style cg")
+            lines.append(f"minimize {seg['etol']:.10g} {seg['ftol']:.10g} {seg['maxiter']} {seg['maxeval']}")
+        elif kind == "strain":
+            ax = seg["axis"]
+            lines.append(f"change_box all {ax} scale {1.0 + seg['value']:.12g} remap")
+    if st["dump_every"] > 0:
+        lines.append("undump aloxTraj")
+    # Final configuration: positions (wrapped + image-unwrapped), velocities, and any
+    # per-atom quantity asked for, evaluated on the final state.
+    final_cols = ["x", "y", "z", "xu", "yu", "zu", "vx", "vy", "vz", "q"]
+    extra = [c for c in _dump_columns(fields) if c not in final_cols]
+    lines.append("run 0 post no")
+    lines.append(f"write_dump all custom {FINAL_DUMP} id type {' '.join(final_cols + extra)} modify sort id")
+    return "\n".join(lines) + "\n"
+
+
+def _dump_columns(fields: list[str]) -> list[str]:
+    """Expand dump field names into LAMMPS custom-dump column tokens."""
+    cols: list[str] = []
+    for f in fields:
+        if f == "stress":
+            cols += [f"c_aloxStress[{k}]" for k in range(1, 7)]
+        elif f == "voronoi":
+            cols.append("c_aloxVoro[1]")
+        elif f == "pe":
+            cols.append("c_aloxPE")
+        else:
+            cols.append(f)
+    return cols

@@ -1,0 +1,204 @@
+"""``aiida-aloxide`` command line: set-up, quench samples, list them, run the demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from ..setup import DEFAULT_CODE_LABEL, DEFAULT_COMPUTER_LABEL, DEFAULT_PROFILE
+
+__all__ = ["cli"]
+
+PROFILE_OPTION = click.option(
+    "-p",
+    "--profile",
+    default=None,
+    help="AiiDA profile to use (default: the configured default profile, else 'aloxide').",
+)
+
+
+def _load(profile: str | None):
+    """Load the requested, the default, or the 'aloxide' profile; explain how to create one."""
+    from aiida.common.exceptions import MissingConfigurationError, ProfileConfigurationError
+    from aiida.manage.configuration import get_config, load_profile
+
+    try:
+        config = get_config(create=False)
+        name = profile or config.default_profile_name or DEFAULT_PROFILE
+        return load_profile(name, allow_switch=True)
+    except (MissingConfigurationError, ProfileConfigurationError) as exc:
+        raise click.ClickException(f"{exc}\nRun `aiida-aloxide setup` first.") from exc
+
+
+def _code(label: str | None):
+    """Load the LAMMPS code (default label from setup) with a helpful error."""
+    from aiida import orm
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    label = label or f"{DEFAULT_CODE_LABEL}@{DEFAULT_COMPUTER_LABEL}"
+    try:
+        return orm.load_code(label)
+    except (NotExistent, MultipleObjectsError, ValueError) as exc:
+        raise click.ClickException(f"code {label!r} not found ({exc}); run `aiida-aloxide setup`.") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aiida-aloxide")
+def cli():
+    """aiida-aloxide: the amorphous-alumina fracture + softness study with full AiiDA provenance."""
+
+
+@cli.command()
+@click.option("--profile", "profile_name", default=DEFAULT_PROFILE, show_default=True, help="Profile to create/reuse.")
+@click.option("--postgres", is_flag=True, help="Use PostgreSQL storage instead of the embedded SQLite.")
+@click.option("--pg-host", default="localhost", show_default=True)
+@click.option("--pg-port", default=5432, show_default=True, type=int)
+@click.option("--pg-user", default="postgres", show_default=True)
+@click.option("--pg-password", default="", show_default=False)
+@click.option(
+    "--broker",
+    type=click.Choice(["zeromq", "rabbitmq"]),
+    default="zeromq",
+    show_default=True,
+    help="zeromq needs no server; rabbitmq for production.",
+)
+@click.option("--rmq-host", default="127.0.0.1", show_default=True)
+@click.option("--rmq-port", default=5672, show_default=True, type=int)
+@click.option("--mpiprocs", type=click.IntRange(min=1), default=None, help="MPI ranks per LAMMPS run [all cores].")
+@click.option("--omp-threads", type=click.IntRange(min=1), default=1, show_default=True)
+def setup(profile_name, postgres, pg_host, pg_port, pg_user, pg_password, broker, rmq_host, rmq_port, mpiprocs,
+          omp_threads):  # fmt: skip
+    """Create or reuse the profile, the localhost computer and the LAMMPS code (idempotent)."""
+    from ..setup import SetupReport, ensure_code, ensure_computer, ensure_profile
+
+    report = SetupReport()
+    pg = {"host": pg_host, "port": pg_port, "user": pg_user, "password": pg_password} if postgres else None
+    try:
+        ensure_profile(
+            profile_name,
+            postgres=pg,
+            broker=broker,
+            rabbitmq={"broker_host": rmq_host, "broker_port": rmq_port},
+            report=report,
+        )
+        computer = ensure_computer(mpiprocs=mpiprocs, report=report)
+        ensure_code(computer, omp_threads=omp_threads, report=report)
+    except (ValueError, FileNotFoundError, ConnectionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines:
+        click.echo(f"  {line}")
+    click.echo(f"Ready. Use `verdi -p {profile_name} ...` or `aiida-aloxide -h`.")
+
+
+@cli.command()
+@PROFILE_OPTION
+@click.option("-P", "--pressure", "pressures", type=float, multiple=True, required=True, help="GPa; repeatable.")
+@click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide].")
+@click.option("--submit/--run", default=False, help="Submit to the daemon, or run here and wait (default).")
+def quench(profile, pressures, protocol, seed, code_label, submit):
+    """Prepare samples quenched at the given pressures (SPEC §2)."""
+    _load(profile)
+    from aiida.engine import run_get_node
+    from aiida.engine import submit as aiida_submit
+
+    from ..workchains.protocols import ProtocolError
+    from ..workchains.quench import QuenchWorkChain
+
+    code = _code(code_label)
+    builders = []
+    for p in pressures:
+        try:
+            builders.append(QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol, seed=seed))
+        except (ProtocolError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    for p, builder in zip(pressures, builders, strict=True):
+        if submit:
+            node = aiida_submit(builder)
+            click.echo(f"submitted quench at {p:g} GPa: PK {node.pk}")
+        else:
+            click.echo(f"running quench at {p:g} GPa ({protocol}) ...")
+            t0 = time.monotonic()
+            _, node = run_get_node(builder)
+            _echo_quench(node, time.monotonic() - t0)
+            if not node.is_finished_ok:
+                sys.exit(3)
+
+
+def _echo_quench(node, seconds: float | None = None) -> None:
+    """One summary line for a finished quench work chain."""
+    if not node.is_finished_ok:
+        click.echo(f"  PK {node.pk}: FAILED [{node.exit_status}] {node.exit_message}", err=True)
+        return
+    p = node.outputs.properties
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    click.echo(
+        f"  PK {node.pk}: {p['pressure']:g} GPa -> density {p['density']:.3f} g/cm3, "
+        f"Al4 {p['al4']:.3f}, Al5 {p['al5']:.3f}, Al6 {p['al6']:.3f}{took}"
+    )
+
+
+@cli.command()
+@PROFILE_OPTION
+@click.option("--protocol", default=None, help="Only samples of this protocol.")
+@click.option("--min-pressure", type=float, default=None)
+@click.option("--max-pressure", type=float, default=None)
+def samples(profile, protocol, min_pressure, max_pressure):
+    """List quenched samples with pressure, density and Al coordination."""
+    _load(profile)
+    from ..query import find_samples
+
+    rows = find_samples(protocol=protocol, min_pressure=min_pressure, max_pressure=max_pressure)
+    if not rows:
+        click.echo("no samples found")
+        return
+    click.echo(f"{'PK':>6} {'protocol':>8} {'P/GPa':>6} {'rho':>6} {'Al4':>6} {'Al5':>6} {'Al6':>6}")
+    for r in rows:
+        click.echo(
+            f"{r['pk']:>6} {r['protocol']:>8} {r['pressure']:>6.2f} {r['density']:>6.3f} "
+            f"{r['al4']:>6.3f} {r['al5']:>6.3f} {r['al6']:>6.3f}"
+        )
+
+
+@cli.command()
+@PROFILE_OPTION
+@click.option("--protocol", default="demo", show_default=True)
+@click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
+def demo(profile, protocol, output_dir):
+    """The demo study: quench at 0 and 4 GPa, then print and write the summary table."""
+    from pathlib import Path
+
+    _load(profile)
+    from aiida.engine import run_get_node
+
+    from ..workchains.quench import QuenchWorkChain
+
+    code = _code(None)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    t_all = time.monotonic()
+    for p in (0.0, 4.0):
+        click.echo(f"[demo] quench at {p:g} GPa ({protocol}) ...")
+        t0 = time.monotonic()
+        _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol))
+        _echo_quench(node, time.monotonic() - t0)
+        if not node.is_finished_ok:
+            raise click.ClickException(f"quench at {p:g} GPa failed; inspect with `verdi process report {node.pk}`")
+        rows.append((node, node.outputs.properties.get_dict()))
+    lines = [
+        "| P (GPa) | density (g/cm³) | Al4 | Al5 | Al6 | mean CN | work chain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for node, p in rows:
+        lines.append(
+            f"| {p['pressure']:g} | {p['density']:.3f} | {p['al4']:.3f} | {p['al5']:.3f} | {p['al6']:.3f} "
+            f"| {p['mean_cn_al']:.3f} | {node.uuid} |"
+        )
+    table = "\n".join(lines) + "\n"
+    (out / "summary.md").write_text(f"# aiida-aloxide demo ({protocol})\n\n{table}")
+    click.echo(table)
+    click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; summary written to {out / 'summary.md'}")

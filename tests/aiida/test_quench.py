@@ -1,0 +1,125 @@
+"""QuenchWorkChain at smoke scale with real LAMMPS: run, submit through the daemon, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_aloxide.data.structure import structure_from_arrays
+from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
+from aiida_aloxide.workchains.quench import QuenchWorkChain, quench_stages
+
+pytestmark = pytest.mark.lammps
+
+
+def _check_quench(node, pressure: float):
+    """Common checks of a finished smoke quench."""
+    assert node.is_finished_ok, node.exit_message
+    props = node.outputs.properties
+    assert props["pressure"] == pressure
+    assert props["n_atoms"] == 150 and props["n_al"] == 60
+    assert 2.5 < props["density"] < 4.0
+    assert props["al4"] + props["al5"] + props["al6"] + props["al_other"] == pytest.approx(1.0)
+    assert set(node.outputs.thermo) == {"melt", "cool_liquid", "compress", "quench", "relax"}
+    calcs = [c for c in node.called if c.process_type.endswith("aloxide.lammps")]
+    assert len(calcs) == 5 and all(c.is_finished_ok for c in calcs)
+    # Stages chain: each stage starts from the previous stage's final structure.
+    by_label = {c.label: c for c in calcs}
+    assert by_label["cool_liquid"].inputs.structure.uuid == by_label["melt"].outputs.structure.uuid
+    assert by_label["relax"].inputs.velocities.uuid == by_label["quench"].outputs.velocities.uuid
+    # The quench stage ran at the requested pressure (bar in LAMMPS).
+    script = by_label["quench"].base.repository.get_object_content("aloxide.in")
+    assert f"iso {pressure * 1e4:.10g} {pressure * 1e4:.10g}" in script
+    return props
+
+
+def test_smoke_quench_run(lammps_code):
+    builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 2.0, protocol="smoke", seed=7)
+    _, node = run_get_node(builder)
+    props = _check_quench(node, 2.0)
+    assert node.base.extras.get("aloxide_protocol") == "smoke"
+    assert props["density"] == pytest.approx(
+        node.outputs.structure.get_ase().get_masses().sum()
+        / 6.02214076e23
+        / (node.outputs.structure.get_cell_volume() * 1e-24),
+        rel=1e-4,
+    )  # fmt: skip  (ASE masses differ in the 5th digit)
+
+
+@pytest.mark.daemon
+def test_smoke_quench_submit_through_daemon(lammps_code, submit_and_await):
+    builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke", seed=3)
+    node = submit_and_await(builder, timeout=300)
+    _check_quench(node, 0.0)
+
+
+def test_protocols_scale_and_paper_values():
+    assert set(available_protocols("quench")) == {"smoke", "demo", "fast", "paper"}
+    paper = load_protocol("quench", "paper")
+    assert paper["n_units"] * 5 == 8100
+    assert [paper[k] for k in ("melt_ps", "cool_ps", "liquid_ps", "compressed_ps", "quench_ps")] == [
+        45,
+        10,
+        45,
+        45,
+        650,
+    ]
+    assert paper["relax_nvt_ps"] + paper["relax_npt_ps"] == 35
+    stages = dict(quench_stages(paper, 3.0, 1))
+    assert stages["quench"]["segments"][0]["steps"] == 650_000
+    assert stages["quench"]["segments"][0]["temp"] == [3000.0, 300.0]
+    assert stages["compress"]["segments"][0] == {"type": "density", "value": 3.175}
+    assert load_protocol("quench", "demo", {"quench_ps": 12.0})["quench_ps"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"pressure": -1.0}, ValueError, "pressure must be between 0 and 50"),
+        ({"pressure": 51.0}, ValueError, "pressure must be between 0 and 50"),
+        ({"protocol": "huge"}, ProtocolError, "unknown protocol"),
+        ({"overrides": {"quench_time": 5}}, ProtocolError, "unknown override key"),
+        ({"overrides": {"melt_ps": -5}}, ValueError, "melt_ps must be"),
+        ({"seed": 0}, ValueError, "seed"),
+    ],
+)
+def test_bad_quench_input_is_refused(lammps_code, kwargs, error, match):
+    args = {"pressure": 0.0, "protocol": "smoke", **kwargs}
+    with pytest.raises(error, match=match):
+        builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, **args)
+        run_get_node(builder)
+
+
+def test_wrong_code_is_refused(lammps_code):
+    other = orm.InstalledCode(
+        computer=lammps_code.computer, filepath_executable="/bin/true", label="not-lammps",
+        default_calc_job_plugin="core.arithmetic.add",
+    ).store()  # fmt: skip
+    with pytest.raises(ValueError, match="not LAMMPS"):
+        run_get_node(QuenchWorkChain.get_builder_from_protocol(other, 0.0, protocol="smoke"))
+
+
+def test_missing_code_is_refused():
+    builder = QuenchWorkChain.get_builder()
+    builder.pressure = orm.Float(0.0)
+    builder.parameters = orm.Dict(load_protocol("quench", "smoke"))
+    with pytest.raises(ValueError, match="code"):
+        run_get_node(builder)
+
+
+@pytest.mark.parametrize("problem", ["stoichiometry", "charges"])
+def test_bad_starting_structure_is_refused(lammps_code, problem):
+    rng = np.random.default_rng(0)
+    n_al, n_o = (4, 7) if problem == "stoichiometry" else (4, 6)
+    pos = rng.random((n_al + n_o, 3)) * 12.0
+    types = np.array([1] * n_al + [2] * n_o)
+    s = structure_from_arrays(pos, types, [12.0, 12.0, 12.0], dict(MATSUI.charges))
+    if problem == "charges":
+        s.base.attributes.delete("charges")
+    builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke")
+    with pytest.raises(ValueError, match="stoichiometry" if problem == "stoichiometry" else "no charges"):
+        builder.structure = s  # the builder validates on assignment, before anything runs
+        run_get_node(builder)
