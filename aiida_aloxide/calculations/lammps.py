@@ -22,6 +22,7 @@ from .script import (
     DATA_FILENAME,
     FINAL_DUMP,
     LOG_FILENAME,
+    STEPS_FILE,
     TRAJ_DUMP,
     StageError,
     generate_script,
@@ -93,6 +94,12 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             required=False,
             help="Dumped frames: positions (frames, atoms, 3) float32 unwrapped, cells, steps, times.",
         )
+        spec.output(
+            "strain_steps",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Per strain step: strain, mean σ_xx (GPa, tension +) and its standard error, σ_yy, σ_zz, box.",
+        )
         spec.exit_code(310, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file.", invalidates_cache=True)
         spec.exit_code(
             311,
@@ -138,7 +145,7 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
 
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self.inputs.metadata.options.output_filename, LOG_FILENAME, FINAL_DUMP]
+        calcinfo.retrieve_list = [self.inputs.metadata.options.output_filename, LOG_FILENAME, FINAL_DUMP, STEPS_FILE]
         # Frames are parsed into compact arrays; the raw text dump is not kept twice.
         calcinfo.retrieve_temporary_list = [TRAJ_DUMP]
         if "settings" in self.inputs:

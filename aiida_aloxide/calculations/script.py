@@ -21,6 +21,9 @@ __all__ = [
     "FINAL_DUMP",
     "LOG_FILENAME",
     "STAGE_DEFAULTS",
+    "STEP_COLUMNS",
+    "STEPS_FILE",
+    "STEP_TAG",
     "TRAJ_DUMP",
     "StageError",
     "generate_script",
@@ -32,6 +35,9 @@ DATA_FILENAME = "structure.data"
 LOG_FILENAME = "log.lammps"
 FINAL_DUMP = "final.dump"
 TRAJ_DUMP = "trajectory.dump"
+#: One line per completed strain step; written (and closed) after the step's frame, so a killed
+#: run never lists a step whose configuration is missing.
+STEPS_FILE = "strain_steps.txt"
 
 GPA_TO_BAR = 1.0e4
 
@@ -43,7 +49,14 @@ DUMP_FIELDS = {
     "pe",  # per-atom potential energy (eV)
 }  # fmt: skip
 
-SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain"}
+SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain", "strain_steps", "deform"}
+
+#: Tag of the per-strain-step summary line printed into the log by ``strain_steps``.
+STEP_TAG = "ALOXIDE_STEP"
+#: Columns of that line, after the tag.
+STEP_COLUMNS = [
+    "index", "strain", "sxx", "sxx2", "syy", "szz", "n_samples", "pe", "lx", "ly", "lz", "step",
+]  # fmt: skip
 COUPLINGS = {"iso", "aniso", "yz"}
 
 STAGE_DEFAULTS: dict[str, Any] = {
@@ -129,6 +142,11 @@ def validate_stage(stage: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(segments, list | tuple) or not segments:
         raise StageError("segments must be a non-empty list")
     out["segments"] = [_validate_segment(s, k) for k, s in enumerate(segments)]
+    n_steps_segments = sum(seg["type"] == "strain_steps" for seg in out["segments"])
+    if n_steps_segments > 1:
+        raise StageError("a stage may contain at most one strain_steps segment")
+    if n_steps_segments and out["dump_every"]:
+        raise StageError("strain_steps writes its own frames: set dump_every to 0")
     return out
 
 
@@ -147,7 +165,10 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         "density": {"type", "value"},
         "minimize": {"type", "etol", "ftol", "maxiter", "maxeval"},
         "strain": {"type", "axis", "value"},
-    }[kind]
+        "strain_steps": {"type", "axis", "strains", "reference_length", "temp", "equil_steps", "sample_steps",
+                         "sample_every", "etol", "ftol", "maxiter", "maxeval", "first_index"},
+        "deform": {"type", "axis", "velocity", "steps", "temp", "lateral_press"},
+    }[kind]  # fmt: skip
     unknown = set(seg) - allowed
     if unknown:
         raise StageError(f"{where} ({kind}): unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -169,6 +190,31 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0)
         out["maxiter"] = _int(seg.get("maxiter", 10000), f"{where}.maxiter", lo=1)
         out["maxeval"] = _int(seg.get("maxeval", 100000), f"{where}.maxeval", lo=1)
+    if kind in {"strain_steps", "deform"}:
+        if seg.get("axis", "x") != "x":
+            raise StageError(f"{where}.axis: only loading along x is supported")
+        out["axis"] = "x"
+        out["temp"] = _num(seg.get("temp", 300.0), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
+    if kind == "strain_steps":
+        strains = seg.get("strains")
+        if not isinstance(strains, list | tuple) or not strains:
+            raise StageError(f"{where}.strains must be a non-empty list of engineering strains")
+        out["strains"] = [_num(e, f"{where}.strains[{i}]", lo=-0.5, hi=5.0) for i, e in enumerate(strains)]
+        out["reference_length"] = _num(seg.get("reference_length"), f"{where}.reference_length", lo=0, strict_lo=True)
+        out["equil_steps"] = _int(seg.get("equil_steps", 0), f"{where}.equil_steps", lo=0)
+        out["sample_steps"] = _int(seg.get("sample_steps"), f"{where}.sample_steps", lo=1)
+        out["sample_every"] = _int(seg.get("sample_every", 10), f"{where}.sample_every", lo=1)
+        if out["sample_steps"] % out["sample_every"]:
+            raise StageError(f"{where}.sample_steps must be a multiple of sample_every")
+        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0)
+        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0)
+        out["maxiter"] = _int(seg.get("maxiter", 1000), f"{where}.maxiter", lo=0)
+        out["maxeval"] = _int(seg.get("maxeval", 10000), f"{where}.maxeval", lo=1)
+        out["first_index"] = _int(seg.get("first_index", 0), f"{where}.first_index", lo=0)
+    if kind == "deform":
+        out["velocity"] = _num(seg.get("velocity"), f"{where}.velocity", lo=-100, hi=100)
+        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0, hi=10**9)
+        out["lateral_press"] = _num(seg.get("lateral_press", 0.0), f"{where}.lateral_press", lo=-50, hi=100)
     if kind == "strain":
         axis = seg.get("axis", "x")
         if axis not in {"x", "y", "z"}:
@@ -205,8 +251,9 @@ def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) 
     if st["velocity_temperature"] is not None:
         lines.append(f"velocity all create {st['velocity_temperature']:.10g} {st['seed']} mom yes rot no dist gaussian")
     fields = st["dump_fields"]
-    needs_stress = "stress" in fields
-    needs_voro = "voronoi" in fields
+    has_steps = any(seg["type"] == "strain_steps" for seg in st["segments"])
+    needs_stress = "stress" in fields and not has_steps  # strain_steps defines its own computes
+    needs_voro = "voronoi" in fields and not has_steps
     needs_pe = "pe" in fields
     if needs_stress:
         lines.append("compute aloxStress all stress/atom NULL")
@@ -254,6 +301,19 @@ def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) 
         elif kind == "strain":
             ax = seg["axis"]
             lines.append(f"change_box all {ax} scale {1.0 + seg['value']:.12g} remap")
+        elif kind == "strain_steps":
+            lines += _strain_steps_commands(seg, st)
+        elif kind == "deform":
+            fix_id += 1
+            p = seg["lateral_press"] * GPA_TO_BAR
+            lines += [
+                f"fix aloxDef{fix_id} all deform 1 x vel {seg['velocity']:.12g} remap x",
+                f"fix aloxInt{fix_id} all npt temp {seg['temp']:.10g} {seg['temp']:.10g} {st['tdamp']:.10g} "
+                f"y {p:.10g} {p:.10g} {st['pdamp']:.10g} z {p:.10g} {p:.10g} {st['pdamp']:.10g} couple none",
+                f"run {seg['steps']}",
+                f"unfix aloxInt{fix_id}",
+                f"unfix aloxDef{fix_id}",
+            ]
     if st["dump_every"] > 0:
         lines.append("undump aloxTraj")
     # Final configuration: positions (wrapped + image-unwrapped), velocities, and any
@@ -263,6 +323,52 @@ def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) 
     lines.append("run 0 post no")
     lines.append(f"write_dump all custom {FINAL_DUMP} id type {' '.join(final_cols + extra)} modify sort id")
     return "\n".join(lines) + "\n"
+
+
+def _strain_steps_commands(seg: dict[str, Any], st: dict[str, Any]) -> list[str]:
+    """Plane-strain loading unrolled step by step: strain x (y, z fixed), minimise, NVT, sample σ.
+
+    Each step sets Lx = L0 (1 + ε) (affine remap), minimises, runs NVT for ``equil_steps``,
+    then samples σ_xx = -P_xx every ``sample_every`` steps over ``sample_steps`` (mean and
+    mean of squares, GPa, tension positive), prints one ``ALOXIDE_STEP`` line and appends
+    the configuration (unwrapped positions, velocities, stress x volume, Voronoi volume)
+    to the trajectory dump. A killed run therefore keeps every completed step.
+    """
+    t = seg["temp"]
+    n_samples = seg["sample_steps"] // seg["sample_every"]
+    cols = " ".join(_dump_columns(["xu", "yu", "zu", "vx", "vy", "vz", "stress", "voronoi"]))
+    out = [
+        "compute aloxStress all stress/atom NULL",
+        "compute aloxVoro all voronoi/atom",
+        "variable aloxSxx equal -1.0e-4*pxx",
+        "variable aloxSxx2 equal v_aloxSxx*v_aloxSxx",
+        "variable aloxSyy equal -1.0e-4*pyy",
+        "variable aloxSzz equal -1.0e-4*pzz",
+        "thermo_modify norm no",
+    ]
+    for k, eps in enumerate(seg["strains"]):
+        idx = seg["first_index"] + k
+        target = seg["reference_length"] * (1.0 + eps)
+        out += [
+            f"change_box all x scale $({target:.12g}/lx) remap",
+            "min_style cg",
+            f"minimize {seg['etol']:.10g} {seg['ftol']:.10g} {seg['maxiter']} {seg['maxeval']}",
+            f"fix aloxSS all nvt temp {t:.10g} {t:.10g} {st['tdamp']:.10g}",
+            f"run {seg['equil_steps']}",
+            # fix ave/time reports on multiples of its Nfreq: restart the step counter so the
+            # average over exactly this window is ready at the end of the sampling run.
+            "reset_timestep 0",
+            f"fix aloxAve all ave/time {seg['sample_every']} {n_samples} {seg['sample_steps']} "
+            "v_aloxSxx v_aloxSxx2 v_aloxSyy v_aloxSzz",
+            f"run {seg['sample_steps']}",
+            f"write_dump all custom {TRAJ_DUMP} id type {cols} modify sort id append yes format float %.7g",
+            f'print "{STEP_TAG} {idx} {eps:.10g} $(f_aloxAve[1]:%.10g) $(f_aloxAve[2]:%.10g) '
+            f"$(f_aloxAve[3]:%.10g) $(f_aloxAve[4]:%.10g) {n_samples} $(pe:%.10g) $(lx:%.10g) $(ly:%.10g) "
+            f'$(lz:%.10g) $(step)" append {STEPS_FILE} screen no',
+            "unfix aloxAve",
+            "unfix aloxSS",
+        ]
+    return out
 
 
 def _dump_columns(fields: list[str]) -> list[str]:

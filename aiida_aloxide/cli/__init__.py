@@ -143,6 +143,57 @@ def _echo_quench(node, seconds: float | None = None) -> None:
 
 @cli.command()
 @PROFILE_OPTION
+@click.option(
+    "-s", "--sample", "samples_", multiple=True, required=True, help="Quench work chain or structure PK/UUID."
+)
+@click.option(
+    "--loading", type=click.Choice(["plane_strain", "plane_stress"]), default="plane_strain", show_default=True
+)
+@click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide].")
+@click.option("--submit/--run", default=False, help="Submit to the daemon, or run here and wait (default).")
+def tension(profile, samples_, loading, protocol, seed, code_label, submit):
+    """Pull quenched samples to fracture (SPEC §3) and print peak stress, fracture strain, toughness."""
+    _load(profile)
+    from aiida import orm
+    from aiida.engine import run_get_node
+    from aiida.engine import submit as aiida_submit
+
+    from ..workchains.protocols import ProtocolError
+    from ..workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
+
+    cls = PlaneStrainWorkChain if loading == "plane_strain" else PlaneStressWorkChain
+    code = _code(code_label)
+    for ident in samples_:
+        try:
+            node = orm.load_node(ident)
+        except Exception as exc:  # noqa: BLE001 - report any lookup failure the same way
+            raise click.ClickException(f"no node {ident!r}: {exc}") from exc
+        structure = node.outputs.structure if isinstance(node, orm.WorkflowNode) else node
+        if not isinstance(structure, orm.StructureData):
+            raise click.ClickException(f"node {ident!r} is neither a quench work chain nor a structure")
+        try:
+            builder = cls.get_builder_from_protocol(code, structure, protocol=protocol, seed=seed)
+        except (ProtocolError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if submit:
+            click.echo(f"submitted {loading} on {structure.uuid}: PK {aiida_submit(builder).pk}")
+            continue
+        t0 = time.monotonic()
+        _, wc = run_get_node(builder)
+        if not wc.is_finished_ok:
+            click.echo(f"  PK {wc.pk}: FAILED [{wc.exit_status}] {wc.exit_message}", err=True)
+            sys.exit(3)
+        s = wc.outputs.summary
+        click.echo(
+            f"  PK {wc.pk}: peak {s['peak_stress']:.2f} GPa at {s['strain_at_peak']:.2f}, fracture strain "
+            f"{s['fracture_strain']}, toughness {s['toughness']:.3f} GJ/m3 ({time.monotonic() - t0:.0f} s)"
+        )
+
+
+@cli.command()
+@PROFILE_OPTION
 @click.option("--protocol", default=None, help="Only samples of this protocol.")
 @click.option("--min-pressure", type=float, default=None)
 @click.option("--max-pressure", type=float, default=None)

@@ -11,7 +11,15 @@ from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers.parser import Parser
 
-from ..calculations.script import FINAL_DUMP, LOG_FILENAME, TRAJ_DUMP, validate_stage
+from ..calculations.script import (
+    FINAL_DUMP,
+    LOG_FILENAME,
+    STEP_COLUMNS,
+    STEP_TAG,
+    STEPS_FILE,
+    TRAJ_DUMP,
+    validate_stage,
+)
 from ..data.structure import structure_from_arrays
 from ..lammps_io import DumpFormatError, density_g_cm3, parse_dump, parse_log
 from ..potentials import MATSUI, SPECIES_TYPES
@@ -64,8 +72,32 @@ class AloxideLammpsParser(Parser):
                 }
             )
 
+        rows = []
+        if STEPS_FILE in names:
+            for line in retrieved.base.repository.get_object_content(STEPS_FILE).splitlines():
+                parts = line.split()
+                if parts and parts[0] == STEP_TAG:
+                    try:
+                        rows.append([float(v) for v in parts[1:]])
+                    except ValueError:
+                        break
+        if rows:
+            table_steps = np.array([r for r in rows if len(r) == len(STEP_COLUMNS)], dtype=np.float64)
+            steps_node = orm.ArrayData()
+            for c, name in enumerate(STEP_COLUMNS):
+                steps_node.set_array(name, table_steps[:, c])
+            n = table_steps[:, STEP_COLUMNS.index("n_samples")]
+            mean = table_steps[:, STEP_COLUMNS.index("sxx")]
+            var = np.clip(table_steps[:, STEP_COLUMNS.index("sxx2")] - mean**2, 0.0, None)
+            steps_node.set_array("sxx_sem", np.sqrt(var / np.maximum(n - 1, 1)))
+            steps_node.base.attributes.set("units", {"stress": "GPa (tension positive)", "length": "Å"})
+            steps_node.base.attributes.set("n_steps", int(table_steps.shape[0]))
+            self.out("strain_steps", steps_node)
+            results["n_strain_steps"] = int(table_steps.shape[0])
+
         trajectory_error = self._parse_trajectory(kwargs.get("retrieved_temporary_folder"), stage)
         final_error = self._parse_final(names)
+        results = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in results.items()}
         self.out("results", orm.Dict(results))
 
         # Exit codes, most specific first.
@@ -125,13 +157,14 @@ class AloxideLammpsParser(Parser):
 
     def _parse_trajectory(self, temp_folder, stage: dict) -> str | None:
         """Trajectory dump (temporary retrieve) -> float32 arrays in one ArrayData."""
-        if stage["dump_every"] <= 0 or temp_folder is None:
+        if temp_folder is None:
             return None
         from pathlib import Path
 
         path = Path(temp_folder) / TRAJ_DUMP
+        writes_frames = stage["dump_every"] > 0 or any(s["type"] == "strain_steps" for s in stage["segments"])
         if not path.exists():
-            return f"{TRAJ_DUMP} missing"
+            return f"{TRAJ_DUMP} missing" if writes_frames else None
         try:
             frames, truncated = parse_dump(path.read_text())
         except DumpFormatError as exc:
@@ -146,6 +179,9 @@ class AloxideLammpsParser(Parser):
             traj.set_array("steps", steps)
             traj.set_array("times", steps * stage["timestep"])
             traj.set_array("types", frames[0].columns["type"].astype(np.int8))
+            if "vx" in frames[0].columns:
+                vel = np.stack([np.column_stack([f.columns["vx"], f.columns["vy"], f.columns["vz"]]) for f in frames])
+                traj.set_array("velocities", vel.astype(np.float32))
             _store_extra_columns(traj, {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns})
             traj.base.attributes.set("n_frames", len(frames))
             traj.base.attributes.set("n_atoms", int(pos.shape[1]))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
-from aiida.manage.configuration import load_profile
 from click.testing import CliRunner
 
 from aiida_aloxide.cli import cli
-from aiida_aloxide.setup import ensure_code, ensure_computer, find_executable
+from aiida_aloxide.setup import ensure_code, ensure_computer, find_executable, lammps_binary
 
 
 def test_ensure_computer_and_code_are_idempotent(aiida_profile, tmp_path):
@@ -21,20 +24,24 @@ def test_ensure_computer_and_code_are_idempotent(aiida_profile, tmp_path):
     k2 = ensure_code(c1, "lmp-idem")
     assert k1.pk == k2.pk
     assert k1.default_calc_job_plugin == "aloxide.lammps"
-    assert str(k1.get_executable()) == str(find_executable("lmp"))
+    assert str(k1.get_executable()) == str(lammps_binary()[0])
+    assert "LD_LIBRARY_PATH" in k1.prepend_text
 
 
-def test_cli_setup_creates_then_reuses_profile(aiida_config, aiida_profile):
-    runner = CliRunner()
-    first = runner.invoke(cli, ["setup", "--profile", "cli-test-profile", "--mpiprocs", "1"])
-    assert first.exit_code == 0, first.output
-    assert "profile 'cli-test-profile': created (core.sqlite_dos + core.zeromq)" in first.output
-    second = runner.invoke(cli, ["setup", "--profile", "cli-test-profile"])
-    assert second.exit_code == 0, second.output
-    assert "exists, reused" in second.output
-    assert "cli-test-profile" in aiida_config.profile_names
-    assert aiida_config.get_option("caching.enabled_for", scope="cli-test-profile")
-    load_profile(aiida_profile.name, allow_switch=True)  # setup switched profiles: switch back
+def test_cli_setup_creates_then_reuses_profile(tmp_path):
+    """The real console script in a fresh AIIDA_PATH: first run creates, second run reuses."""
+    exe = Path(sys.executable).parent / "aiida-aloxide"
+    env = {**os.environ, "AIIDA_PATH": str(tmp_path)}
+    first = subprocess.run([str(exe), "setup", "--mpiprocs", "1"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "profile 'aloxide': created (core.sqlite_dos + core.zeromq)" in first.stdout
+    assert "code 'lammps@localhost-aloxide': created" in first.stdout
+    second = subprocess.run([str(exe), "setup"], env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("exists, reused") == 3
+    config = json.loads((tmp_path / ".aiida" / "config.json").read_text())
+    assert config["default_profile"] == "aloxide"
+    assert config["profiles"]["aloxide"]["options"]["caching.enabled_for"]
 
 
 def test_cli_quench_refuses_bad_input(aiida_profile, lammps_code):

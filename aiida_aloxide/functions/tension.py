@@ -1,0 +1,126 @@
+"""Calcfunctions of the fracture simulations: replicate, restart from a frame, collect a tension run."""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from ..analysis.mechanics import summarize_curve
+from ..data.structure import structure_arrays, structure_from_arrays
+from ..potentials import MATSUI
+
+__all__ = ["collect_plane_strain", "collect_plane_stress", "frame_to_structure", "replicate_x"]
+
+
+@calcfunction
+def replicate_x(structure: orm.StructureData, copies: orm.Int) -> orm.StructureData:
+    """The sample repeated ``copies`` times along x (loading along the long axis, SPEC §3)."""
+    pos, types, _, box = structure_arrays(structure)
+    n = copies.value
+    shifts = (np.arange(n) * box[0])[:, None, None] * np.array([1.0, 0.0, 0.0])
+    new_pos = (pos[None, :, :] + shifts).reshape(-1, 3)
+    new_box = box * np.array([n, 1.0, 1.0])
+    return structure_from_arrays(new_pos, np.tile(types, n), new_box, dict(MATSUI.charges))
+
+
+@calcfunction
+def frame_to_structure(trajectory: orm.ArrayData, index: orm.Int) -> dict:
+    """Structure (wrapped) and velocities of one stored frame, to resume a run from it."""
+    k = index.value
+    pos = np.asarray(trajectory.get_array("positions")[k], dtype=np.float64)
+    box = np.asarray(trajectory.get_array("cells")[k], dtype=np.float64)
+    types = trajectory.get_array("types").astype(np.int64)
+    structure = structure_from_arrays(np.mod(pos, box) % box, types, box, dict(MATSUI.charges))
+    vel = orm.ArrayData()
+    vel.set_array("velocities", np.asarray(trajectory.get_array("velocities")[k], dtype=np.float64))
+    return {"structure": structure, "velocities": vel}
+
+
+def _merge_frames(trajs: list[orm.ArrayData], keep: list[np.ndarray]) -> orm.ArrayData:
+    """Concatenate selected frames of several trajectory nodes into one compact ArrayData."""
+    frames = orm.ArrayData()
+    names = ["positions", "cells", "steps", "stress_volume", "voronoi_volume"]
+    for name in names:
+        parts = [t.get_array(name)[k] for t, k in zip(trajs, keep, strict=True) if name in t.get_arraynames()]
+        if parts and len(parts) == len(trajs):
+            frames.set_array(name, np.concatenate(parts))
+    frames.set_array("types", trajs[0].get_array("types"))
+    return frames
+
+
+@calcfunction
+def collect_plane_strain(parameters: orm.Dict, **chunks) -> dict:
+    """Merge the strain steps and frames of every chunk into the curve, the frames and the summary.
+
+    ``chunks`` holds ``steps_<k>`` (strain_steps arrays) and ``frames_<k>`` (trajectories)
+    of each completed LAMMPS run, in order; a strain index seen twice (a resumed run)
+    keeps its last occurrence.
+    """
+    p = parameters.get_dict()
+    keys = sorted({int(k.split("_")[1]) for k in chunks})
+    steps = [chunks[f"steps_{k}"] for k in keys]
+    trajs = [chunks[f"frames_{k}"] for k in keys]
+    index = np.concatenate([s.get_array("index") for s in steps]).astype(np.int64)
+    # Keep the last occurrence of each strain index (resumed runs repeat nothing, but be safe).
+    last = {int(i): n for n, i in enumerate(index)}
+    sel = np.array(sorted(last.values()))
+    offsets = np.cumsum([0] + [len(s.get_array("index")) for s in steps])
+    keep = [sel[(sel >= offsets[c]) & (sel < offsets[c + 1])] - offsets[c] for c in range(len(steps))]
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([s.get_array(name) for s in steps])[sel]
+
+    curve = orm.ArrayData()
+    for name in ("index", "strain", "sxx", "sxx_sem", "syy", "szz", "pe", "lx", "ly", "lz"):
+        curve.set_array("stress_xx" if name == "sxx" else "stress_xx_sem" if name == "sxx_sem" else name, cat(name))
+    curve.base.attributes.set("units", {"stress": "GPa (tension positive)", "energy": "eV", "length": "Å"})
+    summary = summarize_curve(cat("strain"), cat("sxx"), p["stop_fraction"], p["stop_consecutive"])
+    frames = _merge_frames(trajs, keep)
+    frames.set_array("strain", cat("strain"))
+    frames.base.attributes.set("n_frames", int(len(sel)))
+    frames.base.attributes.set("n_atoms", int(frames.get_shape("positions")[1]))
+    return {
+        "stress_strain": curve,
+        "frames": frames,
+        "summary": orm.Dict({**summary.as_dict(), "loading": "plane_strain", "n_steps": int(len(sel))}),
+    }
+
+
+@calcfunction
+def collect_plane_stress(parameters: orm.Dict, reference_length: orm.Float, **chunks) -> dict:
+    """Thermo of every deformation chunk -> σ_xx(ε) binned per strain increment, frames and summary."""
+    p = parameters.get_dict()
+    keys = sorted({int(k.split("_")[1]) for k in chunks})
+    l0 = reference_length.value
+    lx = np.concatenate([chunks[f"thermo_{k}"].get_array("lx") for k in keys])
+    pxx = np.concatenate([chunks[f"thermo_{k}"].get_array("pxx") for k in keys])
+    strain_raw = lx / l0 - 1.0
+    stress_raw = -1.0e-4 * pxx
+    width = p["frame_strain"]
+    bins = np.floor(strain_raw / width + 0.5).astype(np.int64)
+    uniq, inv = np.unique(bins, return_inverse=True)
+    counts = np.bincount(inv)
+    mean = np.bincount(inv, stress_raw) / counts
+    var = np.clip(np.bincount(inv, stress_raw**2) / counts - mean**2, 0.0, None)
+    curve = orm.ArrayData()
+    curve.set_array("strain", uniq * width)
+    curve.set_array("stress_xx", mean)
+    curve.set_array("stress_xx_sem", np.sqrt(var / np.maximum(counts - 1, 1)))
+    curve.set_array("strain_raw", strain_raw)
+    curve.set_array("stress_xx_raw", stress_raw)
+    curve.base.attributes.set("units", {"stress": "GPa (tension positive)"})
+    summary = summarize_curve(uniq * width, mean, p["stop_fraction"], p["stop_consecutive"])
+    trajs = [chunks[f"frames_{k}"] for k in keys if f"frames_{k}" in chunks]
+    out = {
+        "stress_strain": curve,
+        "summary": orm.Dict({**summary.as_dict(), "loading": "plane_stress", "n_steps": int(len(uniq))}),
+    }
+    if trajs:
+        # Each chunk starts with the previous chunk's last frame (step 0 of its own run): drop it.
+        keep = [np.arange(0 if c == 0 else 1, t.get_shape("positions")[0]) for c, t in enumerate(trajs)]
+        frames = _merge_frames(trajs, keep)
+        frames.set_array("strain", frames.get_array("cells")[:, 0] / l0 - 1.0)
+        frames.base.attributes.set("n_frames", int(frames.get_shape("positions")[0]))
+        out["frames"] = frames
+    return out

@@ -1,0 +1,112 @@
+"""``aloxide.lammps.restart``: aloxide.lammps wrapped in aiida-core's BaseRestartWorkChain.
+
+Handlers (all tested with real LAMMPS runs):
+
+- a run that stopped part way (killed, out of wall time; exit 311) whose stage is a
+  plane-strain ``strain_steps`` loop resumes from the last *completed* strain step: that
+  frame (positions, velocities, cell) becomes the new input and only the remaining
+  strains are run. Nothing that finished is recomputed. Other stages are rerun whole.
+- unstable dynamics (lost atoms 312, NaN energies 313) is retried once with half the
+  timestep, the standard remedy for a too-large integration step.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+
+from ..calculations.lammps import AloxideLammpsCalculation
+from ..functions.tension import frame_to_structure
+
+__all__ = ["LammpsRestartWorkChain"]
+
+
+class LammpsRestartWorkChain(BaseRestartWorkChain):
+    """Run an ``aloxide.lammps`` stage until it succeeds, resuming interrupted strain loops."""
+
+    _process_class = AloxideLammpsCalculation
+
+    @classmethod
+    def define(cls, spec):
+        """Expose the CalcJob's inputs and outputs."""
+        super().define(spec)
+        spec.expose_inputs(AloxideLammpsCalculation, namespace="lammps")
+        spec.expose_outputs(AloxideLammpsCalculation)
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
+            cls.results,
+        )
+        spec.exit_code(
+            320, "ERROR_UNRECOVERABLE", message="The LAMMPS stage failed and could not be recovered: {message}"
+        )
+
+    def setup(self):
+        """Start from the exposed CalcJob inputs."""
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(AloxideLammpsCalculation, "lammps"))
+        self.ctx.timestep_halved = False
+
+    def results(self):
+        """Attach the outputs of the last run; strain steps and frames of earlier partial runs stay linked."""
+        return super().results()
+
+    @process_handler(priority=500, exit_codes=[AloxideLammpsCalculation.exit_codes.ERROR_RUN_INCOMPLETE])
+    def handle_incomplete(self, node):
+        """Resume a strain loop from its last completed step, or rerun the stage."""
+        params = self.ctx.inputs.parameters.get_dict()
+        seg_k = next((k for k, s in enumerate(params["segments"]) if s["type"] == "strain_steps"), None)
+        done = int(node.outputs.strain_steps.get_shape("index")[0]) if "strain_steps" in node.outputs else 0
+        if seg_k is None or done == 0 or "trajectory" not in node.outputs:
+            self.report(f"{node.process_label}<{node.pk}> stopped early: running the stage again")
+            return ProcessHandlerReport(do_break=True)
+        traj = node.outputs.trajectory
+        n_frames = int(traj.get_shape("positions")[0])
+        done = min(done, n_frames)
+        seg = dict(params["segments"][seg_k])
+        remaining = seg["strains"][done:]
+        if not remaining:
+            self.report("every strain step had completed before the interruption")
+            return ProcessHandlerReport(do_break=True)
+        resumed = frame_to_structure(traj, orm.Int(done - 1))
+        seg["strains"] = remaining
+        seg["first_index"] = int(seg.get("first_index", 0)) + done
+        # Segments before the strain loop (e.g. an equilibration) were completed already.
+        params["segments"] = [seg] + params["segments"][seg_k + 1 :]
+        params.pop("velocity_temperature", None)
+        self.ctx.inputs.parameters = orm.Dict(params)
+        self.ctx.inputs.structure = resumed["structure"]
+        self.ctx.inputs.velocities = resumed["velocities"]
+        self.report(f"resuming the strain loop after {done} completed steps; {len(remaining)} remain")
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(
+        priority=400,
+        exit_codes=[
+            AloxideLammpsCalculation.exit_codes.ERROR_LOST_ATOMS,
+            AloxideLammpsCalculation.exit_codes.ERROR_NON_FINITE_ENERGY,
+        ],
+    )
+    def handle_unstable(self, node):
+        """Retry once with half the timestep (the same simulated time)."""
+        if self.ctx.timestep_halved:
+            return ProcessHandlerReport(
+                do_break=True,
+                exit_code=self.exit_codes.ERROR_UNRECOVERABLE.format(
+                    message=f"unstable again with a halved timestep: {node.exit_message}"
+                ),
+            )
+        params = self.ctx.inputs.parameters.get_dict()
+        params["timestep"] = params.get("timestep", 0.001) / 2
+        for seg in params["segments"]:
+            for key in ("steps", "equil_steps", "sample_steps"):
+                if key in seg:
+                    seg[key] = int(seg[key]) * 2
+        params["thermo_every"] = int(params.get("thermo_every", 100)) * 2
+        if params.get("dump_every"):
+            params["dump_every"] = int(params["dump_every"]) * 2
+        self.ctx.inputs.parameters = orm.Dict(params)
+        self.ctx.timestep_halved = True
+        self.report(f"unstable dynamics ({node.exit_message}); retrying with timestep {params['timestep']} ps")
+        return ProcessHandlerReport(do_break=True)

@@ -1,0 +1,367 @@
+"""Fracture simulations (SPEC §3): replicate + equilibrate, then plane-strain or plane-stress tension.
+
+Plane strain (``aloxide.tension.plane_strain``, the loading the analyses use): x is strained
+in steps (y, z fixed); at each step the energy is minimised, the sample is held at 300 K
+(NVT) and σ_xx is averaged over the second part of the hold. Steps run in *chunks* of a
+few per LAMMPS job, each job wrapped in :class:`LammpsRestartWorkChain` so that an
+interrupted job resumes from its last completed step. Between chunks the work chain
+checks the fracture criterion: σ_xx below ``stop_fraction`` of the peak for
+``stop_consecutive`` steps, or the maximum strain.
+
+Plane stress (``aloxide.tension.plane_stress``): constant engineering strain rate along x
+(``fix deform`` at constant velocity L0·rate), NPT at 300 K holding σ_yy = σ_zz = 0, frames
+every ``frame_strain``; also chunked, so an interruption costs one chunk at most.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain, while_
+
+from ..data.structure import structure_arrays, validate_alumina
+from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
+from ..potentials import MATSUI
+from .protocols import load_protocol
+from .restart import LammpsRestartWorkChain
+
+__all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain"]
+
+TENSION_KEYS = {
+    "replicate_x", "temperature", "equilibrate_ps", "strain_step", "max_strain", "relax_ps",
+    "sample_fraction", "sample_every", "chunk_steps", "stop_fraction", "stop_consecutive", "min_ftol",
+    "min_maxiter", "strain_rate", "plane_stress_strain", "frame_strain", "timestep", "tdamp", "pdamp",
+    "cutoff", "kspace_accuracy", "mpiprocs", "protocol",
+}  # fmt: skip
+
+
+def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
+    """Refuse unknown keys and impossible strain schedules before anything runs."""
+    p = value.get_dict()
+    unknown = set(p) - TENSION_KEYS
+    if unknown:
+        return f"unknown tension parameters {sorted(unknown)}"
+    missing = TENSION_KEYS - set(p) - {"protocol", "mpiprocs"}
+    if missing:
+        return f"missing tension parameters {sorted(missing)}"
+    for key in TENSION_KEYS - {"protocol", "mpiprocs"}:
+        v = p[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return f"{key} must be a finite number, got {v!r}"
+    if not 0.0 < p["strain_step"] < 0.2:
+        return f"strain_step must be in (0, 0.2), got {p['strain_step']}"
+    if p["max_strain"] <= p["strain_step"]:
+        return f"max_strain ({p['max_strain']}) must exceed strain_step ({p['strain_step']})"
+    if p["max_strain"] > 2.0:
+        return f"max_strain must be <= 2, got {p['max_strain']}"
+    if not 0.0 < p["sample_fraction"] <= 1.0:
+        return f"sample_fraction must be in (0, 1], got {p['sample_fraction']}"
+    if int(p["replicate_x"]) != p["replicate_x"] or p["replicate_x"] < 1:
+        return f"replicate_x must be a positive integer, got {p['replicate_x']}"
+    if p["chunk_steps"] < 1 or p["stop_consecutive"] < 1 or p["sample_every"] < 1:
+        return "chunk_steps, stop_consecutive and sample_every must be >= 1"
+    for key in ("relax_ps", "equilibrate_ps", "temperature", "timestep", "strain_rate", "frame_strain"):
+        if p[key] <= 0:
+            return f"{key} must be > 0, got {p[key]}"
+    if not 0.0 < p["stop_fraction"] < 1.0:
+        return f"stop_fraction must be in (0, 1), got {p['stop_fraction']}"
+    return None
+
+
+def validate_sample(value: orm.StructureData, _ctx) -> str | None:
+    """The quenched sample: charged, orthorhombic Al2O3."""
+    return validate_alumina(value, MATSUI.charges)
+
+
+class _TensionBase(WorkChain):
+    """Inputs, replication and NPT equilibration shared by both loadings."""
+
+    _workflow = "tension"
+
+    @classmethod
+    def define(cls, spec):
+        """Common inputs and outputs."""
+        super().define(spec)
+        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
+        spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Quenched sample.")
+        spec.input("parameters", valid_type=orm.Dict, validator=validate_tension_parameters, help="Resolved protocol.")
+        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1))
+        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
+        spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
+        spec.output("frames", valid_type=orm.ArrayData, required=False, help="Configuration at every strain step.")
+        spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
+        spec.output("equilibrated", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
+        spec.exit_code(300, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed with exit status {status}: {message}")
+        # Replicate, equilibrate, then chunks of loading until done; subclasses define the chunk steps.
+        spec.outline(
+            cls.setup,
+            cls.replicate,
+            cls.equilibrate,
+            cls.inspect_equilibration,
+            while_(cls.should_continue)(cls.run_chunk, cls.inspect_chunk),
+            cls.finalize,
+        )
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+    ):
+        """A ready builder for ``protocol`` (smoke/demo/fast/paper) with checked ``overrides``."""
+        params = load_protocol(cls._workflow, protocol, overrides)
+        builder = cls.get_builder()
+        builder.code = code
+        builder.structure = structure
+        builder.parameters = orm.Dict(params)
+        builder.seed = orm.Int(seed)
+        if options is not None:
+            builder.options = orm.Dict(options)
+        return builder
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _common_stage(self) -> dict[str, Any]:
+        """Stage keys shared by every run."""
+        p = self.ctx.params
+        return {
+            "timestep": p["timestep"],
+            "tdamp": p["tdamp"],
+            "pdamp": p["pdamp"],
+            "cutoff": p["cutoff"],
+            "kspace_accuracy": p["kspace_accuracy"],
+            "seed": self.inputs.seed.value,
+        }
+
+    def _steps(self, ps: float) -> int:
+        """MD steps covering ``ps``."""
+        return max(int(round(ps / self.ctx.params["timestep"])), 1)
+
+    def _launch(self, name: str, structure, stage: dict, velocities=None):
+        """Submit one LAMMPS run through the restart wrapper."""
+        inputs = AttributeDict(
+            {
+                "lammps": {
+                    "code": self.inputs.code,
+                    "structure": structure,
+                    "parameters": orm.Dict(stage),
+                    "metadata": {"options": self.ctx.options, "label": name},
+                },
+                "metadata": {"call_link_label": name, "label": name},
+            }
+        )
+        if velocities is not None:
+            inputs.lammps["velocities"] = velocities
+        return self.submit(LammpsRestartWorkChain, **inputs)
+
+    def _failed(self, name: str, node):
+        """Named failure from a sub work chain."""
+        return self.exit_codes.ERROR_RUN_FAILED.format(
+            name=name, status=node.exit_status, message=node.exit_message or node.process_state.value
+        )
+
+    # -- steps -----------------------------------------------------------------------------------
+    def setup(self):
+        """Protocol parameters and CalcJob options."""
+        self.ctx.params = self.inputs.parameters.get_dict()
+        options = self.inputs.options.get_dict() if "options" in self.inputs else {}
+        resources = dict(options.get("resources", {}))
+        resources.setdefault("num_machines", 1)
+        if "num_mpiprocs_per_machine" not in resources:
+            procs = self.ctx.params.get("mpiprocs") or self.inputs.code.computer.get_default_mpiprocs_per_machine()
+            resources["num_mpiprocs_per_machine"] = int(procs or 1)
+        options["resources"] = resources
+        options.setdefault("withmpi", True)
+        self.ctx.options = options
+
+    def replicate(self):
+        """Repeat the sample along x."""
+        n = int(self.ctx.params["replicate_x"])
+        self.ctx.structure = replicate_x(self.inputs.structure, orm.Int(n)) if n > 1 else self.inputs.structure
+
+    def equilibrate(self):
+        """NPT at 300 K and 0 GPa (each axis independently)."""
+        p = self.ctx.params
+        stage = {
+            **self._common_stage(),
+            "velocity_temperature": p["temperature"],
+            "thermo_every": max(1, self._steps(p["equilibrate_ps"]) // 100),
+            "segments": [
+                {
+                    "type": "npt",
+                    "steps": self._steps(p["equilibrate_ps"]),
+                    "temp": p["temperature"],
+                    "press": 0.0,
+                    "couple": "aniso",
+                }
+            ],
+        }
+        self.report(f"equilibrating {len(self.ctx.structure.sites)} atoms: NPT {p['equilibrate_ps']} ps")
+        return ToContext(equilibration=self._launch("equilibrate", self.ctx.structure, stage))
+
+    def inspect_equilibration(self):
+        """Carry the equilibrated structure and velocities on; L0 is its length along x."""
+        node = self.ctx.equilibration
+        if not node.is_finished_ok:
+            return self._failed("equilibrate", node)
+        self.ctx.current = node.outputs.structure
+        self.ctx.velocities = node.outputs.velocities
+        self.ctx.reference_length = float(structure_arrays(self.ctx.current)[3][0])
+        self.out("equilibrated", node.outputs.structure)
+        self.ctx.chunks = []
+        return None
+
+
+class PlaneStrainWorkChain(_TensionBase):
+    """Stepwise plane-strain tension to fracture (minimise, NVT hold, sample σ at every 0.01 strain)."""
+
+    def inspect_equilibration(self):
+        """Prepare the list of strains: 0 (the unstrained reference), Δε, 2Δε, ... up to the maximum."""
+        code = super().inspect_equilibration()
+        if code is not None:
+            return code
+        p = self.ctx.params
+        n = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9))
+        self.ctx.strains = [round(k * p["strain_step"], 10) for k in range(n + 1)]
+        self.ctx.next_index = 0
+        self.ctx.fractured = False
+        self.ctx.sxx: list[float] = []
+        return None
+
+    def should_continue(self) -> bool:
+        """More strain steps to run and no fracture yet."""
+        return not self.ctx.fractured and self.ctx.next_index < len(self.ctx.strains)
+
+    def run_chunk(self):
+        """The next ``chunk_steps`` strain steps in one LAMMPS job."""
+        p = self.ctx.params
+        k0 = self.ctx.next_index
+        strains = self.ctx.strains[k0 : k0 + int(p["chunk_steps"])]
+        hold = self._steps(p["relax_ps"])
+        sample = max(int(round(hold * p["sample_fraction"])), p["sample_every"])
+        sample -= sample % int(p["sample_every"])
+        stage = {
+            **self._common_stage(),
+            "thermo_every": max(hold, 1),
+            "segments": [
+                {
+                    "type": "strain_steps",
+                    "strains": strains,
+                    "reference_length": self.ctx.reference_length,
+                    "temp": p["temperature"],
+                    "equil_steps": max(hold - sample, 0),
+                    "sample_steps": sample,
+                    "sample_every": int(p["sample_every"]),
+                    "ftol": p["min_ftol"],
+                    "maxiter": int(p["min_maxiter"]),
+                    "first_index": k0,
+                }
+            ],
+        }
+        name = f"strain_{k0:03d}"
+        self.report(f"strain steps {k0}..{k0 + len(strains) - 1} (ε = {strains[0]:.3f} … {strains[-1]:.3f})")
+        return ToContext(chunk=self._launch(name, self.ctx.current, stage, self.ctx.velocities))
+
+    def inspect_chunk(self):
+        """Collect the chunk's steps and frames (from every run of the restart wrapper); check fracture."""
+        node = self.ctx.chunk
+        if not node.is_finished_ok:
+            return self._failed(node.label, node)
+        for calc in sorted(node.called, key=lambda n: n.ctime):
+            if "strain_steps" in calc.outputs and "trajectory" in calc.outputs:
+                self.ctx.chunks.append((calc.outputs.strain_steps, calc.outputs.trajectory))
+                self.ctx.sxx.extend(calc.outputs.strain_steps.get_array("sxx").tolist())
+        self.ctx.next_index += int(self.ctx.params["chunk_steps"])
+        self.ctx.current = node.outputs.structure
+        self.ctx.velocities = node.outputs.velocities
+        from ..analysis.mechanics import fracture_index
+
+        p = self.ctx.params
+        idx = fracture_index(np.array(self.ctx.sxx), p["stop_fraction"], int(p["stop_consecutive"]))
+        peak = max(self.ctx.sxx) if self.ctx.sxx else float("nan")
+        self.report(f"σ_xx = {self.ctx.sxx[-1]:.2f} GPa at step {len(self.ctx.sxx) - 1} (peak {peak:.2f} GPa)")
+        if idx is not None:
+            self.ctx.fractured = True
+            self.report(f"fractured: σ_xx below {p['stop_fraction']:.0%} of the peak from step {idx} on")
+        return None
+
+    def finalize(self):
+        """Merge every chunk into the stress–strain curve, frames and summary."""
+        kwargs = {}
+        for k, (steps, traj) in enumerate(self.ctx.chunks):
+            kwargs[f"steps_{k}"] = steps
+            kwargs[f"frames_{k}"] = traj
+        result = collect_plane_strain(self.inputs.parameters, **kwargs)
+        for key in ("stress_strain", "frames", "summary"):
+            self.out(key, result[key])
+        s = result["summary"]
+        self.report(
+            f"plane strain done: peak {s['peak_stress']:.2f} GPa at ε={s['strain_at_peak']:.2f}, "
+            f"fracture strain {s['fracture_strain']}, toughness {s['toughness']:.3f} GJ/m3"
+        )
+
+
+class PlaneStressWorkChain(_TensionBase):
+    """Constant strain-rate tension along x with y, z at zero stress (NPT), frames every 0.01 strain."""
+
+    def inspect_equilibration(self):
+        """Plan chunks of ``chunk_steps`` × ``frame_strain`` strain each."""
+        code = super().inspect_equilibration()
+        if code is not None:
+            return code
+        p = self.ctx.params
+        self.ctx.velocity = p["strain_rate"] * 1e-12 * self.ctx.reference_length  # Å/ps
+        self.ctx.steps_per_frame = max(int(round(p["frame_strain"] / (p["strain_rate"] * 1e-12 * p["timestep"]))), 1)
+        n_frames = int(math.floor(p["plane_stress_strain"] / p["frame_strain"] + 1e-9))
+        self.ctx.frames_left = n_frames
+        return None
+
+    def should_continue(self) -> bool:
+        """More strain to apply."""
+        return self.ctx.frames_left > 0
+
+    def run_chunk(self):
+        """Deform for the next chunk at constant velocity."""
+        p = self.ctx.params
+        n = min(int(p["chunk_steps"]), self.ctx.frames_left)
+        steps = n * self.ctx.steps_per_frame
+        stage = {
+            **self._common_stage(),
+            "thermo_every": max(self.ctx.steps_per_frame // 20, 1),
+            "dump_every": self.ctx.steps_per_frame,
+            "dump_fields": ["xu", "yu", "zu", "vx", "vy", "vz", "stress", "voronoi"],
+            "segments": [{"type": "deform", "velocity": self.ctx.velocity, "steps": steps, "temp": p["temperature"]}],
+        }
+        self.ctx.frames_left -= n
+        name = f"deform_{len(self.ctx.chunks):03d}"
+        return ToContext(chunk=self._launch(name, self.ctx.current, stage, self.ctx.velocities))
+
+    def inspect_chunk(self):
+        """Keep the chunk's thermo and frames."""
+        node = self.ctx.chunk
+        if not node.is_finished_ok:
+            return self._failed(node.label, node)
+        self.ctx.chunks.append((node.outputs.thermo, node.outputs.trajectory))
+        self.ctx.current = node.outputs.structure
+        self.ctx.velocities = node.outputs.velocities
+        lx = node.outputs.thermo.get_array("lx")[-1]
+        self.report(f"strain {lx / self.ctx.reference_length - 1:.3f} reached")
+        return None
+
+    def finalize(self):
+        """Bin σ_xx per frame strain and merge frames."""
+        kwargs = {}
+        for k, (thermo, traj) in enumerate(self.ctx.chunks):
+            kwargs[f"thermo_{k}"] = thermo
+            kwargs[f"frames_{k}"] = traj
+        result = collect_plane_stress(self.inputs.parameters, orm.Float(self.ctx.reference_length), **kwargs)
+        for key in ("stress_strain", "frames", "summary"):
+            if key in result:
+                self.out(key, result[key])

@@ -1,0 +1,163 @@
+"""Plane-strain and plane-stress work chains at smoke scale with real LAMMPS, incl. a real interrupted run."""
+
+from __future__ import annotations
+
+import stat
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_aloxide.workchains.protocols import ProtocolError
+from aiida_aloxide.workchains.quench import QuenchWorkChain
+from aiida_aloxide.workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
+
+pytestmark = pytest.mark.lammps
+
+
+@pytest.fixture(scope="module")
+def sample(lammps_code):
+    """A smoke-protocol quenched sample (150 atoms)."""
+    _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke", seed=5))
+    assert node.is_finished_ok
+    return node.outputs.structure
+
+
+def _initial_slope(curve: orm.ArrayData, n: int = 3) -> float:
+    """Least-squares slope of σ_xx(ε) over the first ``n`` points."""
+    e, s = curve.get_array("strain")[:n], curve.get_array("stress_xx")[:n]
+    return float(np.polyfit(e, s, 1)[0])
+
+
+def test_plane_strain_to_max_strain(lammps_code, sample):
+    builder = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    curve, summary, frames = node.outputs.stress_strain, node.outputs.summary, node.outputs.frames
+    np.testing.assert_allclose(curve.get_array("strain"), np.arange(7) * 0.05, atol=1e-9)
+    np.testing.assert_array_equal(curve.get_array("index"), np.arange(7))
+    assert _initial_slope(curve) > 0
+    assert not summary["fractured"] and summary["max_strain"] == pytest.approx(0.3)
+    assert summary["peak_stress"] == pytest.approx(curve.get_array("stress_xx").max())
+    # One frame per strain step; box x follows L0 (1 + ε) exactly, y and z stay fixed.
+    assert frames.get_shape("positions") == (7, 300, 3)
+    cells = frames.get_array("cells")
+    l0 = node.outputs.equilibrated.cell[0][0]
+    np.testing.assert_allclose(cells[:, 0], l0 * (1 + curve.get_array("strain")), rtol=1e-6)
+    np.testing.assert_allclose(cells[:, 1:], np.broadcast_to(cells[0, 1:], cells[:, 1:].shape), rtol=1e-9)
+    assert frames.get_shape("stress_volume") == (7, 300, 6)
+    # 2x replication along x.
+    assert len(node.outputs.equilibrated.sites) == 2 * len(sample.sites)
+
+
+def test_plane_strain_stops_at_fracture(lammps_code, sample):
+    overrides = {"strain_step": 0.15, "max_strain": 1.95, "chunk_steps": 4, "stop_consecutive": 2}
+    builder = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke", overrides=overrides)
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    s = node.outputs.summary
+    assert s["fractured"], node.outputs.stress_strain.get_array("stress_xx")
+    stress = node.outputs.stress_strain.get_array("stress_xx")
+    # Stopped by the criterion: fewer steps than the 14 up to max strain, and the last ones are near zero.
+    assert len(stress) < 14
+    assert np.all(stress[-2:] < 0.1 * stress.max())
+    assert s["fracture_strain"] > s["strain_at_peak"]
+
+
+def test_plane_stress(lammps_code, sample):
+    builder = PlaneStressWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    curve = node.outputs.stress_strain
+    np.testing.assert_allclose(curve.get_array("strain"), np.arange(5) * 0.05, atol=1e-6)
+    assert _initial_slope(curve) > 0
+    frames = node.outputs.frames
+    assert frames.get_shape("positions")[0] == 5  # 0, 0.05, ..., 0.2
+    np.testing.assert_allclose(frames.get_array("strain"), np.arange(5) * 0.05, atol=1e-6)
+    # The barostat lets y and z contract (Poisson effect) under tension.
+    cells = frames.get_array("cells")
+    assert cells[-1, 1] < cells[0, 1] and cells[-1, 2] < cells[0, 2]
+
+
+def test_interrupted_chunk_resumes_from_last_completed_step(lammps_code, sample, tmp_path):
+    """The first LAMMPS strain run is killed (SIGKILL) part way; the handler resumes it."""
+    marker = tmp_path / "killed-once"
+    wrapper = tmp_path / "kill_once.sh"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        "# SIGKILL the first plane-strain run once two step frames are written (as a wall-time kill).\n"
+        f'if grep -q ALOXIDE_STEP aloxide.in && [ ! -e "{marker}" ]; then\n'
+        f'  touch "{marker}"\n'
+        '  "$@" &\n'
+        "  pid=$!\n"
+        "  while kill -0 $pid 2>/dev/null; do\n"
+        "    n=$(grep -c 'ITEM: TIMESTEP' trajectory.dump 2>/dev/null)\n"
+        '    if [ "${n:-0}" -ge 2 ]; then kill -9 $pid; break; fi\n'
+        "    sleep 0.1\n"
+        "  done\n"
+        "  wait $pid\n"
+        "  exit 137\n"
+        "fi\n"
+        'exec "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    overrides = {"chunk_steps": 7}
+    builder = PlaneStrainWorkChain.get_builder_from_protocol(
+        lammps_code, sample, protocol="smoke", overrides=overrides,
+        options={"mpirun_extra_params": [str(wrapper)]},
+    )  # fmt: skip
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert marker.exists()
+    chunk = next(c for c in node.called if c.label == "strain_000")
+    calcs = sorted(chunk.called_descendants, key=lambda n: n.ctime)
+    calcs = [c for c in calcs if c.process_type.endswith("aloxide.lammps")]
+    assert len(calcs) == 2
+    first, second = calcs
+    assert first.exit_status == 311  # killed
+    done = first.outputs.strain_steps.get_shape("index")[0]
+    assert first.outputs.trajectory.get_shape("positions")[0] >= done
+    assert 2 <= done < 7
+    seg = second.inputs.parameters["segments"][0]
+    assert seg["first_index"] == done and len(seg["strains"]) == 7 - done  # nothing recomputed
+    # The resumed run starts from the last completed frame of the killed one.
+    np.testing.assert_allclose(
+        second.inputs.structure.cell[0][0], first.outputs.trajectory.get_array("cells")[done - 1][0], rtol=1e-9
+    )
+    curve = node.outputs.stress_strain
+    np.testing.assert_array_equal(curve.get_array("index"), np.arange(7))
+    assert node.outputs.frames.get_shape("positions")[0] == 7
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"strain_step": 0.0}, "strain_step must be in"),
+        ({"strain_step": 0.2}, "strain_step must be in"),
+        ({"strain_step": 0.05, "max_strain": 0.05}, "max_strain"),
+        ({"stop_fraction": 1.5}, "stop_fraction"),
+    ],
+)
+def test_bad_tension_input_is_refused(lammps_code, sample, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke", overrides=overrides)
+
+
+def test_unknown_override_and_uncharged_structure_are_refused(lammps_code, sample):
+    with pytest.raises(ProtocolError, match="unknown override key"):
+        PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke", overrides={"rate": 1})
+    plain = orm.StructureData(cell=sample.cell)
+    for site in sample.sites:
+        plain.append_atom(position=site.position, symbols=site.kind_name)
+    with pytest.raises(ValueError, match="no charges"):
+        PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, plain, protocol="smoke")
+
+
+def test_non_orthorhombic_cell_is_refused(lammps_code, sample):
+    cell = np.array(sample.cell)
+    cell[1, 0] = 1.0
+    tilted = sample.clone()
+    tilted.base.attributes.set("cell", cell.tolist())
+    with pytest.raises(ValueError, match="orthorhombic"):
+        PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, tilted, protocol="smoke")
