@@ -45,7 +45,8 @@ def find_samples(
     qb.append(QuenchWorkChain, filters=wc_filters, tag="wc", project=["id", "uuid", "extras.aloxide_protocol"])
     qb.append(orm.Dict, with_incoming="wc", edge_filters={"label": "properties"}, filters=prop_filters,
               project=["attributes"])  # fmt: skip
-    qb.append(orm.StructureData, with_incoming="wc", edge_filters={"label": "structure"}, project=["uuid"])
+    # ChargedStructureData is a plugin subclass: StructureData queries do not match it, Data does.
+    qb.append(orm.Data, with_incoming="wc", edge_filters={"label": "structure"}, project=["uuid"])
     rows = []
     for pk, uuid, proto, attrs, s_uuid in qb.all():
         rows.append({"pk": pk, "uuid": uuid, "protocol": proto, "structure_uuid": s_uuid, **attrs})

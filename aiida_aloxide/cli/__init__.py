@@ -192,6 +192,31 @@ def tension(profile, samples_, loading, protocol, seed, code_label, submit):
         )
 
 
+@cli.command("tension-report")
+@PROFILE_OPTION
+@click.argument("pks", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", default="tension-report", show_default=True, type=click.Path())
+def tension_report(profile, pks, output_dir):
+    """Stress–strain figure and summary table of finished tension work chains."""
+    from pathlib import Path
+
+    _load(profile)
+    from aiida import orm
+
+    from ..report.figures import stress_strain_figure, tension_table
+
+    nodes = [orm.load_node(pk) for pk in pks]
+    bad = [n.pk for n in nodes if not (n.is_finished_ok and "stress_strain" in n.outputs)]
+    if bad:
+        raise click.ClickException(f"not finished tension work chains: {bad}")
+    out = Path(output_dir)
+    fig = stress_strain_figure(nodes, out / "stress_strain.png")
+    table = tension_table(nodes)
+    (out / "tension.md").write_text(table)
+    click.echo(table)
+    click.echo(f"figure: {fig}")
+
+
 @cli.command()
 @PROFILE_OPTION
 @click.option("--protocol", default=None, help="Only samples of this protocol.")

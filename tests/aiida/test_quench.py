@@ -9,6 +9,7 @@ from aiida.engine import run_get_node
 
 from aiida_aloxide.data.structure import structure_from_arrays
 from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.query import find_samples
 from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
 from aiida_aloxide.workchains.quench import QuenchWorkChain, quench_stages
 
@@ -40,6 +41,14 @@ def test_smoke_quench_run(lammps_code):
     builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 2.0, protocol="smoke", seed=7)
     _, node = run_get_node(builder)
     props = _check_quench(node, 2.0)
+    # QueryBuilder helpers find it by pressure and protocol, and exclude it otherwise.
+    pks = lambda **kw: {r["pk"] for r in find_samples(**kw)}  # noqa: E731
+    assert node.pk in pks(min_pressure=1.5, protocol="smoke")
+    assert node.pk not in pks(max_pressure=1.0)
+    assert node.pk not in pks(protocol="demo")
+    assert node.pk in pks(min_density=props["density"] - 1e-6, max_density=props["density"] + 1e-6)
+    row = next(r for r in find_samples() if r["pk"] == node.pk)
+    assert row["structure_uuid"] == node.outputs.structure.uuid
     assert node.base.extras.get("aloxide_protocol") == "smoke"
     assert props["density"] == pytest.approx(
         node.outputs.structure.get_ase().get_masses().sum()

@@ -30,9 +30,16 @@ def _initial_slope(curve: orm.ArrayData, n: int = 3) -> float:
     return float(np.polyfit(e, s, 1)[0])
 
 
-def test_plane_strain_to_max_strain(lammps_code, sample):
+@pytest.fixture(scope="module")
+def plane_strain(lammps_code, sample):
+    """A finished smoke plane-strain run (to maximum strain)."""
     builder = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
     _, node = run_get_node(builder)
+    return node
+
+
+def test_plane_strain_to_max_strain(plane_strain, sample):
+    node = plane_strain
     assert node.is_finished_ok, node.exit_message
     curve, summary, frames = node.outputs.stress_strain, node.outputs.summary, node.outputs.frames
     np.testing.assert_allclose(curve.get_array("strain"), np.arange(7) * 0.05, atol=1e-9)
@@ -161,3 +168,17 @@ def test_non_orthorhombic_cell_is_refused(lammps_code, sample):
     tilted.base.attributes.set("cell", cell.tolist())
     with pytest.raises(ValueError, match="orthorhombic"):
         PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, tilted, protocol="smoke")
+
+
+def test_report_figure_and_table_from_stored_nodes(plane_strain, tmp_path):
+    from PIL import Image
+
+    from aiida_aloxide.report.figures import stress_strain_figure, tension_table
+
+    path = stress_strain_figure([plane_strain], tmp_path / "ss.png")
+    image = Image.open(path)
+    assert image.size[0] > 300 and image.size[1] > 200
+    assert plane_strain.outputs.stress_strain.uuid in image.info["Description"]
+    table = tension_table([plane_strain])
+    assert "| 0 | plane_strain |" in table
+    assert f"{plane_strain.outputs.summary['peak_stress']:.2f}" in table
