@@ -243,38 +243,68 @@ def samples(profile, protocol, min_pressure, max_pressure):
 @PROFILE_OPTION
 @click.option("--protocol", default="demo", show_default=True)
 @click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
-def demo(profile, protocol, output_dir):
-    """The demo study: quench at 0 and 4 GPa, then print and write the summary table."""
+@click.option("--no-tension", is_flag=True, help="Only prepare the samples.")
+def demo(profile, protocol, output_dir, no_tension):
+    """The demo study: quench at 0 and 4 GPa, pull both to fracture, write figures and tables."""
     from pathlib import Path
 
     _load(profile)
     from aiida.engine import run_get_node
 
+    from ..report.figures import stress_strain_figure, tension_table
     from ..workchains.quench import QuenchWorkChain
+    from ..workchains.tension import PlaneStrainWorkChain
 
     code = _code(None)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
     t_all = time.monotonic()
-    for p in (0.0, 4.0):
-        click.echo(f"[demo] quench at {p:g} GPa ({protocol}) ...")
+    pressures = (0.0, 4.0)
+    total = len(pressures) * (1 if no_tension else 2)
+    done = 0
+    quenches = []
+    for p in pressures:
+        done += 1
+        click.echo(f"[demo {done}/{total}] quench at {p:g} GPa ({protocol}) ...")
         t0 = time.monotonic()
         _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol))
         _echo_quench(node, time.monotonic() - t0)
         if not node.is_finished_ok:
             raise click.ClickException(f"quench at {p:g} GPa failed; inspect with `verdi process report {node.pk}`")
-        rows.append((node, node.outputs.properties.get_dict()))
+        quenches.append(node)
     lines = [
-        "| P (GPa) | density (g/cm³) | Al4 | Al5 | Al6 | mean CN | work chain |",
+        "| P (GPa) | density (g/cm³) | Al4 | Al5 | Al6 | mean CN | quench work chain |",
         "|---|---|---|---|---|---|---|",
     ]
-    for node, p in rows:
+    for node in quenches:
+        p = node.outputs.properties.get_dict()
         lines.append(
             f"| {p['pressure']:g} | {p['density']:.3f} | {p['al4']:.3f} | {p['al5']:.3f} | {p['al6']:.3f} "
             f"| {p['mean_cn_al']:.3f} | {node.uuid} |"
         )
-    table = "\n".join(lines) + "\n"
-    (out / "summary.md").write_text(f"# aiida-aloxide demo ({protocol})\n\n{table}")
-    click.echo(table)
-    click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; summary written to {out / 'summary.md'}")
+    samples_table = "\n".join(lines) + "\n"
+    report = [f"# aiida-aloxide demo ({protocol})\n", "## Samples (SPEC §2)\n", samples_table]
+    click.echo(samples_table)
+    if not no_tension:
+        tensions = []
+        for node in quenches:
+            done += 1
+            p = node.outputs.properties["pressure"]
+            click.echo(f"[demo {done}/{total}] plane-strain tension of the {p:g} GPa sample ...")
+            t0 = time.monotonic()
+            builder = PlaneStrainWorkChain.get_builder_from_protocol(code, node.outputs.structure, protocol=protocol)
+            _, wc = run_get_node(builder)
+            if not wc.is_finished_ok:
+                raise click.ClickException(f"tension failed; inspect with `verdi process report {wc.pk}`")
+            s = wc.outputs.summary
+            click.echo(
+                f"  PK {wc.pk}: peak {s['peak_stress']:.2f} GPa at ε={s['strain_at_peak']:.2f} "
+                f"({time.monotonic() - t0:.0f} s)"
+            )
+            tensions.append(wc)
+        fig = stress_strain_figure(tensions, out / "stress_strain.png")
+        table = tension_table(tensions)
+        click.echo(table)
+        report += ["## Plane-strain tension (SPEC §3)\n", table, f"\n![stress-strain]({fig.name})\n"]
+    (out / "summary.md").write_text("\n".join(report))
+    click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; report in {out.resolve() / 'summary.md'}")
