@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_COMPUTER_LABEL",
     "DEFAULT_PROFILE",
     "SetupReport",
+    "create_postgres_database",
     "ensure_code",
     "ensure_computer",
     "ensure_profile",
@@ -83,6 +84,47 @@ def lammps_binary() -> tuple[Path, str | None]:
     return binary, ld_path
 
 
+def create_postgres_database(
+    profile: str, host: str = "localhost", port: int = 5432, user: str = "postgres", password: str = ""
+) -> dict[str, Any]:
+    """Create (or reset the password of) a role and database for ``profile``; return the storage config.
+
+    Connects as a PostgreSQL superuser. Unlike aiida-core's helper it does not require the
+    ``en_US.UTF-8`` locale, which minimal servers (Debian containers, CI) do not have.
+    """
+    import secrets
+
+    import psycopg
+    from aiida.manage.configuration.settings import AiiDAConfigDir
+    from psycopg import sql
+
+    dbname = dbuser = f"aiida-aloxide-{profile}"
+    dbpass = secrets.token_hex(15)
+    try:
+        conn = psycopg.connect(host=host, port=int(port), user=user, password=password, dbname="postgres")
+    except psycopg.OperationalError as exc:
+        raise ConnectionError(f"cannot connect to PostgreSQL at {host}:{port} as {user!r}: {exc}") from exc
+    with conn:
+        conn.autocommit = True
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (dbuser,)).fetchone()
+        verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+        conn.execute(sql.SQL("{} {} LOGIN PASSWORD {}").format(verb, sql.Identifier(dbuser), sql.Literal(dbpass)))
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    sql.Identifier(dbname), sql.Identifier(dbuser)
+                )
+            )
+    return {
+        "database_hostname": host,
+        "database_port": int(port),
+        "database_name": dbname,
+        "database_username": dbuser,
+        "database_password": dbpass,
+        "repository_uri": (AiiDAConfigDir.get() / "repository" / profile).as_uri(),
+    }
+
+
 def ensure_profile(
     name: str = DEFAULT_PROFILE,
     *,
@@ -111,16 +153,11 @@ def ensure_profile(
     if broker not in {"zeromq", "rabbitmq"}:
         raise ValueError(f"broker must be 'zeromq' or 'rabbitmq', got {broker!r}")
     if postgres is not None:
-        from aiida.cmdline.commands.cmd_presto import detect_postgres_config
-
         storage_backend = "core.psql_dos"
-        storage_config = detect_postgres_config(
-            profile_name=name,
-            postgres_hostname=postgres.get("host", "localhost"),
-            postgres_port=int(postgres.get("port", 5432)),
-            postgres_username=postgres.get("user", "postgres"),
-            postgres_password=postgres.get("password", ""),
-            non_interactive=True,
+        storage_config = create_postgres_database(name, **postgres)
+        report.add(
+            f"PostgreSQL database {storage_config['database_name']!r} and role ready on "
+            f"{storage_config['database_hostname']}:{storage_config['database_port']}"
         )
     else:
         storage_backend = "core.sqlite_dos"
