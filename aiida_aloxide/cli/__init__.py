@@ -219,6 +219,43 @@ def tension_report(profile, pks, output_dir):
 
 @cli.command()
 @PROFILE_OPTION
+@click.argument("pks", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", default="analysis-report", show_default=True, type=click.Path())
+def analyze(profile, pks, output_dir):
+    """Bond switching, non-affine D and atomic stress of finished plane-strain runs (SPEC §4), with figures."""
+    from pathlib import Path
+
+    _load(profile)
+    from aiida import orm
+
+    from ..functions.analysis import deformation_analysis
+    from ..report.figures import d_distribution_figure, deformation_table, stress_distribution_figure, switching_figure
+
+    nodes = [orm.load_node(pk) for pk in pks]
+    bad = [n.pk for n in nodes if not (n.is_finished_ok and "frames" in n.outputs)]
+    if bad:
+        raise click.ClickException(f"not finished tension work chains with frames: {bad}")
+    results = []
+    for wc in nodes:
+        t0 = time.monotonic()
+        res = deformation_analysis(wc.outputs.frames)
+        click.echo(f"  PK {wc.pk}: analysed {wc.outputs.frames.get_shape('positions')[0]} frames in "
+                   f"{time.monotonic() - t0:.1f} s -> summary PK {res['summary'].pk}")  # fmt: skip
+        results.append((wc, res))
+    out = Path(output_dir)
+    figs = [
+        switching_figure([(wc, r["curves"]) for wc, r in results], out / "bond_switching.png"),
+        d_distribution_figure([(wc, r["curves"]) for wc, r in results], out / "d_distribution.png"),
+        stress_distribution_figure([(wc, r["curves"]) for wc, r in results], out / "stress_distributions.png"),
+    ]
+    table = deformation_table([(wc, r["summary"]) for wc, r in results])
+    (out / "deformation.md").write_text(table)
+    click.echo(table)
+    click.echo("figures: " + ", ".join(str(f) for f in figs))
+
+
+@cli.command()
+@PROFILE_OPTION
 @click.option("--protocol", default=None, help="Only samples of this protocol.")
 @click.option("--min-pressure", type=float, default=None)
 @click.option("--max-pressure", type=float, default=None)

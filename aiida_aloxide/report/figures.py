@@ -9,9 +9,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from aiida import orm  # noqa: E402
 
-__all__ = ["save_figure", "stress_strain_figure", "tension_table"]
+__all__ = [
+    "d_distribution_figure",
+    "deformation_table",
+    "save_figure",
+    "stress_distribution_figure",
+    "stress_strain_figure",
+    "switching_figure",
+    "tension_table",
+]
 
 
 def save_figure(fig, path: str | Path, nodes: Sequence[orm.Node], title: str) -> Path:
@@ -76,5 +85,86 @@ def tension_table(tensions: Sequence[orm.WorkflowNode]) -> str:
         lines.append(
             f"| {fmt(p, 'g')} | {s['loading']} | {fmt(s['peak_stress'], '.2f')} | {fmt(s['strain_at_peak'], '.2f')} "
             f"| {frac} | {fmt(s['toughness'])} | {fmt(s['plastic_energy'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _label(wc: orm.WorkflowNode) -> str:
+    """Legend label of a tension work chain: its sample's quench pressure, else its PK."""
+    p = _pressure_of(wc)
+    return f"{p:g} GPa" if p is not None else f"PK {wc.pk}"
+
+
+def switching_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
+    """DC / IC / SC fractions of Al vs strain for each sample (Fig. 2A–C of the paper)."""
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.2), sharex=True)
+    for wc, curves in pairs:
+        e = curves.get_array("strain")
+        for ax, name in zip(axes, ("dc", "ic", "sc"), strict=True):
+            ax.plot(e, curves.get_array(f"fraction_{name}"), marker="o", ms=2.5, lw=1.2, label=_label(wc))
+    for ax, name in zip(axes, ("DC (CN decreased)", "IC (CN increased)", "SC (same CN, new O)"), strict=True):
+        ax.set_xlabel("strain ε_xx")
+        ax.set_title(name, fontsize=10)
+    axes[0].set_ylabel("fraction of Al")
+    axes[0].legend(frameon=False)
+    fig.tight_layout()
+    return save_figure(fig, path, [c for _, c in pairs], "bond switching vs strain")
+
+
+def d_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
+    """Distribution of the cumulative non-affine displacement D of Al per sample (Fig. 1D)."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    for wc, curves in pairs:
+        edges, counts = curves.get_array("d_edges"), curves.get_array("d_counts")
+        width = np.diff(edges)
+        density = counts / max(counts.sum(), 1) / width
+        ax.step(edges[:-1], density, where="post", lw=1.4, label=_label(wc))
+    ax.set_xlabel("cumulative non-affine displacement D (Å)")
+    ax.set_ylabel("probability density (1/Å)")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return save_figure(fig, path, [c for _, c in pairs], "D distribution")
+
+
+def stress_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
+    """Hydrostatic atomic stress of Al4 / Al5 / Al6 in the unstrained samples (Fig. 3C–E)."""
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.2), sharex=True)
+    for wc, curves in pairs:
+        if "stress_edges" not in curves.get_arraynames():
+            continue
+        edges = curves.get_array("stress_edges")
+        dens = curves.get_array("stress_density_initial")
+        for ax, row in zip(axes, dens, strict=True):
+            ax.step(edges[:-1], row, where="post", lw=1.2, label=_label(wc))
+    for ax, name in zip(axes, ("Al4", "Al5", "Al6"), strict=True):
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("hydrostatic stress (GPa, + = tension)")
+    axes[0].set_ylabel("probability density (1/GPa)")
+    axes[0].legend(frameon=False)
+    fig.tight_layout()
+    return save_figure(fig, path, [c for _, c in pairs], "atomic stress distributions")
+
+
+def deformation_table(rows: Sequence[tuple[orm.WorkflowNode, orm.Dict]]) -> str:
+    """Markdown table of bond switching at the final strain, D and atomic stress per sample."""
+
+    def f(v, spec=".3f"):
+        return "–" if v is None else format(v, spec)
+
+    lines = [
+        "| P (GPa) | final ε | DC | IC | SC | UC | DC from Al4 / Al5 / Al6 | ⟨D⟩ (Å) | median D (Å) "
+        "| ⟨σ_h⟩ Al4 / Al5 / Al6 at ε=0 (GPa) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for wc, s in rows:
+        s = s.get_dict()
+        p = _pressure_of(wc)
+        lines.append(
+            f"| {f(p, 'g')} | {f(s['final_strain'], '.2f')} | {f(s['dc_fraction_final'])} "
+            f"| {f(s['ic_fraction_final'])} | {f(s['sc_fraction_final'])} | {f(s['uc_fraction_final'])} "
+            f"| {f(s['dc_fraction_final_from_al4'])} / {f(s['dc_fraction_final_from_al5'])} / "
+            f"{f(s['dc_fraction_final_from_al6'])} | {f(s['d_mean'], '.2f')} | {f(s['d_median'], '.2f')} "
+            f"| {f(s.get('hydrostatic_mean_al4_initial'), '.2f')} / {f(s.get('hydrostatic_mean_al5_initial'), '.2f')}"
+            f" / {f(s.get('hydrostatic_mean_al6_initial'), '.2f')} |"
         )
     return "\n".join(lines) + "\n"
