@@ -182,3 +182,27 @@ def test_report_figure_and_table_from_stored_nodes(plane_strain, tmp_path):
     table = tension_table([plane_strain])
     assert "| 0 | plane_strain |" in table
     assert f"{plane_strain.outputs.summary['peak_stress']:.2f}" in table
+
+
+def test_deformation_figures_and_table(plane_strain, tmp_path):
+    from PIL import Image
+
+    from aiida_aloxide.functions.analysis import deformation_analysis
+    from aiida_aloxide.report.figures import (
+        d_distribution_figure,
+        deformation_table,
+        stress_distribution_figure,
+        switching_figure,
+    )
+
+    res = deformation_analysis(plane_strain.outputs.frames)
+    pairs = [(plane_strain, res["curves"])]
+    for func, name in ((switching_figure, "sw"), (d_distribution_figure, "d"), (stress_distribution_figure, "st")):
+        path = func(pairs, tmp_path / f"{name}.png")
+        image = Image.open(path)
+        assert image.size[0] > 300 and res["curves"].uuid in image.info["Description"]
+    table = deformation_table([(plane_strain, res["summary"])])
+    s = res["summary"]
+    assert f"{s['dc_fraction_final']:.3f}" in table and f"{s['d_mean']:.2f}" in table
+    fractions = [s[f"{k}_fraction_final"] for k in ("dc", "ic", "sc", "uc")]
+    assert sum(fractions) == pytest.approx(1.0)
