@@ -1,0 +1,173 @@
+"""Linear-SVM softness: recovery of a planted hyperplane, exact serialisation, split helpers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from aiida_aloxide.analysis.softness import (
+    SoftnessModel,
+    ablation,
+    accuracy,
+    cross_pressure_table,
+    default_ablation_subsets,
+    predict,
+    softness,
+    train_softness_model,
+    train_test_grouped,
+    train_test_time_split,
+)
+
+N_FEAT = 6
+MEAN = np.array([5.0, -2.0, 100.0, 0.0, 3.0, 0.5])
+SCALE = np.array([0.1, 2.0, 30.0, 1.0, 0.01, 5.0])
+
+
+def _planted(n, w_true, b_true=0.3, flip=0.0, margin=0.0, seed=0):
+    """Raw features with very different means/scales; labels from a hyperplane in standardised space."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((4 * n, w_true.size))
+    dist = (z @ w_true + b_true) / np.linalg.norm(w_true)
+    keep = np.abs(dist) >= margin
+    z, dist = z[keep][:n], dist[keep][:n]
+    y = (dist > 0).astype(np.int64)
+    noisy = rng.random(n) < flip
+    y[noisy] = 1 - y[noisy]
+    x = MEAN[: w_true.size] + SCALE[: w_true.size] * z
+    return x, y
+
+
+def _cosine(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_recovers_planted_hyperplane_separable():
+    w_true = np.array([1.0, -2.0, 0.5, 0.0, 3.0, -1.0])
+    x, y = _planted(2000, w_true, margin=0.05, seed=0)
+    model = train_softness_model(x, y)
+    # The learned normal lives in the space standardised with the sample mean/std, which is
+    # (almost) the planted one: the directions must agree.
+    assert _cosine(model.w, w_true) > 0.99
+    assert accuracy(x, y, model) > 0.99
+    xt, yt = _planted(2000, w_true, margin=0.0, seed=1)
+    assert accuracy(xt, yt, model) > 0.97
+    # Softness is positive on the rearranging side and grows with the planted distance.
+    s = softness(xt, model)
+    zt = (xt - MEAN) / SCALE
+    d_true = (zt @ w_true + 0.3) / np.linalg.norm(w_true)
+    assert np.corrcoef(s, d_true)[0, 1] > 0.99
+    assert np.mean(s[yt == 1] > 0) > 0.97 and np.mean(s[yt == 0] < 0) > 0.97
+
+
+def test_label_noise_accuracy_as_expected():
+    # 10 % of labels flipped: the best possible accuracy is ~0.90 and the normal is still found.
+    w_true = np.array([2.0, 1.0, -1.0, 0.5])
+    x, y = _planted(3000, w_true, flip=0.1, seed=3)
+    model = train_softness_model(x, y, C=1.0)
+    assert _cosine(model.w, w_true) > 0.99
+    xt, yt = _planted(3000, w_true, flip=0.1, seed=4)
+    assert 0.86 < accuracy(xt, yt, model) < 0.94
+
+
+def test_softness_matches_libsvm_decision_function():
+    w_true = np.array([1.0, 1.0, -1.0])
+    x, y = _planted(500, w_true, flip=0.05, seed=5)
+    model = train_softness_model(x, y, ["a", "b", "c"], C=0.5)
+    scaler = StandardScaler().fit(x)
+    svc = SVC(kernel="linear", C=0.5).fit(scaler.transform(x), y)
+    ref = svc.decision_function(scaler.transform(x)) / np.linalg.norm(svc.coef_)
+    assert np.allclose(softness(x, model), ref, rtol=1e-9, atol=1e-9)
+    assert np.array_equal(predict(x, model), svc.predict(scaler.transform(x)))
+    assert model.C == 0.5 and model.feature_names == ("a", "b", "c")
+
+
+def test_dict_round_trip_is_exact():
+    w_true = np.array([1.0, -0.5, 2.0, 0.0, 0.3, 1.0])
+    x, y = _planted(600, w_true, flip=0.05, seed=6)
+    names = [f"G_Al_{k}" for k in range(N_FEAT)]
+    model = train_softness_model(x, y, names)
+    s = softness(x, model)
+    d = model.to_dict()
+    assert set(d) == {"feature_names", "mean", "scale", "w", "b", "C"}
+    assert isinstance(d["mean"], np.ndarray) and isinstance(d["b"], float)
+    back = SoftnessModel.from_dict(d)
+    assert np.array_equal(softness(x, back), s)
+    assert np.array_equal(softness(x, d), s)  # a plain dict is accepted directly
+    # Through JSON (arrays as lists): Python floats round-trip exactly.
+    text = json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()})
+    again = SoftnessModel.from_dict(json.loads(text))
+    assert np.array_equal(softness(x, again), s)
+    assert again.feature_names == tuple(names)
+    with pytest.raises(ValueError):
+        softness(x[:, :3], model)
+
+
+def test_grouped_split_keeps_atoms_apart():
+    w_true = np.array([1.0, 2.0, -1.0, 0.5, 0.0, 1.0])
+    x, y = _planted(1500, w_true, seed=7)
+    groups = np.random.default_rng(0).integers(0, 200, size=len(y))  # atom ids, ~7 events each
+    res = train_test_grouped(x, y, groups, test_size=0.25, seed=3)
+    assert set(groups[res.train_index]).isdisjoint(groups[res.test_index])
+    assert res.n_train + res.n_test == len(y)
+    assert 0.15 < res.n_test / len(y) < 0.35
+    assert res.train_accuracy > 0.97 and res.test_accuracy > 0.95
+    same = train_test_grouped(x, y, groups, test_size=0.25, seed=3)
+    assert np.array_equal(same.test_index, res.test_index)
+
+
+def test_time_split():
+    w_true = np.array([1.0, -1.0, 0.5])
+    x, y = _planted(1000, w_true, seed=8)
+    times = np.random.default_rng(1).uniform(3.0, 197.0, size=len(y))
+    res = train_test_time_split(x, y, times, t_start=0.0, t_end=200.0)
+    assert np.all(times[res.train_index] < 160.0) and np.all(times[res.test_index] >= 160.0)
+    assert res.n_train + res.n_test == len(y)
+    assert res.test_accuracy > 0.95
+
+
+def test_ablation_subsets():
+    # Signal only in the radial columns; the "Voronoi" column is pure noise.
+    rng = np.random.default_rng(9)
+    w_true = np.array([1.0, -1.0, 2.0])
+    xs, y = _planted(1200, w_true, seed=10)
+    x = np.column_stack([xs, rng.standard_normal((len(y), 2)), rng.standard_normal(len(y))])
+    names = ["G_Al_1", "G_Al_2", "G_O_1", "Psi_AlO_a", "Psi_AlO_b", "voronoi_volume"]
+    subsets = default_ablation_subsets(names)
+    assert subsets["radial"] == names[:3] and subsets["voronoi"] == ["voronoi_volume"]
+    assert subsets["all+voronoi"] == names
+    groups = np.arange(len(y)) // 3
+    res = ablation(x, y, groups, names)
+    assert set(res) == {"radial", "angular", "structure", "voronoi", "all+voronoi"}
+    assert res["radial"].test_accuracy > 0.95
+    assert res["all+voronoi"].test_accuracy > 0.93
+    assert 0.35 < res["voronoi"].test_accuracy < 0.65
+    assert res["voronoi"].model.feature_names == ("voronoi_volume",)
+    # Same split for every subset.
+    assert np.array_equal(res["radial"].test_index, res["voronoi"].test_index)
+
+
+def test_cross_pressure_table():
+    w_a = np.array([1.0, 0.0, 0.0, 1.0])
+    w_b = np.array([0.0, 1.0, 1.0, 0.0])  # orthogonal rule: cross accuracy ~ 0.5
+    xa, ya = _planted(800, w_a, b_true=0.0, seed=11)
+    xb, yb = _planted(800, w_b, b_true=0.0, seed=12)
+    ga = np.arange(800) // 2
+    table = cross_pressure_table({"0GPa": (xa, ya, ga), "4GPa": (xb, yb)})
+    assert table.keys == ["0GPa", "4GPa"]
+    acc = table.accuracy
+    assert acc.shape == (2, 2)
+    assert acc[0, 0] > 0.95 and acc[1, 1] > 0.97
+    assert 0.35 < acc[0, 1] < 0.65 and 0.35 < acc[1, 0] < 0.65
+    assert set(table.models) == {"0GPa", "4GPa"}
+
+
+def test_bad_labels_rejected():
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError):
+        train_softness_model(x, [0, 1, 2, 1])
+    with pytest.raises(ValueError):
+        train_softness_model(x, [1, 1, 1, 1])
