@@ -22,6 +22,7 @@ from .script import (
     DATA_FILENAME,
     FINAL_DUMP,
     LOG_FILENAME,
+    MIN_DUMP,
     STEPS_FILE,
     TRAJ_DUMP,
     StageError,
@@ -95,6 +96,12 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             help="Dumped frames: positions (frames, atoms, 3) float32 unwrapped, cells, steps, times.",
         )
         spec.output(
+            "minimized_frames",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Plane-strain steps: energy-minimised positions, stress x volume and Voronoi volume per step.",
+        )
+        spec.output(
             "strain_steps",
             valid_type=orm.ArrayData,
             required=False,
@@ -147,7 +154,7 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         calcinfo.codes_info = [codeinfo]
         calcinfo.retrieve_list = [self.inputs.metadata.options.output_filename, LOG_FILENAME, FINAL_DUMP, STEPS_FILE]
         # Frames are parsed into compact arrays; the raw text dump is not kept twice.
-        calcinfo.retrieve_temporary_list = [TRAJ_DUMP]
+        calcinfo.retrieve_temporary_list = [TRAJ_DUMP, MIN_DUMP]
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         return calcinfo

@@ -20,6 +20,7 @@ __all__ = [
     "DUMP_FIELDS",
     "FINAL_DUMP",
     "LOG_FILENAME",
+    "MIN_DUMP",
     "STAGE_DEFAULTS",
     "STEP_COLUMNS",
     "STEPS_FILE",
@@ -35,6 +36,8 @@ DATA_FILENAME = "structure.data"
 LOG_FILENAME = "log.lammps"
 FINAL_DUMP = "final.dump"
 TRAJ_DUMP = "trajectory.dump"
+#: Energy-minimised configuration of every plane-strain step (for the structural analyses).
+MIN_DUMP = "minimized.dump"
 #: One line per completed strain step; written (and closed) after the step's frame, so a killed
 #: run never lists a step whose configuration is missing.
 STEPS_FILE = "strain_steps.txt"
@@ -330,13 +333,16 @@ def _strain_steps_commands(seg: dict[str, Any], st: dict[str, Any]) -> list[str]
 
     Each step sets Lx = L0 (1 + ε) (affine remap), minimises, runs NVT for ``equil_steps``,
     then samples σ_xx = -P_xx every ``sample_every`` steps over ``sample_steps`` (mean and
-    mean of squares, GPa, tension positive), prints one ``ALOXIDE_STEP`` line and appends
-    the configuration (unwrapped positions, velocities, stress x volume, Voronoi volume)
-    to the trajectory dump. A killed run therefore keeps every completed step.
+    mean of squares, GPa, tension positive). Two frames per step are appended: the minimised
+    configuration with stress x volume and Voronoi volumes (``minimized.dump``, for the
+    analyses) and the thermal one with velocities (``trajectory.dump``, to resume from).
+    Only then is the step's line written to ``strain_steps.txt``, so a killed run never
+    lists a step whose frames are missing.
     """
     t = seg["temp"]
     n_samples = seg["sample_steps"] // seg["sample_every"]
-    cols = " ".join(_dump_columns(["xu", "yu", "zu", "vx", "vy", "vz", "stress", "voronoi"]))
+    thermal_cols = " ".join(_dump_columns(["xu", "yu", "zu", "vx", "vy", "vz"]))
+    inherent_cols = " ".join(_dump_columns(["xu", "yu", "zu", "stress", "voronoi"]))
     out = [
         "compute aloxStress all stress/atom NULL",
         "compute aloxVoro all voronoi/atom",
@@ -353,6 +359,10 @@ def _strain_steps_commands(seg: dict[str, Any], st: dict[str, Any]) -> list[str]
             f"change_box all x scale $({target:.12g}/lx) remap",
             "min_style cg",
             f"minimize {seg['etol']:.10g} {seg['ftol']:.10g} {seg['maxiter']} {seg['maxeval']}",
+            # The energy-minimised (inherent) configuration at this strain, with its atomic
+            # stress and Voronoi volumes: what the structural analyses use (no thermal noise).
+            "run 0 post no",
+            f"write_dump all custom {MIN_DUMP} id type {inherent_cols} modify sort id append yes format float %.7g",
             f"fix aloxSS all nvt temp {t:.10g} {t:.10g} {st['tdamp']:.10g}",
             f"run {seg['equil_steps']}",
             # fix ave/time reports on multiples of its Nfreq: restart the step counter so the
@@ -361,7 +371,8 @@ def _strain_steps_commands(seg: dict[str, Any], st: dict[str, Any]) -> list[str]
             f"fix aloxAve all ave/time {seg['sample_every']} {n_samples} {seg['sample_steps']} "
             "v_aloxSxx v_aloxSxx2 v_aloxSyy v_aloxSzz",
             f"run {seg['sample_steps']}",
-            f"write_dump all custom {TRAJ_DUMP} id type {cols} modify sort id append yes format float %.7g",
+            # The thermal configuration at the end of the hold: where a resumed run continues.
+            f"write_dump all custom {TRAJ_DUMP} id type {thermal_cols} modify sort id append yes format float %.7g",
             f'print "{STEP_TAG} {idx} {eps:.10g} $(f_aloxAve[1]:%.10g) $(f_aloxAve[2]:%.10g) '
             f"$(f_aloxAve[3]:%.10g) $(f_aloxAve[4]:%.10g) {n_samples} $(pe:%.10g) $(lx:%.10g) $(ly:%.10g) "
             f'$(lz:%.10g) $(step)" append {STEPS_FILE} screen no',

@@ -53,7 +53,7 @@ def _merge_frames(trajs: list[orm.ArrayData], keep: list[np.ndarray]) -> orm.Arr
 def collect_plane_strain(parameters: orm.Dict, **chunks) -> dict:
     """Merge the strain steps and frames of every chunk into the curve, the frames and the summary.
 
-    ``chunks`` holds ``steps_<k>`` (strain_steps arrays) and ``frames_<k>`` (trajectories)
+    ``chunks`` holds ``steps_<k>`` (strain_steps arrays) and ``frames_<k>`` (minimised frames)
     of each completed LAMMPS run, in order; a strain index seen twice (a resumed run)
     keeps its last occurrence.
     """

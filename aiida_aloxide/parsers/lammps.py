@@ -14,6 +14,7 @@ from aiida.parsers.parser import Parser
 from ..calculations.script import (
     FINAL_DUMP,
     LOG_FILENAME,
+    MIN_DUMP,
     STEP_COLUMNS,
     STEP_TAG,
     STEPS_FILE,
@@ -156,40 +157,53 @@ class AloxideLammpsParser(Parser):
         return None
 
     def _parse_trajectory(self, temp_folder, stage: dict) -> str | None:
-        """Trajectory dump (temporary retrieve) -> float32 arrays in one ArrayData."""
+        """Frame dumps (temporary retrieve) -> float32 arrays: ``trajectory`` and ``minimized_frames``."""
         if temp_folder is None:
             return None
         from pathlib import Path
 
-        path = Path(temp_folder) / TRAJ_DUMP
-        writes_frames = stage["dump_every"] > 0 or any(s["type"] == "strain_steps" for s in stage["segments"])
-        if not path.exists():
-            return f"{TRAJ_DUMP} missing" if writes_frames else None
-        try:
-            frames, truncated = parse_dump(path.read_text())
-        except DumpFormatError as exc:
-            return f"{TRAJ_DUMP}: {exc}"
-        if frames:
-            traj = orm.ArrayData()
-            lo = np.stack([f.box[:, 0] for f in frames])
-            pos = np.stack([np.column_stack([f.columns["xu"], f.columns["yu"], f.columns["zu"]]) for f in frames])
-            traj.set_array("positions", (pos - lo[:, None, :]).astype(np.float32))
-            traj.set_array("cells", np.stack([f.lengths for f in frames]))
-            steps = np.array([f.timestep for f in frames], dtype=np.int64)
-            traj.set_array("steps", steps)
-            traj.set_array("times", steps * stage["timestep"])
-            traj.set_array("types", frames[0].columns["type"].astype(np.int8))
-            if "vx" in frames[0].columns:
-                vel = np.stack([np.column_stack([f.columns["vx"], f.columns["vy"], f.columns["vz"]]) for f in frames])
-                traj.set_array("velocities", vel.astype(np.float32))
-            _store_extra_columns(traj, {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns})
-            traj.base.attributes.set("n_frames", len(frames))
-            traj.base.attributes.set("n_atoms", int(pos.shape[1]))
-            traj.base.attributes.set("truncated", truncated)
-            self.out("trajectory", traj)
-        if truncated:
-            return f"{TRAJ_DUMP}: last frame truncated ({len(frames)} complete frames kept)"
-        return None
+        has_steps = any(s["type"] == "strain_steps" for s in stage["segments"])
+        errors = []
+        for filename, label, expected in (
+            (TRAJ_DUMP, "trajectory", stage["dump_every"] > 0 or has_steps),
+            (MIN_DUMP, "minimized_frames", has_steps),
+        ):
+            path = Path(temp_folder) / filename
+            if not path.exists():
+                if expected:
+                    errors.append(f"{filename} missing")
+                continue
+            try:
+                frames, truncated = parse_dump(path.read_text())
+            except DumpFormatError as exc:
+                errors.append(f"{filename}: {exc}")
+                continue
+            if frames:
+                self.out(label, _frames_node(frames, stage["timestep"], truncated))
+            if truncated:
+                errors.append(f"{filename}: last frame truncated ({len(frames)} complete frames kept)")
+        return "; ".join(errors) or None
+
+
+def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.ArrayData:
+    """Dump frames -> one ArrayData (positions float32 unwrapped with box origin 0, cells, steps, ...)."""
+    node = orm.ArrayData()
+    lo = np.stack([f.box[:, 0] for f in frames])
+    pos = np.stack([np.column_stack([f.columns["xu"], f.columns["yu"], f.columns["zu"]]) for f in frames])
+    node.set_array("positions", (pos - lo[:, None, :]).astype(np.float32))
+    node.set_array("cells", np.stack([f.lengths for f in frames]))
+    steps = np.array([f.timestep for f in frames], dtype=np.int64)
+    node.set_array("steps", steps)
+    node.set_array("times", steps * timestep)
+    node.set_array("types", frames[0].columns["type"].astype(np.int8))
+    if "vx" in frames[0].columns:
+        vel = np.stack([np.column_stack([f.columns["vx"], f.columns["vy"], f.columns["vz"]]) for f in frames])
+        node.set_array("velocities", vel.astype(np.float32))
+    _store_extra_columns(node, {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns})
+    node.base.attributes.set("n_frames", len(frames))
+    node.base.attributes.set("n_atoms", int(pos.shape[1]))
+    node.base.attributes.set("truncated", truncated)
+    return node
 
 
 def _store_extra_columns(node: orm.ArrayData, cols: dict, single: bool = False) -> None:

@@ -21,6 +21,7 @@ from ..calculations.lammps import AloxideLammpsCalculation
 from ..data.structure import validate_alumina
 from ..functions.structure import random_alumina, sample_properties
 from ..potentials import MATSUI
+from .common import calcjob_options, validate_seed
 from .protocols import load_protocol
 
 __all__ = ["QuenchWorkChain", "quench_stages"]
@@ -139,13 +140,6 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     return None
 
 
-def validate_seed(value: orm.Int, _ctx) -> str | None:
-    """Seeds must be positive integers accepted by LAMMPS."""
-    if not 1 <= value.value <= 900_000_000:
-        return f"seed must be in [1, 900000000], got {value.value}"
-    return None
-
-
 def validate_initial(value: orm.StructureData | None, _ctx) -> str | None:
     """An optional starting structure must be a charged Al2O3 sample."""
     if value is None:
@@ -226,15 +220,7 @@ class QuenchWorkChain(WorkChain):
         params = self.inputs.parameters.get_dict()
         self.ctx.stages = quench_stages(params, self.inputs.pressure.value, self.inputs.seed.value)
         self.ctx.index = 0
-        options = self.inputs.options.get_dict() if "options" in self.inputs else {}
-        resources = dict(options.get("resources", {}))
-        resources.setdefault("num_machines", 1)
-        if "num_mpiprocs_per_machine" not in resources:
-            procs = params.get("mpiprocs") or self.inputs.code.computer.get_default_mpiprocs_per_machine() or 1
-            resources["num_mpiprocs_per_machine"] = int(procs)
-        options["resources"] = resources
-        options.setdefault("withmpi", True)
-        self.ctx.options = options
+        self.ctx.options = calcjob_options(self.inputs, params.get("mpiprocs"))
         self.node.base.extras.set_many(
             {"aloxide_pressure": self.inputs.pressure.value, "aloxide_protocol": params.get("protocol", "custom")}
         )

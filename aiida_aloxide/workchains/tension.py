@@ -20,14 +20,12 @@ from typing import Any
 
 import numpy as np
 from aiida import orm
-from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, while_
 
-from ..data.structure import structure_arrays, validate_alumina
+from ..data.structure import structure_arrays
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
-from ..potentials import MATSUI
+from .common import LammpsLauncher, calcjob_options, validate_sample
 from .protocols import load_protocol
-from .restart import LammpsRestartWorkChain
 
 __all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain"]
 
@@ -72,12 +70,7 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
     return None
 
 
-def validate_sample(value: orm.StructureData, _ctx) -> str | None:
-    """The quenched sample: charged, orthorhombic Al2O3."""
-    return validate_alumina(value, MATSUI.charges)
-
-
-class _TensionBase(WorkChain):
+class _TensionBase(LammpsLauncher, WorkChain):
     """Inputs, replication and NPT equilibration shared by both loadings."""
 
     _workflow = "tension"
@@ -144,42 +137,11 @@ class _TensionBase(WorkChain):
         """MD steps covering ``ps``."""
         return max(int(round(ps / self.ctx.params["timestep"])), 1)
 
-    def _launch(self, name: str, structure, stage: dict, velocities=None):
-        """Submit one LAMMPS run through the restart wrapper."""
-        inputs = AttributeDict(
-            {
-                "lammps": {
-                    "code": self.inputs.code,
-                    "structure": structure,
-                    "parameters": orm.Dict(stage),
-                    "metadata": {"options": self.ctx.options, "label": name},
-                },
-                "metadata": {"call_link_label": name, "label": name},
-            }
-        )
-        if velocities is not None:
-            inputs.lammps["velocities"] = velocities
-        return self.submit(LammpsRestartWorkChain, **inputs)
-
-    def _failed(self, name: str, node):
-        """Named failure from a sub work chain."""
-        return self.exit_codes.ERROR_RUN_FAILED.format(
-            name=name, status=node.exit_status, message=node.exit_message or node.process_state.value
-        )
-
     # -- steps -----------------------------------------------------------------------------------
     def setup(self):
         """Protocol parameters and CalcJob options."""
         self.ctx.params = self.inputs.parameters.get_dict()
-        options = self.inputs.options.get_dict() if "options" in self.inputs else {}
-        resources = dict(options.get("resources", {}))
-        resources.setdefault("num_machines", 1)
-        if "num_mpiprocs_per_machine" not in resources:
-            procs = self.ctx.params.get("mpiprocs") or self.inputs.code.computer.get_default_mpiprocs_per_machine()
-            resources["num_mpiprocs_per_machine"] = int(procs or 1)
-        options["resources"] = resources
-        options.setdefault("withmpi", True)
-        self.ctx.options = options
+        self.ctx.options = calcjob_options(self.inputs, self.ctx.params.get("mpiprocs"))
 
     def replicate(self):
         """Repeat the sample along x."""
@@ -275,8 +237,8 @@ class PlaneStrainWorkChain(_TensionBase):
         if not node.is_finished_ok:
             return self._failed(node.label, node)
         for calc in sorted(node.called, key=lambda n: n.ctime):
-            if "strain_steps" in calc.outputs and "trajectory" in calc.outputs:
-                self.ctx.chunks.append((calc.outputs.strain_steps, calc.outputs.trajectory))
+            if "strain_steps" in calc.outputs and "minimized_frames" in calc.outputs:
+                self.ctx.chunks.append((calc.outputs.strain_steps, calc.outputs.minimized_frames))
                 self.ctx.sxx.extend(calc.outputs.strain_steps.get_array("sxx").tolist())
         self.ctx.next_index += int(self.ctx.params["chunk_steps"])
         self.ctx.current = node.outputs.structure

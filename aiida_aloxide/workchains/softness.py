@@ -1,0 +1,274 @@
+"""``aloxide.softness``: learn softness from the thermal dynamics of every unstrained sample (SPEC §5).
+
+For each sample (keyed by its pressure label, e.g. ``p0``, ``p4``): :class:`DynamicsWorkChain`
+(NVT 300 K, recorded) → :func:`phop_events` → :func:`event_features`; then one
+:func:`train_softness` over all samples → ``model`` (:class:`SoftnessModelData`) + ``report``.
+Optionally, tension frames given in ``frames`` (keyed by a label) get the model applied
+(:func:`apply_softness`: softness of every Al at every frame, high-softness clusters, P_R(S)).
+
+All parameters come from one protocol of ``protocols/dynamics.yaml`` (sections ``dynamics``,
+``events``, ``features``, ``training``, ``clusters``, ``rearrangement``), checked before
+anything runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain, if_
+
+from ..data.softness_model import SoftnessModelData
+from ..functions.softness import (
+    check_parameters,
+    event_features,
+    phop_events,
+    rearrangement_probability_fn,
+    softness_clusters,
+    softness_of_frames,
+    train_softness,
+)
+from .common import validate_sample, validate_seed
+from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
+from .protocols import load_protocol
+
+__all__ = ["SECTIONS", "SoftnessWorkChain", "apply_softness", "validate_softness_parameters"]
+
+#: Sections of a resolved dynamics protocol besides ``dynamics`` (calcfunction parameters).
+SECTIONS = ("events", "features", "training", "clusters", "rearrangement")
+
+
+def validate_softness_parameters(value: orm.Dict, _ctx=None) -> str | None:
+    """Every section present and valid (unknown keys, ranges), the dynamics section included."""
+    p = value.get_dict()
+    unknown = set(p) - {"dynamics", "protocol", *SECTIONS}
+    if unknown:
+        return f"unknown softness protocol sections {sorted(unknown)}"
+    if "dynamics" not in p:
+        return "missing the 'dynamics' section"
+    msg = validate_dynamics_parameters(orm.Dict(p["dynamics"]))
+    if msg:
+        return f"dynamics: {msg}"
+    for section in SECTIONS:
+        try:
+            check_parameters(section, p.get(section))
+        except ValueError as exc:
+            return f"{section}: {exc}"
+    return None
+
+
+def validate_samples(value: dict, _ctx) -> str | None:
+    """At least one sample; each a charged Al2O3 structure."""
+    if not value:
+        return "give at least one sample in `samples`"
+    for key, structure in value.items():
+        msg = validate_sample(structure, None)
+        if msg:
+            return f"sample {key!r}: {msg}"
+    return None
+
+
+def apply_softness(
+    model: orm.Data, frames: orm.ArrayData, parameters: orm.Dict | dict[str, Any] | None = None
+) -> dict[str, orm.Data]:
+    """Apply a softness model to tension frames: S of every Al per frame, clusters per frame, P_R(S).
+
+    ``parameters`` holds the ``clusters`` and ``rearrangement`` sections (defaults otherwise).
+    Each step is a calcfunction, so the provenance is complete whether this is called from a
+    work chain step or a shell. Returns ``softness``, ``softness_summary``, ``clusters``,
+    ``cluster_summary``, ``probability``, ``probability_summary``.
+    """
+    p = parameters.get_dict() if isinstance(parameters, orm.Dict) else dict(parameters or {})
+    s = softness_of_frames(model, frames)
+    c = softness_clusters(frames, s["softness"], orm.Dict(check_parameters("clusters", p.get("clusters"))))
+    r = rearrangement_probability_fn(
+        frames, s["softness"], orm.Dict(check_parameters("rearrangement", p.get("rearrangement")))
+    )
+    return {
+        "softness": s["softness"],
+        "softness_summary": s["summary"],
+        "clusters": c["clusters"],
+        "cluster_summary": c["summary"],
+        "probability": r["probability"],
+        "probability_summary": r["summary"],
+    }
+
+
+class SoftnessWorkChain(WorkChain):
+    """Thermal dynamics of every sample → p_hop events → features → one SVM → model + report (+ application)."""
+
+    @classmethod
+    def define(cls, spec):
+        """Inputs, outline, outputs and exit codes."""
+        super().define(spec)
+        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
+        spec.input_namespace(
+            "samples",
+            valid_type=orm.StructureData,
+            dynamic=True,
+            validator=validate_samples,
+            help="Unstrained samples keyed by pressure label (e.g. p0, p4).",
+        )
+        spec.input(
+            "parameters",
+            valid_type=orm.Dict,
+            validator=validate_softness_parameters,
+            help="A resolved dynamics protocol (all sections).",
+        )
+        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
+        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
+        spec.input_namespace(
+            "frames",
+            valid_type=orm.ArrayData,
+            dynamic=True,
+            required=False,
+            help="Tension frames (e.g. PlaneStrainWorkChain `frames`) to apply the model to, keyed by label.",
+        )
+        spec.outline(
+            cls.setup,
+            cls.run_dynamics,
+            cls.inspect_dynamics,
+            cls.analyse_samples,
+            cls.train,
+            if_(cls.has_frames)(cls.apply_model),
+            cls.finalize,
+        )
+        spec.output("model", valid_type=SoftnessModelData, help="The trained SoftnessModelData.")
+        spec.output("report", valid_type=orm.Dict, help="Accuracies (grouped, time split), ablations, cross-pressure.")
+        for name, kind, doc in (
+            ("trajectories", orm.ArrayData, "Recorded trajectory of each sample."),
+            ("events", orm.ArrayData, "Labelled (atom, frame) events of each sample."),
+            ("event_counts", orm.Dict, "Event counts of each sample."),
+            ("features", orm.ArrayData, "Event features of each sample."),
+            ("applied", orm.Data, "Model applied to frames: <label>_softness, _clusters, _probability (+ _summary)."),
+        ):
+            spec.output_namespace(name, valid_type=kind, dynamic=True, help=doc)
+        spec.exit_code(300, "ERROR_DYNAMICS_FAILED", message="Dynamics of sample {label} failed: {message}")
+        spec.exit_code(310, "ERROR_NO_EVENTS", message="Sample {label} has no rearranging events: {detail}")
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        samples: dict[str, orm.StructureData],
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+        frames: dict[str, orm.ArrayData] | None = None,
+    ):
+        """A ready builder for ``protocol`` (smoke/demo/fast/paper); ``overrides`` by section, e.g.
+        ``{"dynamics": {"run_ps": 50.0}, "events": {"t_r": 4.0}}``."""
+        params = load_protocol("dynamics", protocol, overrides)
+        builder = cls.get_builder()
+        builder.code = code
+        builder.samples = dict(samples)
+        builder.parameters = orm.Dict(params)
+        builder.seed = orm.Int(seed)
+        if options is not None:
+            builder.options = orm.Dict(options)
+        if frames:
+            builder.frames = dict(frames)
+        builder.metadata.label = f"softness {params['protocol']} {'/'.join(sorted(samples))}"  # type: ignore[attr-defined]
+        return builder
+
+    def setup(self):
+        """Resolve the sections; tag the node for queries."""
+        p = self.inputs.parameters.get_dict()
+        self.ctx.params = p
+        self.ctx.labels = sorted(self.inputs.samples)
+        self.node.base.extras.set_many(
+            {
+                "aloxide_workflow": "softness",
+                "aloxide_protocol": p.get("protocol", "custom"),
+                "aloxide_samples": self.ctx.labels,
+            }
+        )
+
+    def run_dynamics(self):
+        """One DynamicsWorkChain per sample, all at once."""
+        p = self.ctx.params
+        dyn = orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
+        futures = {}
+        for label in self.ctx.labels:
+            inputs = {
+                "code": self.inputs.code,
+                "structure": self.inputs.samples[label],
+                "parameters": dyn,
+                "seed": self.inputs.seed,
+                "metadata": {"call_link_label": f"dynamics_{label}", "label": f"dynamics {label}"},
+            }
+            if "options" in self.inputs:
+                inputs["options"] = self.inputs.options
+            futures[f"dynamics_{label}"] = self.submit(DynamicsWorkChain, **inputs)
+        self.report(f"thermal dynamics of {len(futures)} samples: {', '.join(self.ctx.labels)}")
+        return ToContext(**futures)
+
+    def inspect_dynamics(self):
+        """Every sample's dynamics must have finished."""
+        for label in self.ctx.labels:
+            node = self.ctx[f"dynamics_{label}"]
+            if not node.is_finished_ok:
+                return self.exit_codes.ERROR_DYNAMICS_FAILED.format(
+                    label=label, message=node.exit_message or node.process_state.value
+                )
+            self.out(f"trajectories.{label}", node.outputs.trajectory)
+        return None
+
+    def analyse_samples(self):
+        """p_hop events and their features for every sample."""
+        p = self.ctx.params
+        ev_params = orm.Dict(check_parameters("events", p.get("events")))
+        ft_params = orm.Dict(check_parameters("features", p.get("features")))
+        self.ctx.features = {}
+        for label in self.ctx.labels:
+            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            ev = phop_events(traj, ev_params)
+            counts = ev["counts"]
+            self.out(f"events.{label}", ev["events"])
+            self.out(f"event_counts.{label}", counts)
+            self.report(
+                f"{label}: {counts['n_rearranging_total']} rearranging events (kept {counts['n_rearranging']}), "
+                f"{counts['n_non_rearranging_total']} calm candidates"
+            )
+            if counts["n_rearranging"] == 0 or counts["n_non_rearranging"] == 0:
+                return self.exit_codes.ERROR_NO_EVENTS.format(
+                    label=label,
+                    detail=f"max p_hop {counts['phop_max']} Å², thresholds "
+                    f"{counts['rearranging_threshold']} / {counts['non_rearranging_threshold']} Å²",
+                )
+            feats = event_features(traj, ev["events"], ft_params)
+            self.out(f"features.{label}", feats)
+            self.ctx.features[label] = feats
+        return None
+
+    def train(self):
+        """One SVM on every sample's events, with validation."""
+        params = orm.Dict(check_parameters("training", self.ctx.params.get("training")))
+        result = train_softness(params, **self.ctx.features)
+        self.ctx.model = result["model"]
+        self.out("model", result["model"])
+        self.out("report", result["report"])
+        r = result["report"]
+        self.report(
+            f"softness SVM on {r['n_events']} events: train {r['train_accuracy']}, test {r['test_accuracy']} "
+            f"(grouped split); time split {r['time_split'] and r['time_split']['test_accuracy']}"
+        )
+        self.node.base.extras.set("aloxide_test_accuracy", r["test_accuracy"])
+
+    def has_frames(self) -> bool:
+        """Tension frames were given."""
+        return bool(self.inputs.get("frames"))
+
+    def apply_model(self):
+        """Softness, clusters and P_R(S) of every given set of frames."""
+        for label, frames in sorted(self.inputs.frames.items()):
+            out = apply_softness(self.ctx.model, frames, self.ctx.params)
+            for key, node in out.items():
+                self.out(f"applied.{label}_{key}", node)
+            s = out["softness_summary"]
+            self.report(f"{label}: ⟨S⟩ peaks at {s['axis']} {s.get(s['axis'] + '_at_max_mean')}")
+
+    def finalize(self):
+        """Nothing left but a closing line."""
+        self.report(f"softness done for {', '.join(self.ctx.labels)}")

@@ -1,0 +1,299 @@
+"""Softness half (SPEC §5) in AiiDA: known-answer checks of the model node and of softness on frames,
+then the whole chain at smoke scale with real LAMMPS (quench → tension → dynamics → events →
+features → SVM → softness / clusters / P_R on every strain step)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_aloxide.analysis.softness import SoftnessModel, softness, train_softness_model
+from aiida_aloxide.analysis.structure_functions import radial_feature_names
+from aiida_aloxide.data.softness_model import SoftnessModelData
+from aiida_aloxide.functions.softness import (
+    check_parameters,
+    merge_trajectories,
+    softness_clusters,
+    softness_of_frames,
+    structure_function_parameters,
+)
+from aiida_aloxide.workchains.dynamics import DynamicsWorkChain, validate_dynamics_parameters
+from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
+from aiida_aloxide.workchains.quench import QuenchWorkChain
+from aiida_aloxide.workchains.softness import SoftnessWorkChain, validate_softness_parameters
+from aiida_aloxide.workchains.tension import PlaneStrainWorkChain
+
+# ------------------------------------------------------------------------------------------------
+# Fast known-answer tests (no LAMMPS)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_protocols_valid(aiida_profile):
+    assert set(available_protocols("dynamics")) == {"smoke", "demo", "fast", "paper"}
+    for name in available_protocols("dynamics"):
+        params = load_protocol("dynamics", name)
+        assert validate_softness_parameters(orm.Dict(params)) is None, name
+    paper = load_protocol("dynamics", "paper")
+    assert paper["dynamics"]["temperature"] == 300.0 and paper["dynamics"]["run_ps"] == 200.0
+    assert paper["events"]["t_r"] == 6.0
+    # Storage budget of the paper protocol (8100 atoms): chunks + merged copy of float32 positions.
+    d = paper["dynamics"]
+    frames = round(d["run_ps"] / d["record_every_ps"]) + 1
+    n_chunks = round(d["run_ps"] / d["chunk_ps"])
+    total = (2 * frames + n_chunks - 1) * 8100 * 3 * 4
+    assert total == 78_246_000 and total < 100e6
+
+
+def test_parameter_errors(aiida_profile):
+    bad = load_protocol("dynamics", "smoke")["dynamics"]
+    assert "must divide every chunk" in validate_dynamics_parameters(orm.Dict({**bad, "record_every_ps": 0.3}))
+    assert "unknown dynamics parameters" in validate_dynamics_parameters(orm.Dict({**bad, "pressure": 1}))
+    with pytest.raises(ValueError, match="non_rearranging_threshold"):
+        check_parameters("events", {"non_rearranging_threshold": 0.5})
+    with pytest.raises(ValueError, match="unknown training"):
+        check_parameters("training", {"kernel": "rbf"})
+
+
+def test_builders(lammps_code):
+    from aiida_aloxide.data.structure import structure_from_arrays
+    from aiida_aloxide.packing import random_packing
+    from aiida_aloxide.potentials import MATSUI
+
+    pos, types, box = random_packing(10, 2.75, 1.8, 3)
+    structure = structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    builder = DynamicsWorkChain.get_builder_from_protocol(lammps_code, structure, "paper", {"run_ps": 100.0})
+    assert builder.parameters["run_ps"] == 100.0 and builder.parameters["protocol"] == "paper"
+    assert validate_dynamics_parameters(builder.parameters) is None
+    with pytest.raises(ProtocolError):
+        DynamicsWorkChain.get_builder_from_protocol(lammps_code, structure, "smoke", {"pressure": 1.0})
+    builder = SoftnessWorkChain.get_builder_from_protocol(
+        lammps_code, {"p0": structure}, "smoke", {"training": {"C": 0.5}}
+    )
+    assert builder.parameters["training"]["C"] == 0.5 and set(builder.samples) == {"p0"}
+
+
+def test_model_node_round_trip(aiida_profile):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(80, 5)) * [1.0, 2.0, 0.5, 3.0, 1.0] + [0.0, 1.0, 2.0, -1.0, 5.0]
+    y = (x[:, 0] + 0.5 * x[:, 3] + 0.3 * rng.normal(size=80) > 0).astype(int)
+    model = train_softness_model(x, y, [f"c{k}" for k in range(5)], C=1.0)
+    node = SoftnessModelData(model=model, structure_functions={"mus": [0.6, 0.8], "angular_params": [(2.0, 1, 1)]})
+    node.store()
+    loaded = orm.load_node(node.pk)
+    assert isinstance(loaded, SoftnessModelData)
+    back = loaded.to_model()
+    for name in ("mean", "scale", "w"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(model, name))
+    assert back.b == model.b and back.C == model.C and back.feature_names == model.feature_names
+    x_new = rng.normal(size=(30, 5))
+    np.testing.assert_array_equal(loaded.softness(x_new), softness(x_new, model))
+    assert loaded.structure_function_parameters["angular_params"] == [[2.0, 1, 1]]
+    # Queryable attributes.
+    qb = orm.QueryBuilder().append(SoftnessModelData, filters={"attributes.n_features": 5, "id": node.pk})
+    assert qb.count() == 1
+
+
+def _isolated_pairs(d: np.ndarray) -> orm.ArrayData:
+    """Frames of 4 Al–O pairs 20 Å apart in a 40 Å box, Al–O distance d[f, k] in frame f."""
+    n_f = d.shape[0]
+    centres = np.array([[5.0, 5.0, 5.0], [25.0, 5.0, 5.0], [5.0, 25.0, 5.0], [25.0, 25.0, 25.0]])
+    pos = np.zeros((n_f, 8, 3))
+    pos[:, 0::2] = centres
+    pos[:, 1::2] = centres + d[:, :, None] * np.array([1.0, 0.0, 0.0])
+    frames = orm.ArrayData()
+    frames.set_array("positions", pos.astype(np.float32))
+    frames.set_array("cells", np.full((n_f, 3), 40.0))
+    frames.set_array("types", np.tile([1, 2], 4).astype(np.int8))
+    frames.set_array("strain", np.arange(n_f) * 0.01)
+    return frames
+
+
+def test_softness_of_frames_known_answer(aiida_profile):
+    # Hand-set hyperplane: w = 1 on G_O(μ = 1.8 Å) only, no scaling, b = -0.5. Every Al has one O
+    # neighbour (at d) and nothing else within 10.6 Å, so G_O_1.8 = exp(-((d - 1.8)/0.2)^2),
+    # every other feature used is 0, and S = exp(-((d - 1.8)/0.2)^2) - 0.5 exactly.
+    d = np.array([[1.8, 1.9, 2.0, 2.2], [1.7, 1.8, 2.1, 1.6], [2.3, 1.85, 1.8, 1.75]])
+    frames = _isolated_pairs(d)
+    sf = structure_function_parameters({"angular": False, "voronoi": False})
+    names = radial_feature_names()
+    w = np.zeros(len(names))
+    w[names.index("G_O_1.8")] = 1.0
+    model = SoftnessModel(tuple(names), np.zeros(len(names)), np.ones(len(names)), w, -0.5, 1.0)
+    result = softness_of_frames(SoftnessModelData(model=model, structure_functions=sf), frames)
+    d32 = d.astype(np.float32).astype(np.float64)
+    expected = np.exp(-(((d32 - 1.8) / 0.2) ** 2)) - 0.5
+    s = result["softness"].get_array("softness")
+    np.testing.assert_allclose(s, expected, rtol=0, atol=2e-6)
+    np.testing.assert_array_equal(result["softness"].get_array("al_index"), [0, 2, 4, 6])
+    summary = result["summary"]
+    np.testing.assert_allclose(summary["mean_softness"], expected.mean(axis=1), atol=1e-6)
+    k = int(np.argmax(expected.mean(axis=1)))
+    assert summary["frame_at_max_mean"] == k and summary["strain_at_max_mean"] == pytest.approx(0.01 * k)
+    # Clusters: the 4 Al are 20 Å apart, so top 50 % = 2 singletons in every frame.
+    clusters = softness_clusters(frames, result["softness"], orm.Dict({"top_fraction": 0.5}))
+    assert clusters["summary"]["n_clusters"] == [2, 2, 2] and clusters["summary"]["largest"] == [1, 1, 1]
+    top = np.argsort(-expected, axis=1, kind="stable")[:, :2]
+    labels = clusters["clusters"].get_array("labels")
+    assert np.all(np.sort(np.argwhere(labels >= 0)[:, 1].reshape(3, 2), axis=1) == np.sort(top, axis=1))
+
+
+def test_merge_trajectories_drops_boundary_frames(aiida_profile):
+    # Two chunks; the second starts from the *wrapped* last frame of the first (one atom crossed x).
+    box = np.array([10.0, 10.0, 10.0])
+    first = np.array([[[1.0, 1.0, 1.0], [9.0, 5.0, 5.0]], [[1.1, 1.0, 1.0], [9.9, 5.0, 5.0]]])
+    wrapped = np.mod(np.array([[1.2, 1.0, 1.0], [10.4, 5.0, 5.0]]), box)
+    second = np.stack([wrapped, wrapped + 0.1])
+    first = np.concatenate([first, [[[1.2, 1.0, 1.0], [10.4, 5.0, 5.0]]]])
+    chunks = {}
+    for k, pos in enumerate((first, second)):
+        node = orm.ArrayData()
+        node.set_array("positions", pos.astype(np.float32))
+        node.set_array("cells", np.tile(box, (len(pos), 1)))
+        node.set_array("times", np.arange(len(pos)) * 0.5)
+        node.set_array("types", np.array([1, 2], dtype=np.int8))
+        chunks[f"chunk_{k:03d}"] = node
+    out = merge_trajectories(orm.Dict({"timestep": 0.001, "chunk_ps": [1.0, 0.5], "temperature": 300.0}), **chunks)
+    traj = out["trajectory"]
+    np.testing.assert_allclose(traj.get_array("times"), [0.0, 0.5, 1.0, 1.5])
+    pos = traj.get_array("positions")
+    np.testing.assert_allclose(pos[:, 1, 0], [9.0, 9.9, 10.4, 10.5], atol=1e-5)
+    assert out["summary"]["n_frames"] == 4 and out["summary"]["max_boundary_mismatch"] < 1e-5
+
+
+# ------------------------------------------------------------------------------------------------
+# Smoke-scale chain with real LAMMPS
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def samples(lammps_code):
+    """Two smoke-quenched samples (150 atoms): 0 and 4 GPa."""
+    out = {}
+    for label, pressure in (("p0", 0.0), ("p4", 4.0)):
+        _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(lammps_code, pressure, "smoke", seed=5))
+        assert node.is_finished_ok, node.exit_message
+        out[label] = node.outputs.structure
+    return out
+
+
+@pytest.fixture(scope="module")
+def tension_frames(lammps_code, samples):
+    """Frames of a smoke plane-strain run of the 0 GPa sample (7 strain steps, 300 atoms)."""
+    _, node = run_get_node(PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, samples["p0"], "smoke"))
+    assert node.is_finished_ok, node.exit_message
+    return node.outputs.frames
+
+
+@pytest.fixture(scope="module")
+def softness_chain(lammps_code, samples, tension_frames):
+    """The smoke SoftnessWorkChain on both samples, applied to the tension frames."""
+    builder = SoftnessWorkChain.get_builder_from_protocol(
+        lammps_code, samples, protocol="smoke", seed=11, frames={"tension_p0": tension_frames}
+    )
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    return node
+
+
+@pytest.mark.lammps
+def test_dynamics_trajectory(softness_chain):
+    node = softness_chain
+    dyn = [c for c in node.called if c.process_class is DynamicsWorkChain]
+    assert len(dyn) == 2 and all(c.is_finished_ok for c in dyn)
+    traj = node.outputs.trajectories.p0
+    # 2 ps every 0.01 ps in two 1 ps chunks: 201 frames, the repeated boundary frame dropped.
+    assert traj.get_shape("positions") == (201, 150, 3) and traj.get_array("positions").dtype == np.float32
+    np.testing.assert_allclose(traj.get_array("times"), np.arange(201) * 0.01, atol=1e-9)
+    # Unwrapped positions are continuous, also across the chunk boundary (frame 100 → 101).
+    step = np.abs(np.diff(traj.get_array("positions"), axis=0)).max(axis=(1, 2))
+    assert step.max() < 0.5, step.argmax()
+    run = next(c for c in dyn if c.label == "dynamics p0")
+    summary = run.outputs.summary
+    assert summary["n_chunks"] == 2 and summary["max_boundary_mismatch"] < 1e-3
+    assert 150 < summary["temperature_mean"] < 600
+    assert summary["positions_bytes"] == 201 * 150 * 12
+    # The equilibration run draws velocities and dumps nothing; the recorded chunks continue it.
+    labels = sorted(c.label for c in run.called if c.process_class.__name__ == "LammpsRestartWorkChain")
+    assert labels == ["equilibrate", "record_000", "record_001"]
+
+
+@pytest.mark.lammps
+def test_events_and_features(softness_chain):
+    node = softness_chain
+    for label in ("p0", "p4"):
+        counts = node.outputs.event_counts[label]
+        assert counts["n_rearranging"] > 0 and counts["n_non_rearranging"] == counts["n_rearranging"]
+        events = node.outputs.events[label]
+        lab = events.get_array("label")
+        assert set(np.unique(lab)) == {0, 1}
+        al = events.get_array("al_index")
+        assert np.all(np.isin(events.get_array("atom"), al))
+        ph = events.get_array("phop")
+        assert np.all(events.get_array("event_phop")[lab == 1] > 0.2)
+        assert np.all(events.get_array("event_phop")[lab == 0] < 0.05)
+        assert ph.shape == (201, 60)
+        feats = node.outputs.features[label]
+        names = feats.base.attributes.get("feature_names")
+        assert feats.get_shape("features") == (lab.size, len(names)) and names[-1] == "voronoi_volume"
+        x = feats.get_array("features")
+        assert np.all(np.isfinite(x)) and np.all(x[:, -1] > 0)
+        assert x[:, names.index("G_O_1.8")].max() > 0.5  # an O neighbour near 1.8 Å
+
+
+@pytest.mark.lammps
+def test_training_report(softness_chain):
+    node = softness_chain
+    model, report = node.outputs.model, node.outputs.report
+    assert isinstance(orm.load_node(model.pk), SoftnessModelData)
+    assert model.base.attributes.get("n_features") == len(model.feature_names)
+    assert "voronoi_volume" not in model.feature_names
+    for key in ("train_accuracy", "test_accuracy", "full_train_accuracy"):
+        assert 0.0 <= report[key] <= 1.0, key
+    ts = report["time_split"]
+    assert ts is None or ts["train_accuracy"] is None or 0.0 <= ts["train_accuracy"] <= 1.0
+    assert set(report["ablation"]) >= {"radial", "voronoi", "all+voronoi"}
+    assert report["cross_pressure"]["keys"] == ["p0", "p4"]
+    acc = np.array(report["cross_pressure"]["accuracy"], dtype=float)
+    assert acc.shape == (2, 2)
+    assert report["n_events"] == sum(report["datasets"][k]["n_events"] for k in ("p0", "p4"))
+    # Queryable: find the report by accuracy.
+    qb = orm.QueryBuilder().append(
+        orm.Dict, filters={"id": report.pk, "attributes.test_accuracy": {">=": 0.0}}, project="id"
+    )
+    assert qb.count() == 1
+    assert node.base.extras.get("aloxide_test_accuracy") == report["test_accuracy"]
+
+
+@pytest.mark.lammps
+def test_softness_on_tension_frames(softness_chain, tension_frames):
+    applied = softness_chain.outputs.applied
+    s = applied.tension_p0_softness
+    n_frames = tension_frames.get_shape("positions")[0]
+    assert s.get_shape("softness") == (n_frames, 120)
+    np.testing.assert_allclose(s.get_array("strain"), tension_frames.get_array("strain"))
+    summary = applied.tension_p0_softness_summary
+    assert len(summary["mean_softness"]) == n_frames
+    assert summary["strain_at_max_mean"] in list(tension_frames.get_array("strain"))
+    # Same numbers as the stored model applied by hand to frame 0.
+    from aiida_aloxide.analysis.structure_functions import structure_functions
+    from aiida_aloxide.functions.softness import _sf_kwargs
+
+    model = softness_chain.outputs.model
+    types = tension_frames.get_array("types")
+    sf = structure_functions(
+        tension_frames.get_array("positions")[0],
+        tension_frames.get_array("cells")[0],
+        types,
+        **_sf_kwargs(model.structure_function_parameters),
+    )
+    assert sf.names == model.feature_names
+    np.testing.assert_allclose(s.get_array("softness")[0], model.softness(sf.features), rtol=1e-5, atol=1e-5)
+    clusters = applied.tension_p0_cluster_summary
+    assert clusters["n_selected"] == [12] * n_frames  # 10 % of 120 Al
+    assert all(1 <= n <= 12 for n in clusters["n_clusters"])
+    assert all(1 <= m <= 12 for m in clusters["largest"])
+    pr = applied.tension_p0_probability_summary
+    assert pr["coordination"] == 5 and pr["n_selected"] > 0
+    assert 0 <= pr["n_decreased"] <= pr["n_selected"]
