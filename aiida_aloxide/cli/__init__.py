@@ -254,6 +254,135 @@ def analyze(profile, pks, output_dir):
     click.echo("figures: " + ", ".join(str(f) for f in figs))
 
 
+def _label_of(node) -> str:
+    """A link-label-safe name for a sample: p<pressure> from its quench, else pk<PK>."""
+    p = node.base.extras.get("aloxide_pressure", None)
+    return f"p{p:g}".replace(".", "_").replace("-", "m") if p is not None else f"pk{node.pk}"
+
+
+@cli.group()
+def softness():
+    """Softness: learn it from thermal dynamics (train), apply a stored model (predict)."""
+
+
+@softness.command("train")
+@PROFILE_OPTION
+@click.option("-s", "--sample", "samples_", multiple=True, required=True, help="Quench work chain PK/UUID.")
+@click.option("-t", "--tension", "tensions", multiple=True, help="Plane-strain work chain whose frames get softness.")
+@click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide].")
+def softness_train(profile, samples_, tensions, protocol, seed, code_label):
+    """Learn softness from the thermal dynamics of quenched samples (SPEC §5) and apply it to tension frames."""
+    _load(profile)
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from ..workchains.protocols import ProtocolError
+    from ..workchains.softness import SoftnessWorkChain
+
+    code = _code(code_label)
+    samples = {}
+    for ident in samples_:
+        node = orm.load_node(ident)
+        samples[_label_of(node)] = node.outputs.structure
+    frames = {}
+    for ident in tensions:
+        wc = orm.load_node(ident)
+        sample = wc.inputs.structure
+        quench = next((n for n in sample.base.links.get_incoming().all_nodes() if n.base.extras.get(
+            "aloxide_pressure", None) is not None), None)  # fmt: skip
+        frames[f"tension_{_label_of(quench) if quench else f'pk{wc.pk}'}"] = wc.outputs.frames
+    try:
+        builder = SoftnessWorkChain.get_builder_from_protocol(
+            code, samples, protocol=protocol, seed=seed, frames=frames or None
+        )
+    except (ProtocolError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    t0 = time.monotonic()
+    _, wc = run_get_node(builder)
+    if not wc.is_finished_ok:
+        raise click.ClickException(f"softness failed [{wc.exit_status}] {wc.exit_message}")
+    r = wc.outputs.report.get_dict()
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.1f} %"
+
+    click.echo(f"softness work chain PK {wc.pk} ({time.monotonic() - t0:.0f} s): {r['n_events']} labelled events")
+    click.echo(f"  grouped split: train {pct(r['train_accuracy'])}, test {pct(r['test_accuracy'])}")
+    if r.get("time_split"):
+        ts = r["time_split"]
+        click.echo(f"  time split:    train {pct(ts['train_accuracy'])}, test {pct(ts['test_accuracy'])}")
+    for name, res in (r.get("ablation") or {}).items():
+        if res:
+            click.echo(f"  ablation {name:>14}: test {pct(res.get('test_accuracy'))}")
+    if r.get("cross_pressure"):
+        cp = r["cross_pressure"]
+        click.echo(f"  cross-pressure: keys {cp['keys']}, accuracy {cp['accuracy']}, worst {pct(cp['worst'])}")
+    applied = wc.outputs.applied if "applied" in wc.outputs else {}
+    for key in sorted(k for k in applied if k.endswith("_softness_summary")):
+        label = key[: -len("_softness_summary")]
+        s = applied[key]
+        c = applied.get(f"{label}_cluster_summary")
+        pr = applied.get(f"{label}_probability_summary")
+        click.echo(
+            f"  {label}: <S> unstrained {s['unstrained_mean_softness']:.3f}, max <S> at strain "
+            f"{s.get('strain_at_max_mean')}; clusters unstrained {c['unstrained_n_clusters'] if c else '–'}, "
+            f"largest max {c['max_largest'] if c else '–'}; P_R fit a = {pr['fit_a'] if pr else '–'}"
+        )
+
+
+@softness.command("predict")
+@PROFILE_OPTION
+@click.argument("model_id")
+@click.argument("structure")
+@click.option("-o", "--output", type=click.Path(), default=None, help="CSV file: atom index, softness.")
+def softness_predict(profile, model_id, structure, output):
+    """Softness of every Al in STRUCTURE (a node PK/UUID or a structure file) with a stored model."""
+    from pathlib import Path
+
+    _load(profile)
+    from aiida import orm
+
+    from ..data.softness_model import SoftnessModelData
+    from ..functions.softness import softness_of_frames
+    from ..functions.structure import structure_as_frame, structure_from_file
+
+    try:
+        model = orm.load_node(model_id)
+    except Exception as exc:  # noqa: BLE001 - any lookup failure reads the same to the user
+        raise click.ClickException(f"no model {model_id!r}: {exc}") from exc
+    if not isinstance(model, SoftnessModelData):
+        raise click.ClickException(f"node {model_id!r} is a {type(model).__name__}, not a SoftnessModelData")
+    if Path(structure).exists():
+        try:
+            node = structure_from_file(structure)
+        except Exception as exc:  # noqa: BLE001 - ASE raises many types for unreadable files
+            raise click.ClickException(f"cannot read {structure}: {exc}") from exc
+    else:
+        try:
+            node = orm.load_node(structure)
+        except Exception as exc:  # noqa: BLE001
+            raise click.ClickException(f"{structure!r} is neither a file nor a node: {exc}") from exc
+        if isinstance(node, orm.WorkflowNode) and "structure" in node.outputs:
+            node = node.outputs.structure
+    if not isinstance(node, orm.StructureData):
+        raise click.ClickException(f"{structure!r} is not a structure")
+    result = softness_of_frames(model, structure_as_frame(node))
+    values = result["softness"].get_array("softness")[0]
+    idx = result["softness"].get_array("al_index")
+    click.echo(
+        f"{len(values)} Al: <S> = {values.mean():.3f}, std {values.std():.3f}, "
+        f"{(values > 0).mean():.1%} with S > 0 (softness node PK {result['softness'].pk})"
+    )
+    if output:
+        import numpy as np
+
+        np.savetxt(output, np.column_stack([idx, values]), fmt=["%d", "%.6f"], delimiter=",",
+                   header="atom_index,softness", comments="")  # fmt: skip
+        click.echo(f"written {output}")
+
+
 @cli.command()
 @PROFILE_OPTION
 @click.option("--protocol", default=None, help="Only samples of this protocol.")

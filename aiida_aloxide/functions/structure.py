@@ -12,7 +12,7 @@ from ..lammps_io import density_g_cm3
 from ..packing import random_packing
 from ..potentials import MATSUI, SPECIES_TYPES
 
-__all__ = ["random_alumina", "sample_properties"]
+__all__ = ["random_alumina", "sample_properties", "structure_as_frame", "structure_from_file"]
 
 
 @calcfunction
@@ -48,4 +48,39 @@ def sample_properties(
             "al6": fractions["Al6"],
             "al_other": fractions["other"],
         }
+    )
+
+
+@calcfunction
+def structure_as_frame(structure: orm.StructureData) -> orm.ArrayData:
+    """One structure as a one-frame ``frames`` array (positions, cell, types, Voronoi volumes)."""
+    from ..analysis.voronoi import voronoi_volumes
+
+    positions, types, _, box = structure_arrays(structure)
+    frame = orm.ArrayData()
+    frame.set_array("positions", positions[None].astype(np.float32))
+    frame.set_array("cells", box[None])
+    frame.set_array("types", types.astype(np.int8))
+    frame.set_array("voronoi_volume", voronoi_volumes(positions, box)[None].astype(np.float32))
+    return frame
+
+
+def structure_from_file(path: str) -> orm.StructureData:
+    """Read a structure file (any ASE format: LAMMPS data/dump, extxyz, CIF, ...) as a charged Al2O3 sample."""
+    import ase.io
+
+    atoms = ase.io.read(path)
+    cell = np.asarray(atoms.cell[:])
+    if np.any(np.abs(cell - np.diag(np.diag(cell))) > 1e-8):
+        raise ValueError(f"{path}: only orthorhombic cells are supported")
+    symbols = atoms.get_chemical_symbols()
+    if set(symbols) - {"Al", "O"}:
+        # LAMMPS files carry types, not elements: ASE names type 1 H and type 2 He.
+        mapping = {"H": "Al", "He": "O"}
+        if set(symbols) - set(mapping):
+            raise ValueError(f"{path}: elements {sorted(set(symbols))} are not Al/O (or LAMMPS types 1/2)")
+        symbols = [mapping[s] for s in symbols]
+    types = np.array([SPECIES_TYPES[s] for s in symbols])
+    return structure_from_arrays(
+        np.mod(atoms.get_positions(), np.diag(cell)), types, np.diag(cell), dict(MATSUI.charges)
     )
