@@ -272,7 +272,8 @@ def softness():
 @click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide].")
-def softness_train(profile, samples_, tensions, protocol, seed, code_label):
+@click.option("-o", "--output", "output_dir", default="softness-report", show_default=True, type=click.Path())
+def softness_train(profile, samples_, tensions, protocol, seed, code_label, output_dir):
     """Learn softness from the thermal dynamics of quenched samples (SPEC §5) and apply it to tension frames."""
     _load(profile)
     from aiida import orm
@@ -287,12 +288,15 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label):
         node = orm.load_node(ident)
         samples[_label_of(node)] = node.outputs.structure
     frames = {}
+    tension_nodes = {}
     for ident in tensions:
         wc = orm.load_node(ident)
         sample = wc.inputs.structure
         quench = next((n for n in sample.base.links.get_incoming().all_nodes() if n.base.extras.get(
             "aloxide_pressure", None) is not None), None)  # fmt: skip
-        frames[f"tension_{_label_of(quench) if quench else f'pk{wc.pk}'}"] = wc.outputs.frames
+        key = f"tension_{_label_of(quench) if quench else f'pk{wc.pk}'}"
+        frames[key] = wc.outputs.frames
+        tension_nodes[key] = wc
     try:
         builder = SoftnessWorkChain.get_builder_from_protocol(
             code, samples, protocol=protocol, seed=seed, frames=frames or None
@@ -330,6 +334,11 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label):
             f"{s.get('strain_at_max_mean')}; clusters unstrained {c['unstrained_n_clusters'] if c else '–'}, "
             f"largest max {c['max_largest'] if c else '–'}; P_R fit a = {pr['fit_a'] if pr else '–'}"
         )
+    if applied:
+        from ..report.figures import softness_figures
+
+        paths = softness_figures(dict(applied), tension_nodes, output_dir)
+        click.echo("figures: " + ", ".join(str(p) for p in paths))
 
 
 @softness.command("predict")

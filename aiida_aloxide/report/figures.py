@@ -16,6 +16,7 @@ __all__ = [
     "d_distribution_figure",
     "deformation_table",
     "save_figure",
+    "softness_figures",
     "stress_distribution_figure",
     "stress_strain_figure",
     "switching_figure",
@@ -168,3 +169,72 @@ def deformation_table(rows: Sequence[tuple[orm.WorkflowNode, orm.Dict]]) -> str:
             f" / {f(s.get('hydrostatic_mean_al6_initial'), '.2f')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list[Path]:
+    """⟨S⟩ vs strain beside σ_xx (Fig. 4B), P_R vs S of Al5 (Fig. 4C), cluster number and size (Fig. 5C–D).
+
+    ``applied``: the ``applied`` outputs of a softness work chain (label → node);
+    ``tensions``: label → tension work chain (for the stress curve), may be empty.
+    """
+    out_dir = Path(out_dir)
+    labels = sorted(k[: -len("_softness")] for k in applied if k.endswith("_softness"))
+    paths = []
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    twin = ax.twinx() if tensions else None
+    sources: list[orm.Node] = []
+    for k, label in enumerate(labels):
+        node = applied[f"{label}_softness"]
+        color = f"C{k}"
+        ax.plot(node.get_array("strain"), node.get_array("mean"), color=color, marker="o", ms=2.5, label=label)
+        sources.append(node)
+        if twin is not None and label in tensions:
+            curve = tensions[label].outputs.stress_strain
+            twin.plot(curve.get_array("strain"), curve.get_array("stress_xx"), color=color, ls=":", lw=1)
+            sources.append(curve)
+    ax.set_xlabel("strain ε_xx")
+    ax.set_ylabel("⟨S⟩ of Al (solid)")
+    if twin is not None:
+        twin.set_ylabel("σ_xx (GPa, dotted)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    paths.append(save_figure(fig, out_dir / "softness_vs_strain.png", sources, "mean softness vs strain"))
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    sources = []
+    for k, label in enumerate(labels):
+        node = applied.get(f"{label}_probability")
+        summary = applied.get(f"{label}_probability_summary")
+        if node is None or "centers" not in node.get_arraynames():
+            continue
+        x, p = node.get_array("centers"), node.get_array("probability")
+        ax.semilogy(x, np.where(p > 0, p, np.nan), "o", color=f"C{k}", label=label)
+        if summary is not None and summary["fit_a"] is not None:
+            xx = np.linspace(np.nanmin(x), np.nanmax(x), 50)
+            ax.semilogy(xx, np.exp(summary["fit_a"] * xx + summary["fit_b"]), color=f"C{k}", lw=1)
+        sources.append(node)
+    ax.set_xlabel("softness S of Al5 before loading")
+    ax.set_ylabel("P_R (CN decreased by the final strain)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    paths.append(save_figure(fig, out_dir / "rearrangement_probability.png", sources, "P_R vs softness"))
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharex=True)
+    sources = []
+    for k, label in enumerate(labels):
+        node = applied.get(f"{label}_clusters")
+        summary = applied.get(f"{label}_cluster_summary")
+        if node is None or summary is None:
+            continue
+        e = np.asarray(summary[summary["axis"]], dtype=float)
+        axes[0].plot(e, summary["n_clusters"], marker="o", ms=2.5, color=f"C{k}", label=label)
+        axes[1].plot(e, summary["largest"], marker="o", ms=2.5, color=f"C{k}", label=label)
+        sources.append(node)
+    axes[0].set_ylabel("number of high-softness clusters")
+    axes[1].set_ylabel("largest cluster (Al atoms)")
+    for ax in axes:
+        ax.set_xlabel("strain ε_xx")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
+    return paths

@@ -297,3 +297,19 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
     pr = applied.tension_p0_probability_summary
     assert pr["coordination"] == 5 and pr["n_selected"] > 0
     assert 0 <= pr["n_decreased"] <= pr["n_selected"]
+
+
+@pytest.mark.lammps
+def test_softness_figures_from_stored_nodes(softness_chain, tmp_path):
+    from PIL import Image
+
+    from aiida_aloxide.report.figures import softness_figures
+
+    applied = dict(softness_chain.outputs.applied)
+    paths = softness_figures(applied, {}, tmp_path)
+    assert [p.name for p in paths] == ["softness_vs_strain.png", "rearrangement_probability.png",
+                                       "softness_clusters.png"]  # fmt: skip
+    for path in paths:
+        image = Image.open(path)
+        assert image.size[0] > 300 and "aloxide:sources" in image.info["Description"]
+    assert applied["tension_p0_softness"].uuid in Image.open(paths[0]).info["Description"]
