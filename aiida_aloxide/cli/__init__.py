@@ -313,6 +313,8 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label, outp
         return "–" if v is None else f"{100 * v:.1f} %"
 
     click.echo(f"softness work chain PK {wc.pk} ({time.monotonic() - t0:.0f} s): {r['n_events']} labelled events")
+    if r.get("warning"):
+        click.echo(f"  WARNING: {r['warning']}", err=True)
     click.echo(f"  grouped split: train {pct(r['train_accuracy'])}, test {pct(r['test_accuracy'])}")
     if r.get("time_split"):
         ts = r["time_split"]

@@ -119,6 +119,9 @@ REARRANGEMENT_DEFAULTS: dict[str, Any] = {
 # Parameter handling
 # ---------------------------------------------------------------------------------------------
 
+#: Fewer labelled events than this make the SVM statistics meaningless (the paper had ~16,000).
+MIN_MEANINGFUL_EVENTS = 200
+
 
 def _fin(value: Any) -> float | None:
     """Float for an attribute: NaN / inf / None become None."""
@@ -532,6 +535,12 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
         "test_size": float(p["test_size"]),
         "seed": int(p["seed"]),
         "errors": errors,
+        "warning": (
+            f"only {int(y_all.size)} labelled events: accuracies and softness values are not meaningful "
+            f"below {MIN_MEANINGFUL_EVENTS} (the paper used about 16,000); run longer or larger samples"
+            if y_all.size < MIN_MEANINGFUL_EVENTS
+            else None
+        ),
     }
     node = SoftnessModelData(model=model, structure_functions=sf)
     node.base.attributes.set_many({"n_train_events": int(y_all.size), "test_accuracy": report["test_accuracy"]})
