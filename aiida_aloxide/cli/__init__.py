@@ -228,7 +228,7 @@ def analyze(profile, pks, output_dir):
     _load(profile)
     from aiida import orm
 
-    from ..functions.analysis import deformation_analysis
+    from ..functions.analysis import deformation_analysis, rdf_analysis
     from ..report.figures import d_distribution_figure, deformation_table, stress_distribution_figure, switching_figure
 
     nodes = [orm.load_node(pk) for pk in pks]
@@ -249,6 +249,16 @@ def analyze(profile, pks, output_dir):
         stress_distribution_figure([(wc, r["curves"]) for wc, r in results], out / "stress_distributions.png"),
     ]
     table = deformation_table([(wc, r["summary"]) for wc, r in results])
+    rdf_lines = ["| sample (tension PK) | g_AlO peak / first minimum (Å) | g_AlAl peak / first minimum (Å) "
+                 "| cut-offs used (Å) |", "|---|---|---|---|"]  # fmt: skip
+    for wc in nodes:
+        g = rdf_analysis(wc.inputs.structure).base.attributes.all
+        rdf_lines.append(
+            f"| {wc.pk} | {g['al_o_first_peak']:.2f} / {g['al_o_first_minimum']:.2f} "
+            f"| {g['al_al_first_peak']:.2f} / {g['al_al_first_minimum']:.2f} "
+            f"| Al–O {g['al_o_cutoff']}, Al–Al {g['al_al_cutoff']} |"
+        )
+    table += "\n" + "\n".join(rdf_lines) + "\n"
     (out / "deformation.md").write_text(table)
     click.echo(table)
     click.echo("figures: " + ", ".join(str(f) for f in figs))

@@ -206,3 +206,17 @@ def test_deformation_figures_and_table(plane_strain, tmp_path):
     assert f"{s['dc_fraction_final']:.3f}" in table and f"{s['d_mean']:.2f}" in table
     fractions = [s[f"{k}_fraction_final"] for k in ("dc", "ic", "sc", "uc")]
     assert sum(fractions) == pytest.approx(1.0)
+
+
+def test_analyze_command(plane_strain, aiida_profile, tmp_path):
+    from click.testing import CliRunner
+
+    from aiida_aloxide.cli import cli
+
+    out = tmp_path / "report"
+    res = CliRunner().invoke(cli, ["analyze", "-p", aiida_profile.name, str(plane_strain.pk), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = (out / "deformation.md").read_text()
+    assert "| DC |" in text and "g_AlO peak / first minimum" in text and f"| {plane_strain.pk} |" in text
+    assert {p.name for p in out.glob("*.png")} == {"bond_switching.png", "d_distribution.png",
+                                                   "stress_distributions.png"}  # fmt: skip
