@@ -432,13 +432,21 @@ def samples(profile, protocol, min_pressure, max_pressure):
 @click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
 @click.option("--no-tension", is_flag=True, help="Only prepare the samples.")
 def demo(profile, protocol, output_dir, no_tension):
-    """The demo study: quench at 0 and 4 GPa, pull both to fracture, write figures and tables."""
+    """The demo study: quench at 0 and 4 GPa, pull both to fracture, analyse; write figures and tables."""
     from pathlib import Path
 
     _load(profile)
     from aiida.engine import run_get_node
 
-    from ..report.figures import stress_strain_figure, tension_table
+    from ..functions.analysis import deformation_analysis
+    from ..report.figures import (
+        d_distribution_figure,
+        deformation_table,
+        stress_distribution_figure,
+        stress_strain_figure,
+        switching_figure,
+        tension_table,
+    )
     from ..workchains.quench import QuenchWorkChain
     from ..workchains.tension import PlaneStrainWorkChain
 
@@ -493,5 +501,17 @@ def demo(profile, protocol, output_dir, no_tension):
         table = tension_table(tensions)
         click.echo(table)
         report += ["## Plane-strain tension (SPEC §3)\n", table, f"\n![stress-strain]({fig.name})\n"]
+        click.echo("[demo] bond switching, non-affine displacement and atomic stress (SPEC §4) ...")
+        results = [(wc, deformation_analysis(wc.outputs.frames)) for wc in tensions]
+        pairs = [(wc, r["curves"]) for wc, r in results]
+        figs = [
+            switching_figure(pairs, out / "bond_switching.png"),
+            d_distribution_figure(pairs, out / "d_distribution.png"),
+            stress_distribution_figure(pairs, out / "stress_distributions.png"),
+        ]
+        table = deformation_table([(wc, r["summary"]) for wc, r in results])
+        click.echo(table)
+        report += ["## Bond switching, D, atomic stress (SPEC §4)\n", table]
+        report += [f"\n![{f.stem}]({f.name})\n" for f in figs]
     (out / "summary.md").write_text("\n".join(report))
     click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; report in {out.resolve() / 'summary.md'}")

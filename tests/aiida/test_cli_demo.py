@@ -19,8 +19,10 @@ def test_demo_smoke_writes_report_and_figure(aiida_profile, lammps_code, tmp_pat
     summary = (out / "summary.md").read_text()
     assert "| 0 | " in summary and "| 4 | " in summary
     assert "plane_strain" in summary and "stress_strain.png" in summary
-    image = Image.open(out / "stress_strain.png")
-    assert image.size[0] > 300
+    for name in ("stress_strain", "bond_switching", "d_distribution", "stress_distributions"):
+        image = Image.open(out / f"{name}.png")
+        assert image.size[0] > 300 and f"{name}.png" in summary
+    assert "| DC |" in summary
     # The samples are listed by the `samples` command afterwards.
     listing = CliRunner().invoke(cli, ["samples", "-p", aiida_profile.name, "--protocol", "smoke"])
     assert listing.exit_code == 0 and "smoke" in listing.output
