@@ -198,3 +198,22 @@ def test_bad_inputs_refused_before_running(lammps_code, sample, change, match):
         extra["script"] = orm.SinglefileData.from_string("run 1\n")
     with pytest.raises(ValueError, match=match):
         run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=structure, parameters=params, **extra)
+
+
+def test_restart_wrapper_halves_timestep_then_gives_up(lammps_code, sample):
+    """Lost atoms -> one retry at half the timestep (same simulated time) -> named unrecoverable exit."""
+    from aiida_aloxide.workchains.restart import LammpsRestartWorkChain
+
+    vel = orm.ArrayData()
+    v = np.zeros((150, 3))
+    v[0] = [1.0e5, 0.0, 0.0]
+    vel.set_array("velocities", v)
+    stage = {"thermo_every": 1, "segments": [{"type": "nve", "steps": 20}]}
+    inputs = {"lammps": {"code": lammps_code, "structure": sample, "velocities": vel, "parameters": orm.Dict(stage)}}
+    _, node = run_get_node(LammpsRestartWorkChain, **inputs)
+    assert node.exit_status == LammpsRestartWorkChain.exit_codes.ERROR_UNRECOVERABLE.status
+    calcs = sorted(node.called, key=lambda n: n.ctime)
+    assert [c.exit_status for c in calcs] == [312, 312]
+    p1, p2 = (c.inputs.parameters.get_dict() for c in calcs)
+    assert p2["timestep"] == pytest.approx(p1.get("timestep", 0.001) / 2)
+    assert p2["segments"][0]["steps"] == 2 * p1["segments"][0]["steps"]
