@@ -406,6 +406,35 @@ def softness_predict(profile, model_id, structure, output):
 
 @cli.command()
 @PROFILE_OPTION
+@click.option("--protocol", default=None, help="Only runs on samples of this protocol.")
+@click.option("--min-pressure", type=float, default=None)
+@click.option("--max-pressure", type=float, default=None)
+@click.option("--min-fracture-strain", type=float, default=None, help="Only fractured runs beyond this strain.")
+@click.option("--fractured/--not-fractured", default=None, help="Only runs that did (not) fracture.")
+@click.option("--loading", type=click.Choice(["plane_strain", "plane_stress"]), default=None)
+def runs(profile, protocol, min_pressure, max_pressure, min_fracture_strain, fractured, loading):
+    """List finished tension runs with their sample's pressure, peak stress and fracture strain."""
+    _load(profile)
+    from ..query import find_tensions
+
+    rows = find_tensions(
+        protocol=protocol, min_pressure=min_pressure, max_pressure=max_pressure,
+        min_fracture_strain=min_fracture_strain, fractured=fractured, loading=loading,
+    )  # fmt: skip
+    if not rows:
+        click.echo("no runs found")
+        return
+    click.echo(f"{'PK':>6} {'P/GPa':>6} {'loading':>12} {'peak/GPa':>9} {'eps_peak':>8} {'fracture':>9} {'tough':>7}")
+    for r in rows:
+        frac = f"{r['fracture_strain']:.2f}" if r["fracture_strain"] is not None else "-"
+        click.echo(
+            f"{r['pk']:>6} {r['pressure']:>6.2f} {r['loading']:>12} {r['peak_stress']:>9.2f} "
+            f"{r['strain_at_peak']:>8.2f} {frac:>9} {r['toughness']:>7.3f}"
+        )
+
+
+@cli.command()
+@PROFILE_OPTION
 @click.option("--protocol", default=None, help="Only samples of this protocol.")
 @click.option("--min-pressure", type=float, default=None)
 @click.option("--max-pressure", type=float, default=None)
@@ -515,3 +544,8 @@ def demo(profile, protocol, output_dir, no_tension):
         report += [f"\n![{f.stem}]({f.name})\n" for f in figs]
     (out / "summary.md").write_text("\n".join(report))
     click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; report in {out.resolve() / 'summary.md'}")
+
+
+from .study import study  # noqa: E402  (needs PROFILE_OPTION, _load and _code defined above)
+
+cli.add_command(study)

@@ -220,3 +220,21 @@ def test_analyze_command(plane_strain, aiida_profile, tmp_path):
     assert "| DC |" in text and "g_AlO peak / first minimum" in text and f"| {plane_strain.pk} |" in text
     assert {p.name for p in out.glob("*.png")} == {"bond_switching.png", "d_distribution.png",
                                                    "stress_distributions.png"}  # fmt: skip
+
+
+def test_queries_find_tension_runs(plane_strain, aiida_profile):
+    from click.testing import CliRunner
+
+    from aiida_aloxide.cli import cli
+    from aiida_aloxide.query import find_tensions
+
+    pks = lambda **kw: {r["pk"] for r in find_tensions(**kw)}  # noqa: E731
+    s = plane_strain.outputs.summary
+    assert plane_strain.pk in pks(protocol="smoke", max_pressure=0.5)
+    assert plane_strain.pk not in pks(min_pressure=2.0)
+    assert plane_strain.pk in pks(fractured=False, loading="plane_strain")
+    assert plane_strain.pk not in pks(fractured=True)
+    assert plane_strain.pk not in pks(min_peak_stress=s["peak_stress"] + 1.0)
+    assert plane_strain.pk in pks(min_peak_stress=s["peak_stress"] - 1.0)
+    res = CliRunner().invoke(cli, ["runs", "-p", aiida_profile.name, "--max-pressure", "0.5", "--not-fractured"])
+    assert res.exit_code == 0 and f"{plane_strain.pk:>6}" in res.output

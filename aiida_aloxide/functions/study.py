@@ -1,0 +1,67 @@
+"""The one-table summary of a fracture study: every per-pressure number from the stored result nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+from aiida.engine import calcfunction
+
+__all__ = ["SUMMARY_COLUMNS", "pressure_label", "study_summary"]
+
+#: Columns of the per-pressure rows, in table order (``None`` when not computed).
+SUMMARY_COLUMNS = (
+    "pressure", "density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fractured",
+    "fracture_strain", "toughness", "final_strain", "dc", "ic", "sc", "uc", "d_mean",
+    "softness_test_accuracy", "unstrained_mean_softness",
+)  # fmt: skip
+
+
+def pressure_label(pressure: float) -> str:
+    """Link-label-safe name of a quench pressure: ``p0``, ``p4``, ``p0_5``."""
+    return f"p{pressure:g}".replace(".", "_").replace("-", "m").replace("+", "")
+
+
+def _get(d: dict[str, Any], key: str) -> Any:
+    return d.get(key) if d is not None else None
+
+
+@calcfunction
+def study_summary(**nodes: orm.Dict) -> orm.Dict:
+    """Per-pressure summary from ``properties_<label>``, ``tension_<label>``, ``deformation_<label>``,
+    optionally ``softness_<label>`` (a softness summary) and ``softness_report``.
+
+    Returns a Dict ``{"labels": [...], "rows": {label: {column: value}}, "columns": [...]}``.
+    """
+    report = nodes["softness_report"].get_dict() if "softness_report" in nodes else None
+    labels = sorted(
+        (k[len("properties_") :] for k in nodes if k.startswith("properties_")),
+        key=lambda k: nodes[f"properties_{k}"]["pressure"],
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    for label in labels:
+        props = nodes[f"properties_{label}"].get_dict()
+        ten = nodes[f"tension_{label}"].get_dict() if f"tension_{label}" in nodes else None
+        dfm = nodes[f"deformation_{label}"].get_dict() if f"deformation_{label}" in nodes else None
+        soft = nodes[f"softness_{label}"].get_dict() if f"softness_{label}" in nodes else None
+        rows[label] = {
+            "pressure": props["pressure"],
+            "density": props["density"],
+            "al4": props["al4"],
+            "al5": props["al5"],
+            "al6": props["al6"],
+            "peak_stress": _get(ten, "peak_stress"),
+            "strain_at_peak": _get(ten, "strain_at_peak"),
+            "fractured": _get(ten, "fractured"),
+            "fracture_strain": _get(ten, "fracture_strain"),
+            "toughness": _get(ten, "toughness"),
+            "final_strain": _get(dfm, "final_strain"),
+            "dc": _get(dfm, "dc_fraction_final"),
+            "ic": _get(dfm, "ic_fraction_final"),
+            "sc": _get(dfm, "sc_fraction_final"),
+            "uc": _get(dfm, "uc_fraction_final"),
+            "d_mean": _get(dfm, "d_mean"),
+            "softness_test_accuracy": _get(report, "test_accuracy"),
+            "unstrained_mean_softness": _get(soft, "unstrained_mean_softness"),
+        }
+    return orm.Dict({"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows})
