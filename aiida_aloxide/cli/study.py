@@ -249,7 +249,10 @@ def report_cmd(profile, ident, output_dir):
     from ..report.figures import (
         d_distribution_figure,
         deformation_table,
+        pressure_figure,
         softness_figures,
+        spatial_profile_figure,
+        species_breakdown_figure,
         stress_distribution_figure,
         stress_strain_figure,
         switching_figure,
@@ -271,6 +274,9 @@ def report_cmd(profile, ident, output_dir):
         switching_figure(pairs, out / "bond_switching.png"),
         d_distribution_figure(pairs, out / "d_distribution.png"),
         stress_distribution_figure(pairs, out / "stress_distributions.png"),
+        species_breakdown_figure(pairs, out / "switching_by_species.png"),
+        spatial_profile_figure(pairs, out / "switching_vs_fracture_plane.png"),
+        pressure_figure([node.outputs.properties[k] for k in labels], out / "density_coordination.png"),
     ]
     md = [
         f"# Fracture study PK {node.pk} ({node.base.extras.get('aloxide_protocol', '')})\n",

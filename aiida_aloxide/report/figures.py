@@ -15,8 +15,11 @@ from aiida import orm  # noqa: E402
 __all__ = [
     "d_distribution_figure",
     "deformation_table",
+    "pressure_figure",
     "save_figure",
     "softness_figures",
+    "spatial_profile_figure",
+    "species_breakdown_figure",
     "stress_distribution_figure",
     "stress_strain_figure",
     "switching_figure",
@@ -238,3 +241,60 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     fig.tight_layout()
     paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
     return paths
+
+
+def pressure_figure(properties: Sequence[orm.Dict], path: str | Path) -> Path:
+    """Density and Al4 / Al5 / Al6 fractions vs quench pressure (SPEC §6.1)."""
+    rows = sorted((p.get_dict() for p in properties), key=lambda d: d["pressure"])
+    pressure = [d["pressure"] for d in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    ax1.plot(pressure, [d["density"] for d in rows], "o-")
+    ax1.set_xlabel("quench pressure (GPa)")
+    ax1.set_ylabel("density (g/cm³)")
+    for key in ("al4", "al5", "al6"):
+        ax2.plot(pressure, [d[key] for d in rows], "o-", label=key.capitalize())
+    ax2.set_xlabel("quench pressure (GPa)")
+    ax2.set_ylabel("fraction of Al")
+    ax2.legend(frameon=False)
+    fig.tight_layout()
+    return save_figure(fig, path, list(properties), "density and Al coordination vs pressure")
+
+
+def species_breakdown_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
+    """Switching class at the final strain by the Al species before loading (Fig. 3A), one panel per sample."""
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.3), squeeze=False)
+    for ax, (wc, curves) in zip(axes[0], pairs, strict=True):
+        table = curves.get_array("by_species_final")  # (Al4/Al5/Al6, UC/SC/DC/IC), fraction of all Al
+        classes = curves.base.attributes.get("class_columns", ["UC", "SC", "DC", "IC"])
+        species = curves.base.attributes.get("species_rows", ["Al4", "Al5", "Al6"])
+        x = np.arange(len(species))
+        bottom = np.zeros(len(species))
+        for k, name in enumerate(classes):
+            ax.bar(x, table[:, k], bottom=bottom, label=name, color=f"C{k}")
+            bottom += table[:, k]
+        ax.set_xticks(x, species)
+        ax.set_title(_label(wc), fontsize=10)
+        ax.set_ylabel("fraction of all Al")
+    axes[0][0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, [c for _, c in pairs], "switching by initial species")
+
+
+def spatial_profile_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
+    """DC / IC / SC counts of Al vs signed distance to the fracture plane along x (Fig. 3B)."""
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.3), squeeze=False)
+    for ax, (wc, curves) in zip(axes[0], pairs, strict=True):
+        edges = curves.get_array("profile_edges")
+        counts = curves.get_array("profile_counts")
+        classes = curves.base.attributes.get("class_columns", ["UC", "SC", "DC", "IC"])
+        centers = 0.5 * (edges[1:] + edges[:-1])
+        for k, name in enumerate(classes):
+            if name != "UC":
+                ax.plot(centers, counts[k], marker="o", ms=2.5, label=name, color=f"C{k}")
+        ax.axvline(0.0, color="0.6", lw=0.6)
+        ax.set_xlabel("distance to fracture plane along x (Å)")
+        ax.set_title(_label(wc), fontsize=10)
+    axes[0][0].set_ylabel("number of Al")
+    axes[0][0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, [c for _, c in pairs], "switching vs distance to the fracture plane")

@@ -78,7 +78,8 @@ def test_study_report(aiida_profile, smoke_study, tmp_path):
     result = CliRunner().invoke(study, ["report", "-p", aiida_profile.name, str(node.pk), "--output", str(out)])
     assert result.exit_code == 0, result.output + repr(result.exception)
     md = (out / "summary.md").read_text()
-    for name in ("stress_strain", "bond_switching", "d_distribution", "stress_distributions"):
+    for name in ("stress_strain", "bond_switching", "d_distribution", "stress_distributions",
+                 "switching_by_species", "switching_vs_fracture_plane", "density_coordination"):  # fmt: skip
         path = out / f"{name}.png"
         assert path.stat().st_size > 1000 and Image.open(path).size[0] > 300
         assert f"{name}.png" in md
