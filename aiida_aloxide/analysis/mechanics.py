@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..values import finite_values
+
 __all__ = ["TensileSummary", "fracture_index", "summarize_curve"]
 
 
@@ -47,7 +49,7 @@ class TensileSummary:
 
     def as_dict(self) -> dict:
         """Plain dictionary (for a Dict node); NaN becomes None, which databases can store."""
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self).items()}
+        return finite_values(asdict(self))
 
 
 def summarize_curve(

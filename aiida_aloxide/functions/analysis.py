@@ -30,6 +30,7 @@ from ..analysis.nonaffine import D2MIN_CUTOFF, cumulative_nonaffine
 from ..analysis.rdf import first_minimum, partial_rdfs
 from ..data.structure import structure_arrays
 from ..potentials import SPECIES_TYPES
+from ..values import finite_or_none
 
 __all__ = [
     "AL_AL_CUTOFF",
@@ -58,14 +59,6 @@ DEFORMATION_DEFAULTS: dict[str, Any] = {
 
 _AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 _PAIR_KEYS = {"Al-O": "al_o", "Al-Al": "al_al", "O-O": "o_o"}
-
-
-def _finite_or_none(value: Any) -> float | None:
-    """A float for a Dict attribute: NaN / inf become None (databases cannot store NaN)."""
-    if value is None:
-        return None
-    v = float(value)
-    return v if math.isfinite(v) else None
 
 
 def _positive_float(params: dict[str, Any], key: str) -> float:
@@ -148,8 +141,8 @@ def rdf_analysis(
         node.set_array(f"g_{key}", np.asarray(g, dtype=np.float64))
         try:
             m = first_minimum(r, g)
-            attrs[f"{key}_first_peak"] = _finite_or_none(m.r_peak)
-            attrs[f"{key}_first_minimum"] = _finite_or_none(m.r_min)
+            attrs[f"{key}_first_peak"] = finite_or_none(m.r_peak)
+            attrs[f"{key}_first_minimum"] = finite_or_none(m.r_min)
         except ValueError:
             attrs[f"{key}_first_peak"] = None
             attrs[f"{key}_first_minimum"] = None
@@ -214,7 +207,7 @@ def _hydrostatic_al(sv: np.ndarray, vv: np.ndarray, al: np.ndarray) -> np.ndarra
 def _nan_stat(func, values: np.ndarray) -> float | None:
     """A statistic over the finite values, None when there are none."""
     v = values[np.isfinite(values)]
-    return _finite_or_none(func(v)) if v.size else None
+    return finite_or_none(func(v)) if v.size else None
 
 
 @calcfunction
@@ -365,8 +358,8 @@ def deformation_analysis(frames: orm.ArrayData, parameters: orm.Dict | None = No
         "d_max": _nan_stat(np.max, d_cum),
         "d_undefined": int(np.count_nonzero(~np.isfinite(d_cum))),
         **stress_summary,
-        "fracture_plane": _finite_or_none(plane),
-        "fracture_plane_relative": _finite_or_none(plane / float(cells[last, 0])),
+        "fracture_plane": finite_or_none(plane),
+        "fracture_plane_relative": finite_or_none(plane / float(cells[last, 0])),
         "al_o_cutoff": p["al_o_cutoff"],
         "al_al_cutoff": p["al_al_cutoff"],
         "d2min_cutoff": p["d2min_cutoff"],
@@ -400,17 +393,17 @@ def plastic_energy_vs_d(**pairs: orm.Dict) -> orm.Dict:
     incomplete = [lb for lb in labels if f"tension_{lb}" not in pairs or f"deformation_{lb}" not in pairs]
     if incomplete:
         raise ValueError(f"labels without both a tension and a deformation summary: {incomplete}")
-    energy = [_finite_or_none(pairs[f"tension_{lb}"].get("plastic_energy")) for lb in labels]
-    mean_d = [_finite_or_none(pairs[f"deformation_{lb}"].get("d_mean")) for lb in labels]
+    energy = [finite_or_none(pairs[f"tension_{lb}"].get("plastic_energy")) for lb in labels]
+    mean_d = [finite_or_none(pairs[f"deformation_{lb}"].get("d_mean")) for lb in labels]
     ok = [e is not None and d is not None for e, d in zip(energy, mean_d, strict=True)]
     x = np.array([d for d, k in zip(mean_d, ok, strict=True) if k], dtype=np.float64)
     y = np.array([e for e, k in zip(energy, ok, strict=True) if k], dtype=np.float64)
     slope = intercept = r_value = None
     if x.size >= 2 and np.ptp(x) > 0:
         slope_f, intercept_f = np.polyfit(x, y, 1)
-        slope, intercept = _finite_or_none(slope_f), _finite_or_none(intercept_f)
+        slope, intercept = finite_or_none(slope_f), finite_or_none(intercept_f)
         if np.ptp(y) > 0:
-            r_value = _finite_or_none(np.corrcoef(x, y)[0, 1])
+            r_value = finite_or_none(np.corrcoef(x, y)[0, 1])
     return orm.Dict(
         {
             "labels": labels,

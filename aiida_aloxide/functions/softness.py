@@ -57,6 +57,7 @@ from ..analysis.structure_functions import (
 from ..analysis.voronoi import voronoi_volumes
 from ..data.softness_model import SoftnessModelData
 from ..potentials import SPECIES_TYPES
+from ..values import finite_or_none
 
 __all__ = [
     "CLUSTER_DEFAULTS",
@@ -121,14 +122,6 @@ REARRANGEMENT_DEFAULTS: dict[str, Any] = {
 
 #: Fewer labelled events than this make the SVM statistics meaningless (the paper had ~16,000).
 MIN_MEANINGFUL_EVENTS = 200
-
-
-def _fin(value: Any) -> float | None:
-    """Float for an attribute: NaN / inf / None become None."""
-    if value is None:
-        return None
-    v = float(value)
-    return v if math.isfinite(v) else None
 
 
 def _number(p: dict, key: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False) -> None:
@@ -284,13 +277,13 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
         "n_atoms": int(pos.shape[1]),
         "n_al": int(np.count_nonzero(types == _AL)),
         "n_chunks": len(keys),
-        "record_every_ps": _fin(np.median(np.diff(tt))) if len(tt) > 1 else None,
-        "duration_ps": _fin(tt[-1] - tt[0]) if len(tt) else 0.0,
-        "max_boundary_mismatch": _fin(mismatch),
+        "record_every_ps": finite_or_none(np.median(np.diff(tt))) if len(tt) > 1 else None,
+        "duration_ps": finite_or_none(tt[-1] - tt[0]) if len(tt) else 0.0,
+        "max_boundary_mismatch": finite_or_none(mismatch),
         "positions_bytes": int(pos.nbytes),
         "chunk_positions_bytes": chunk_bytes,
-        "temperature_target": _fin(p.get("temperature")),
-        "temperature_mean": _fin(np.mean(np.concatenate(temps))) if temps else None,
+        "temperature_target": finite_or_none(p.get("temperature")),
+        "temperature_mean": finite_or_none(np.mean(np.concatenate(temps))) if temps else None,
     }
     out.base.attributes.set_many({k: summary[k] for k in ("n_frames", "n_atoms", "record_every_ps", "duration_ps")})
     return {"trajectory": out, "summary": orm.Dict(summary)}
@@ -353,11 +346,11 @@ def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
         "n_frames": int(times.size),
         "n_frames_with_phop": int(defined.sum()),
         "window_half_frames": int(window_half_width(times, p["t_r"])),
-        "rearranging_rate_per_al_ps": _fin(lab.n_rearranging_total / (al.size * span)) if span > 0 else None,
-        "phop_median": _fin(np.nanmedian(ph)) if defined.any() else None,
-        "phop_max": _fin(np.nanmax(ph)) if defined.any() else None,
-        "t_start": _fin(times[0]),
-        "t_end": _fin(times[-1]),
+        "rearranging_rate_per_al_ps": finite_or_none(lab.n_rearranging_total / (al.size * span)) if span > 0 else None,
+        "phop_median": finite_or_none(np.nanmedian(ph)) if defined.any() else None,
+        "phop_max": finite_or_none(np.nanmax(ph)) if defined.any() else None,
+        "t_start": finite_or_none(times[0]),
+        "t_end": finite_or_none(times[-1]),
         **{k: p[k] for k in ("t_r", "rearranging_threshold", "non_rearranging_threshold", "seed", "max_events")},
     }
     events.base.attributes.set_many({k: summary[k] for k in ("n_events", "n_rearranging", "t_start", "t_end")})
@@ -408,8 +401,8 @@ def event_features(trajectory: orm.ArrayData, events: orm.ArrayData, parameters:
             "n_events": int(atom.size),
             "n_rearranging": int(np.count_nonzero(events.get_array("label") == 1)),
             "structure_functions": sf,
-            "t_start": _fin(times[0]),
-            "t_end": _fin(times[-1]),
+            "t_start": finite_or_none(times[0]),
+            "t_end": finite_or_none(times[-1]),
         }
     )
     return out
@@ -423,8 +416,8 @@ def event_features(trajectory: orm.ArrayData, events: orm.ArrayData, parameters:
 def _scores(res) -> dict[str, Any]:
     """Accuracy summary of a TrainTestResult (None where undefined)."""
     return {
-        "train_accuracy": _fin(res.train_accuracy),
-        "test_accuracy": _fin(res.test_accuracy),
+        "train_accuracy": finite_or_none(res.train_accuracy),
+        "test_accuracy": finite_or_none(res.test_accuracy),
         "n_train": res.n_train,
         "n_test": res.n_test,
     }
@@ -513,16 +506,16 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
             worst = np.unravel_index(np.nanargmin(np.where(np.isfinite(acc), acc, np.inf)), acc.shape)
             cross = {
                 "keys": keys,
-                "accuracy": [[_fin(v) for v in row] for row in acc],
-                "worst": _fin(acc[worst]),
+                "accuracy": [[finite_or_none(v) for v in row] for row in acc],
+                "worst": finite_or_none(acc[worst]),
                 "worst_train": keys[worst[0]],
                 "worst_test": keys[worst[1]],
-                "mean_off_diagonal": _fin(off.mean()) if off.size else None,
+                "mean_off_diagonal": finite_or_none(off.mean()) if off.size else None,
             }
     g = _scores(grouped) if grouped else {"train_accuracy": None, "test_accuracy": None, "n_train": 0, "n_test": 0}
     report = {
         **g,
-        "full_train_accuracy": _fin(model_accuracy(xm, y_all, model)),
+        "full_train_accuracy": finite_or_none(model_accuracy(xm, y_all, model)),
         "time_split": {**_scores(timed), "train_fraction": float(p["train_fraction"])} if timed else None,
         "ablation": abl,
         "cross_pressure": cross,
@@ -606,13 +599,13 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
         "n_frames": int(n_f),
         "n_al": int(al.size),
         "axis": axis_name,
-        axis_name: [_fin(v) for v in axis],
-        "mean_softness": [_fin(v) for v in mean],
-        "fraction_positive": [_fin(v) for v in (s > 0).mean(axis=1)],
-        "max_mean_softness": _fin(mean[k]) if n_f else None,
-        f"{axis_name}_at_max_mean": _fin(axis[k]) if n_f else None,
+        axis_name: [finite_or_none(v) for v in axis],
+        "mean_softness": [finite_or_none(v) for v in mean],
+        "fraction_positive": [finite_or_none(v) for v in (s > 0).mean(axis=1)],
+        "max_mean_softness": finite_or_none(mean[k]) if n_f else None,
+        f"{axis_name}_at_max_mean": finite_or_none(axis[k]) if n_f else None,
         "frame_at_max_mean": k,
-        "unstrained_mean_softness": _fin(mean[0]) if n_f else None,
+        "unstrained_mean_softness": finite_or_none(mean[0]) if n_f else None,
     }
     out.base.attributes.set_many({"n_frames": int(n_f), "n_al": int(al.size), "axis": axis_name})
     return {"softness": out, "summary": orm.Dict(summary)}
@@ -654,14 +647,14 @@ def softness_clusters(frames: orm.ArrayData, softness: orm.ArrayData, parameters
         "top_fraction": float(p["top_fraction"]),
         "cutoff": float(p["cutoff"]),
         "axis": axis_name,
-        axis_name: [_fin(v) for v in axis],
+        axis_name: [finite_or_none(v) for v in axis],
         "n_clusters": n_clusters.tolist(),
         "largest": largest.tolist(),
         "n_selected": selected.tolist(),
         "unstrained_n_clusters": int(n_clusters[0]) if n_f else 0,
         "unstrained_largest": int(largest[0]) if n_f else 0,
         "max_largest": int(largest[k]) if n_f else 0,
-        f"{axis_name}_at_max_largest": _fin(axis[k]) if n_f else None,
+        f"{axis_name}_at_max_largest": finite_or_none(axis[k]) if n_f else None,
     }
     return {"clusters": out, "summary": orm.Dict(summary)}
 
@@ -704,13 +697,13 @@ def rearrangement_probability_fn(frames: orm.ArrayData, softness: orm.ArrayData,
         "coordination": int(p["coordination"]),
         "n_selected": int(sel.sum()),
         "n_decreased": int(decreased.sum()),
-        "fraction_decreased": _fin(decreased.mean()) if sel.any() else None,
+        "fraction_decreased": finite_or_none(decreased.mean()) if sel.any() else None,
         "final_frame": final,
-        f"final_{axis_name}": _fin(axis[final]),
-        "fit_a": _fin(res.fit.a) if res else None,
-        "fit_b": _fin(res.fit.b) if res else None,
-        "fit_r2": _fin(res.fit.r2) if res else None,
-        "probability": [_fin(v) for v in res.probability] if res else [],
-        "centers": [_fin(v) for v in res.centers] if res else [],
+        f"final_{axis_name}": finite_or_none(axis[final]),
+        "fit_a": finite_or_none(res.fit.a) if res else None,
+        "fit_b": finite_or_none(res.fit.b) if res else None,
+        "fit_r2": finite_or_none(res.fit.r2) if res else None,
+        "probability": [finite_or_none(v) for v in res.probability] if res else [],
+        "centers": [finite_or_none(v) for v in res.centers] if res else [],
     }
     return {"probability": out, "summary": orm.Dict(summary)}

@@ -24,6 +24,7 @@ from ..calculations.script import (
 from ..data.structure import structure_from_arrays
 from ..lammps_io import DumpFormatError, density_g_cm3, parse_dump, parse_log
 from ..potentials import MATSUI, SPECIES_TYPES
+from ..values import finite_values
 
 __all__ = ["AloxideLammpsParser"]
 
@@ -98,8 +99,7 @@ class AloxideLammpsParser(Parser):
 
         trajectory_error = self._parse_trajectory(kwargs.get("retrieved_temporary_folder"), stage)
         final_error = self._parse_final(names)
-        results = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in results.items()}
-        self.out("results", orm.Dict(results))
+        self.out("results", orm.Dict(finite_values(results)))
 
         # Exit codes, most specific first.
         for err in log.errors:
