@@ -229,7 +229,7 @@ def analyze(profile, pks, output_dir):
     from aiida import orm
 
     from ..functions.analysis import deformation_analysis, rdf_analysis
-    from ..report.figures import d_distribution_figure, deformation_table, stress_distribution_figure, switching_figure
+    from ..report.figures import deformation_figures, deformation_table
 
     nodes = [orm.load_node(pk) for pk in pks]
     bad = [n.pk for n in nodes if not (n.is_finished_ok and "frames" in n.outputs)]
@@ -243,11 +243,7 @@ def analyze(profile, pks, output_dir):
                    f"{time.monotonic() - t0:.1f} s -> summary PK {res['summary'].pk}")  # fmt: skip
         results.append((wc, res))
     out = Path(output_dir)
-    figs = [
-        switching_figure([(wc, r["curves"]) for wc, r in results], out / "bond_switching.png"),
-        d_distribution_figure([(wc, r["curves"]) for wc, r in results], out / "d_distribution.png"),
-        stress_distribution_figure([(wc, r["curves"]) for wc, r in results], out / "stress_distributions.png"),
-    ]
+    figs = deformation_figures([(wc, r["curves"]) for wc, r in results], out)
     table = deformation_table([(wc, r["summary"]) for wc, r in results])
     rdf_lines = ["| sample (tension PK) | g_AlO peak / first minimum (Å) | g_AlAl peak / first minimum (Å) "
                  "| cut-offs used (Å) |", "|---|---|---|---|"]  # fmt: skip
@@ -266,8 +262,10 @@ def analyze(profile, pks, output_dir):
 
 def _label_of(node) -> str:
     """A link-label-safe name for a sample: p<pressure> from its quench, else pk<PK>."""
+    from ..functions.study import pressure_label
+
     p = node.base.extras.get("aloxide_pressure", None)
-    return f"p{p:g}".replace(".", "_").replace("-", "m") if p is not None else f"pk{node.pk}"
+    return pressure_label(p) if p is not None else f"pk{node.pk}"
 
 
 @cli.group()
@@ -468,14 +466,7 @@ def demo(profile, protocol, output_dir, no_tension):
     from aiida.engine import run_get_node
 
     from ..functions.analysis import deformation_analysis
-    from ..report.figures import (
-        d_distribution_figure,
-        deformation_table,
-        stress_distribution_figure,
-        stress_strain_figure,
-        switching_figure,
-        tension_table,
-    )
+    from ..report.figures import deformation_figures, deformation_table, stress_strain_figure, tension_table
     from ..workchains.quench import QuenchWorkChain
     from ..workchains.tension import PlaneStrainWorkChain
 
@@ -532,12 +523,7 @@ def demo(profile, protocol, output_dir, no_tension):
         report += ["## Plane-strain tension (SPEC §3)\n", table, f"\n![stress-strain]({fig.name})\n"]
         click.echo("[demo] bond switching, non-affine displacement and atomic stress (SPEC §4) ...")
         results = [(wc, deformation_analysis(wc.outputs.frames)) for wc in tensions]
-        pairs = [(wc, r["curves"]) for wc, r in results]
-        figs = [
-            switching_figure(pairs, out / "bond_switching.png"),
-            d_distribution_figure(pairs, out / "d_distribution.png"),
-            stress_distribution_figure(pairs, out / "stress_distributions.png"),
-        ]
+        figs = deformation_figures([(wc, r["curves"]) for wc, r in results], out)
         table = deformation_table([(wc, r["summary"]) for wc, r in results])
         click.echo(table)
         report += ["## Bond switching, D, atomic stress (SPEC §4)\n", table]

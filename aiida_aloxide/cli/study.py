@@ -247,15 +247,13 @@ def report_cmd(profile, ident, output_dir):
     """Figures, summary.md and summary.csv of a finished study, from its stored nodes only."""
     _load(profile)
     from ..report.figures import (
-        d_distribution_figure,
+        deformation_figures,
         deformation_table,
         pressure_figure,
         softness_figures,
         spatial_profile_figure,
         species_breakdown_figure,
-        stress_distribution_figure,
         stress_strain_figure,
-        switching_figure,
         tension_table,
     )
 
@@ -271,9 +269,7 @@ def report_cmd(profile, ident, output_dir):
     pairs = [(children[f"tension_{k}"], node.outputs.deformation_curves[k]) for k in labels]
     figs = [
         stress_strain_figure(tensions, out / "stress_strain.png"),
-        switching_figure(pairs, out / "bond_switching.png"),
-        d_distribution_figure(pairs, out / "d_distribution.png"),
-        stress_distribution_figure(pairs, out / "stress_distributions.png"),
+        *deformation_figures(pairs, out),
         species_breakdown_figure(pairs, out / "switching_by_species.png"),
         spatial_profile_figure(pairs, out / "switching_vs_fracture_plane.png"),
         pressure_figure([node.outputs.properties[k] for k in labels], out / "density_coordination.png"),

@@ -14,6 +14,7 @@ from aiida import orm  # noqa: E402
 
 __all__ = [
     "d_distribution_figure",
+    "deformation_figures",
     "deformation_table",
     "pressure_figure",
     "save_figure",
@@ -298,3 +299,13 @@ def spatial_profile_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData
     axes[0][0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "switching vs distance to the fracture plane")
+
+
+def deformation_figures(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], out_dir: str | Path) -> list[Path]:
+    """The SPEC §4 panels from ``deformation_analysis`` curves: switching vs strain, D, atomic stress."""
+    out_dir = Path(out_dir)
+    return [
+        switching_figure(pairs, out_dir / "bond_switching.png"),
+        d_distribution_figure(pairs, out_dir / "d_distribution.png"),
+        stress_distribution_figure(pairs, out_dir / "stress_distributions.png"),
+    ]
