@@ -159,7 +159,6 @@ class LogResult:
     wall_time_s: float | None = None
     version: str | None = None
     loop_times_s: list[float] = field(default_factory=list)
-    tagged: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def thermo(self) -> tuple[list[str], NDArray[np.float64]]:
         """All blocks with the first block's columns concatenated (duplicate step rows kept)."""
@@ -183,12 +182,6 @@ def parse_log(text: str) -> LogResult:
         stripped = line.strip()
         if stripped.startswith("LAMMPS ("):
             res.version = stripped[len("LAMMPS (") : -1] if stripped.endswith(")") else stripped
-        elif stripped.startswith("ALOXIDE_"):
-            tag, *values = stripped.split()
-            try:
-                res.tagged.setdefault(tag, []).append([float(v) for v in values])
-            except ValueError:
-                res.errors.append(f"unreadable tagged line: {stripped[:200]}")
         elif stripped.startswith("ERROR"):
             res.errors.append(stripped)
         elif stripped.startswith("WARNING"):

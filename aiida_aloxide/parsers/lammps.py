@@ -149,7 +149,7 @@ class AloxideLammpsParser(Parser):
         final.set_array("positions", np.column_stack([c["xu"], c["yu"], c["zu"]]) - lo)
         final.set_array("types", types.astype(np.int8))
         final.set_array("cell", box)
-        _store_extra_columns(final, c, single=True)
+        _store_extra_columns(final, c)
         n_al = int(np.count_nonzero(types == SPECIES_TYPES["Al"]))
         final.base.attributes.set("step", int(fr.timestep))
         final.base.attributes.set("density", density_g_cm3(n_al, len(types) - n_al, float(np.prod(box))))
@@ -206,7 +206,7 @@ def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.ArrayDat
     return node
 
 
-def _store_extra_columns(node: orm.ArrayData, cols: dict, single: bool = False) -> None:
+def _store_extra_columns(node: orm.ArrayData, cols: dict) -> None:
     """Store stress (6 components) and Voronoi volume columns when dumped."""
     stress_keys = [f"c_aloxStress[{k}]" for k in range(1, 7)]
     if all(k in cols for k in stress_keys):
