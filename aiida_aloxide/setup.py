@@ -284,3 +284,41 @@ def ensure_code(
     code.store()
     report.add(f"code {full!r}: created ({lmp}, OMP_NUM_THREADS={omp_threads})")
     return code
+
+
+def ensure_broker(profile=None, timeout: float = 30.0) -> str | None:
+    """Start the profile's embedded ZeroMQ broker service if it is not running; return a note, or None.
+
+    aiida-core's ZeroMQ broker is a separate service process that ``verdi daemon start`` normally
+    launches. Running a process in the foreground (``study run``, ``quench``, calcfunctions) needs it
+    too, so this starts it detached, exactly as the daemon would (``verdi daemon broker``); a later
+    ``verdi daemon start`` finds it running and reuses it. RabbitMQ profiles are left alone.
+    """
+    import subprocess
+    import time
+
+    from aiida.brokers.zeromq import ZeromqBroker
+    from aiida.engine.daemon.client import DaemonClient
+    from aiida.manage import get_manager
+
+    profile = profile or get_manager().get_profile()
+    if profile is None or profile.process_control_backend != "core.zeromq":
+        return None
+    broker = get_manager().get_broker()
+    if not isinstance(broker, ZeromqBroker) or broker.check_service_reachable():
+        return None
+    paths = get_manager().get_config().filepaths(profile)["broker_service"]
+    Path(paths["dir"]).mkdir(parents=True, exist_ok=True)
+    verdi = DaemonClient(profile)._verdi_bin
+    cmd = [verdi, "-p", profile.name, "daemon", "broker", "--service-dir", paths["dir"]]
+    cmd += ["--log-file-path", paths["log"]]
+    with open(paths["log"], "a") as log:
+        process = subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout
+    while not broker.check_service_reachable():
+        if process.poll() is not None:
+            raise RuntimeError(f"the ZeroMQ broker service exited with code {process.returncode}; see {paths['log']}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the ZeroMQ broker service did not start within {timeout:g} s; see {paths['log']}")
+        time.sleep(0.1)
+    return f"started the embedded ZeroMQ broker of profile {profile.name!r} (PID {process.pid})"

@@ -2,7 +2,7 @@
 
 project = "aiida-aloxide"
 author = "aiida-aloxide developers"
-extensions = ["myst_parser"]
+extensions = ["myst_parser", "sphinx_click"]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

@@ -26,3 +26,18 @@ def run_lammps(workdir: Path, script: str, files: dict[str, str] | None = None, 
     if proc.returncode != 0:
         raise RuntimeError(f"lmp failed ({proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]} {log[-2000:]}")
     return log
+
+
+def service_missing(reason: str) -> None:
+    """Skip a test whose Debian service (PostgreSQL, RabbitMQ, SLURM) is not installed; fail instead in CI.
+
+    `.ci/run` installs the services and sets ``ALOXIDE_REQUIRE_SERVICES=1``, so there a missing
+    service is an error, not a silently skipped test.
+    """
+    import os
+
+    import pytest
+
+    if os.environ.get("ALOXIDE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing in CI: {reason}")
+    pytest.skip(reason)

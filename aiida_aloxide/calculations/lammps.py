@@ -121,7 +121,9 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
 
     @classmethod
     def validate_inputs(cls, value, ctx):
-        """Top-level checks: the script is generated here, never passed in."""
+        """Top-level checks: a code is given, the script is generated here (never passed in), velocities fit."""
+        if "code" not in value:
+            return "a LAMMPS `code` is required (`aiida-aloxide setup` registers one)"
         if "script" in value:
             return "do not pass `script`: aloxide.lammps generates it from `structure` and `parameters`"
         if "velocities" in value and "structure" in value:
@@ -131,6 +133,8 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             n = len(value["structure"].sites)
             if vel.get_shape("velocities") != (n, 3):
                 return f"`velocities` has shape {vel.get_shape('velocities')}, structure has {n} atoms"
+            if not np.all(np.isfinite(vel.get_array("velocities"))):
+                return "`velocities` must be finite (no NaN or inf)"
         return super().validate_inputs(value, ctx)
 
     def prepare_for_submission(self, folder: Folder) -> CalcInfo:
@@ -147,6 +151,9 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
 
         codeinfo = CodeInfo()
         codeinfo.cmdline_params = ["-in", self.inputs.metadata.options.input_filename, "-log", LOG_FILENAME]
+        threads = int(self.inputs.metadata.options.resources.get("num_cores_per_mpiproc") or 1)
+        if threads > 1:  # OpenMP threads per rank (protocol `omp_threads`) need the OPENMP package's styles
+            codeinfo.cmdline_params += ["-sf", "omp", "-pk", "omp", str(threads)]
         codeinfo.code_uuid = self.inputs.code.uuid
         codeinfo.stdout_name = self.inputs.metadata.options.output_filename
 

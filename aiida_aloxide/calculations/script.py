@@ -61,6 +61,9 @@ STEP_COLUMNS = [
     "index", "strain", "sxx", "sxx2", "syy", "szz", "n_samples", "pe", "lx", "ly", "lz", "step",
 ]  # fmt: skip
 COUPLINGS = {"iso", "aniso", "yz"}
+#: Upper bounds that keep every integer a LAMMPS ``int`` and every script a sane size.
+MAX_STEPS = 10**9
+MAX_STRAIN_STEPS = 1000
 
 STAGE_DEFAULTS: dict[str, Any] = {
     "timestep": 0.001,  # ps (1 fs)
@@ -94,16 +97,23 @@ def _num(value: Any, name: str, *, lo: float | None = None, hi: float | None = N
     return v
 
 
-def _int(value: Any, name: str, *, lo: int = 0, hi: int | None = None) -> int:
-    """Check that ``value`` is an integer within bounds."""
+def _int(value: Any, name: str, *, lo: int = 0, hi: int = MAX_STEPS) -> int:
+    """Check that ``value`` is an integer within bounds (at most ``MAX_STEPS`` unless told)."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
             raise StageError(f"{name} must be an integer, got {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        raise StageError(f"{name} must be in [{lo}, {hi if hi is not None else 'inf'}], got {value}")
+    if value < lo or value > hi:
+        raise StageError(f"{name} must be in [{lo}, {hi}], got {value}")
     return int(value)
+
+
+def _word(value: Any, name: str, allowed: set[str]) -> str:
+    """Check that ``value`` is one of the fixed words ``allowed`` (the only strings a script contains)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise StageError(f"{name} {value!r} is not one of {sorted(allowed)}")
+    return value
 
 
 def _pair(value: Any, name: str, **bounds) -> tuple[float, float]:
@@ -126,8 +136,8 @@ def validate_stage(stage: dict[str, Any]) -> dict[str, Any]:
     out = {**STAGE_DEFAULTS, **stage}
     out["timestep"] = _num(out["timestep"], "timestep", lo=0, hi=0.01, strict_lo=True)
     out["thermo_every"] = _int(out["thermo_every"], "thermo_every", lo=1)
-    out["tdamp"] = _num(out["tdamp"], "tdamp", lo=0, strict_lo=True)
-    out["pdamp"] = _num(out["pdamp"], "pdamp", lo=0, strict_lo=True)
+    out["tdamp"] = _num(out["tdamp"], "tdamp", lo=0, hi=1000.0, strict_lo=True)
+    out["pdamp"] = _num(out["pdamp"], "pdamp", lo=0, hi=1000.0, strict_lo=True)
     out["dump_every"] = _int(out["dump_every"], "dump_every", lo=0)
     out["seed"] = _int(out["seed"], "seed", lo=1, hi=900_000_000)
     out["cutoff"] = _num(out["cutoff"], "cutoff", lo=2.0, hi=30.0)
@@ -158,9 +168,7 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
     where = f"segments[{k}]"
     if not isinstance(seg, dict) or "type" not in seg:
         raise StageError(f"{where} must be a dictionary with a 'type'")
-    kind = seg["type"]
-    if kind not in SEGMENT_TYPES:
-        raise StageError(f"{where}.type {kind!r} is not one of {sorted(SEGMENT_TYPES)}")
+    kind = _word(seg["type"], f"{where}.type", SEGMENT_TYPES)
     allowed = {
         "nvt": {"type", "steps", "temp"},
         "npt": {"type", "steps", "temp", "press", "couple"},
@@ -177,20 +185,17 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         raise StageError(f"{where} ({kind}): unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
     out: dict[str, Any] = {"type": kind}
     if kind in {"nvt", "npt", "nve"}:
-        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0, hi=10**9)
+        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0)
     if kind in {"nvt", "npt"}:
         out["temp"] = _pair(seg.get("temp"), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
     if kind == "npt":
         out["press"] = _pair(seg.get("press"), f"{where}.press", lo=-50, hi=100)
-        couple = seg.get("couple", "iso")
-        if couple not in COUPLINGS:
-            raise StageError(f"{where}.couple {couple!r} is not one of {sorted(COUPLINGS)}")
-        out["couple"] = couple
+        out["couple"] = _word(seg.get("couple", "iso"), f"{where}.couple", COUPLINGS)
     if kind == "density":
         out["value"] = _num(seg.get("value"), f"{where}.value", lo=0.5, hi=10, strict_lo=True)
     if kind == "minimize":
-        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0)
-        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0)
+        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
+        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
         out["maxiter"] = _int(seg.get("maxiter", 10000), f"{where}.maxiter", lo=1)
         out["maxeval"] = _int(seg.get("maxeval", 100000), f"{where}.maxeval", lo=1)
     if kind in {"strain_steps", "deform"}:
@@ -200,29 +205,28 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         out["temp"] = _num(seg.get("temp", 300.0), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
     if kind == "strain_steps":
         strains = seg.get("strains")
-        if not isinstance(strains, list | tuple) or not strains:
-            raise StageError(f"{where}.strains must be a non-empty list of engineering strains")
+        if not isinstance(strains, list | tuple) or not 0 < len(strains) <= MAX_STRAIN_STEPS:
+            raise StageError(f"{where}.strains must be a list of 1 to {MAX_STRAIN_STEPS} engineering strains")
         out["strains"] = [_num(e, f"{where}.strains[{i}]", lo=-0.5, hi=5.0) for i, e in enumerate(strains)]
-        out["reference_length"] = _num(seg.get("reference_length"), f"{where}.reference_length", lo=0, strict_lo=True)
+        out["reference_length"] = _num(
+            seg.get("reference_length"), f"{where}.reference_length", lo=0, hi=1.0e5, strict_lo=True
+        )
         out["equil_steps"] = _int(seg.get("equil_steps", 0), f"{where}.equil_steps", lo=0)
         out["sample_steps"] = _int(seg.get("sample_steps"), f"{where}.sample_steps", lo=1)
         out["sample_every"] = _int(seg.get("sample_every", 10), f"{where}.sample_every", lo=1)
         if out["sample_steps"] % out["sample_every"]:
             raise StageError(f"{where}.sample_steps must be a multiple of sample_every")
-        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0)
-        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0)
+        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
+        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
         out["maxiter"] = _int(seg.get("maxiter", 1000), f"{where}.maxiter", lo=0)
         out["maxeval"] = _int(seg.get("maxeval", 10000), f"{where}.maxeval", lo=1)
-        out["first_index"] = _int(seg.get("first_index", 0), f"{where}.first_index", lo=0)
+        out["first_index"] = _int(seg.get("first_index", 0), f"{where}.first_index", lo=0, hi=10**6)
     if kind == "deform":
         out["velocity"] = _num(seg.get("velocity"), f"{where}.velocity", lo=-100, hi=100)
-        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0, hi=10**9)
+        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0)
         out["lateral_press"] = _num(seg.get("lateral_press", 0.0), f"{where}.lateral_press", lo=-50, hi=100)
     if kind == "strain":
-        axis = seg.get("axis", "x")
-        if axis not in {"x", "y", "z"}:
-            raise StageError(f"{where}.axis must be x, y or z, got {axis!r}")
-        out["axis"] = axis
+        out["axis"] = _word(seg.get("axis", "x"), f"{where}.axis", {"x", "y", "z"})
         out["value"] = _num(seg.get("value"), f"{where}.value", lo=-0.5, hi=0.5)
     return out
 

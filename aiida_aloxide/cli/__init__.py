@@ -20,16 +20,25 @@ PROFILE_OPTION = click.option(
 
 
 def _load(profile: str | None):
-    """Load the requested, the default, or the 'aloxide' profile; explain how to create one."""
+    """Load the requested, the default, or the 'aloxide' profile (explain how to create one); start its broker."""
     from aiida.common.exceptions import MissingConfigurationError, ProfileConfigurationError
     from aiida.manage.configuration import get_config, load_profile
+
+    from ..setup import ensure_broker
 
     try:
         config = get_config(create=False)
         name = profile or config.default_profile_name or DEFAULT_PROFILE
-        return load_profile(name, allow_switch=True)
+        loaded = load_profile(name, allow_switch=True)
     except (MissingConfigurationError, ProfileConfigurationError) as exc:
         raise click.ClickException(f"{exc}\nRun `aiida-aloxide setup` first.") from exc
+    try:
+        note = ensure_broker(loaded)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if note:
+        click.echo(note, err=True)
+    return loaded
 
 
 def _code(label: str | None):
@@ -42,6 +51,27 @@ def _code(label: str | None):
         return orm.load_code(label)
     except (NotExistent, MultipleObjectsError, ValueError) as exc:
         raise click.ClickException(f"code {label!r} not found ({exc}); run `aiida-aloxide setup`.") from exc
+
+
+def _node(ident: str):
+    """The node ``ident`` (PK or UUID), or a click error saying it does not exist."""
+    from aiida import orm
+
+    try:
+        return orm.load_node(ident)
+    except Exception as exc:  # noqa: BLE001 - report any lookup failure the same way
+        raise click.ClickException(f"no node {ident!r}: {exc}") from exc
+
+
+def _finished_with(idents, output: str, what: str) -> list:
+    """Nodes ``idents`` that are finished work chains with the output ``output``, else a click error."""
+    from aiida import orm
+
+    nodes = [_node(ident) for ident in idents]
+    bad = [n.pk for n in nodes if not (isinstance(n, orm.WorkflowNode) and n.is_finished_ok and output in n.outputs)]
+    if bad:
+        raise click.ClickException(f"{what}: {bad}")
+    return nodes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,9 +97,7 @@ def cli():
 @click.option("--rmq-host", default="127.0.0.1", show_default=True)
 @click.option("--rmq-port", default=5672, show_default=True, type=int)
 @click.option("--mpiprocs", type=click.IntRange(min=1), default=None, help="MPI ranks per LAMMPS run [all cores].")
-@click.option("--omp-threads", type=click.IntRange(min=1), default=1, show_default=True)
-def setup(profile_name, postgres, pg_host, pg_port, pg_user, pg_password, broker, rmq_host, rmq_port, mpiprocs,
-          omp_threads):  # fmt: skip
+def setup(profile_name, postgres, pg_host, pg_port, pg_user, pg_password, broker, rmq_host, rmq_port, mpiprocs):
     """Create or reuse the profile, the localhost computer and the LAMMPS code (idempotent)."""
     from ..setup import SetupReport, ensure_code, ensure_computer, ensure_profile
 
@@ -84,7 +112,7 @@ def setup(profile_name, postgres, pg_host, pg_port, pg_user, pg_password, broker
             report=report,
         )
         computer = ensure_computer(mpiprocs=mpiprocs, report=report)
-        ensure_code(computer, omp_threads=omp_threads, report=report)
+        ensure_code(computer, report=report)
     except (ValueError, FileNotFoundError, ConnectionError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines:
@@ -166,11 +194,11 @@ def tension(profile, samples_, loading, protocol, seed, code_label, submit):
     cls = PlaneStrainWorkChain if loading == "plane_strain" else PlaneStressWorkChain
     code = _code(code_label)
     for ident in samples_:
-        try:
-            node = orm.load_node(ident)
-        except Exception as exc:  # noqa: BLE001 - report any lookup failure the same way
-            raise click.ClickException(f"no node {ident!r}: {exc}") from exc
-        structure = node.outputs.structure if isinstance(node, orm.WorkflowNode) else node
+        node = _node(ident)
+        if isinstance(node, orm.WorkflowNode):
+            structure = node.outputs.structure if "structure" in node.outputs else None
+        else:
+            structure = node
         if not isinstance(structure, orm.StructureData):
             raise click.ClickException(f"node {ident!r} is neither a quench work chain nor a structure")
         try:
@@ -201,14 +229,9 @@ def tension_report(profile, pks, output_dir):
     from pathlib import Path
 
     _load(profile)
-    from aiida import orm
-
     from ..report.figures import stress_strain_figure, tension_table
 
-    nodes = [orm.load_node(pk) for pk in pks]
-    bad = [n.pk for n in nodes if not (n.is_finished_ok and "stress_strain" in n.outputs)]
-    if bad:
-        raise click.ClickException(f"not finished tension work chains: {bad}")
+    nodes = _finished_with(pks, "stress_strain", "not finished tension work chains")
     out = Path(output_dir)
     fig = stress_strain_figure(nodes, out / "stress_strain.png")
     table = tension_table(nodes)
@@ -226,15 +249,10 @@ def analyze(profile, pks, output_dir):
     from pathlib import Path
 
     _load(profile)
-    from aiida import orm
-
     from ..functions.analysis import deformation_analysis, rdf_analysis
     from ..report.figures import deformation_figures, deformation_table
 
-    nodes = [orm.load_node(pk) for pk in pks]
-    bad = [n.pk for n in nodes if not (n.is_finished_ok and "frames" in n.outputs)]
-    if bad:
-        raise click.ClickException(f"not finished tension work chains with frames: {bad}")
+    nodes = _finished_with(pks, "frames", "not finished tension work chains with frames")
     results = []
     for wc in nodes:
         t0 = time.monotonic()
@@ -293,12 +311,13 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label, outp
     code = _code(code_label)
     samples = {}
     for ident in samples_:
-        node = orm.load_node(ident)
+        node = _node(ident)
+        if not isinstance(node, orm.WorkflowNode) or "structure" not in node.outputs:
+            raise click.ClickException(f"node {ident!r} is not a quench work chain with a `structure` output")
         samples[_label_of(node)] = node.outputs.structure
     frames = {}
     tension_nodes = {}
-    for ident in tensions:
-        wc = orm.load_node(ident)
+    for wc in _finished_with(tensions, "frames", "not finished tension work chains with frames"):
         sample = wc.inputs.structure
         quench = next((n for n in sample.base.links.get_incoming().all_nodes() if n.base.extras.get(
             "aloxide_pressure", None) is not None), None)  # fmt: skip
@@ -455,81 +474,33 @@ def samples(profile, protocol, min_pressure, max_pressure):
 
 @cli.command()
 @PROFILE_OPTION
-@click.option("--protocol", default="demo", show_default=True)
+@click.option("--protocol", default="demo", show_default=True, help="smoke (seconds, for tests) or demo.")
+@click.option("-P", "--pressure", "pressures", type=float, multiple=True, help="GPa; repeatable [0, 4].")
 @click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
-@click.option("--no-tension", is_flag=True, help="Only prepare the samples.")
-def demo(profile, protocol, output_dir, no_tension):
-    """The demo study: quench at 0 and 4 GPa, pull both to fracture, analyse; write figures and tables."""
+@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between progress checks.")
+def demo(profile, protocol, pressures, output_dir, interval):
+    """The whole study (SPEC.md) at the demo protocol for 0 and 4 GPa, then its report.
+
+    Same as `study run --protocol demo -P 0 -P 4 --label demo-...` followed by `study report`:
+    quench, plane-strain and plane-stress tension, SPEC §4 analyses, thermal dynamics, softness
+    model and its application, summary; figures and tables in ``--output``.
+    """
     from pathlib import Path
 
     _load(profile)
-    from aiida.engine import run_get_node
+    from .study import _builder, run_with_progress, write_report
 
-    from ..functions.analysis import deformation_analysis
-    from ..report.figures import deformation_figures, deformation_table, stress_strain_figure, tension_table
-    from ..workchains.quench import QuenchWorkChain
-    from ..workchains.tension import PlaneStrainWorkChain
-
-    code = _code(None)
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t_all = time.monotonic()
-    pressures = (0.0, 4.0)
-    total = len(pressures) * (1 if no_tension else 2)
-    done = 0
-    quenches = []
-    for p in pressures:
-        done += 1
-        click.echo(f"[demo {done}/{total}] quench at {p:g} GPa ({protocol}) ...")
-        t0 = time.monotonic()
-        _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol))
-        _echo_quench(node, time.monotonic() - t0)
-        if not node.is_finished_ok:
-            raise click.ClickException(f"quench at {p:g} GPa failed; inspect with `verdi process report {node.pk}`")
-        quenches.append(node)
-    lines = [
-        "| P (GPa) | density (g/cm³) | Al4 | Al5 | Al6 | mean CN | quench work chain |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for node in quenches:
-        p = node.outputs.properties.get_dict()
-        lines.append(
-            f"| {p['pressure']:g} | {p['density']:.3f} | {p['al4']:.3f} | {p['al5']:.3f} | {p['al6']:.3f} "
-            f"| {p['mean_cn_al']:.3f} | {node.uuid} |"
-        )
-    samples_table = "\n".join(lines) + "\n"
-    report = [f"# aiida-aloxide demo ({protocol})\n", "## Samples (SPEC §2)\n", samples_table]
-    click.echo(samples_table)
-    if not no_tension:
-        tensions = []
-        for node in quenches:
-            done += 1
-            p = node.outputs.properties["pressure"]
-            click.echo(f"[demo {done}/{total}] plane-strain tension of the {p:g} GPa sample ...")
-            t0 = time.monotonic()
-            builder = PlaneStrainWorkChain.get_builder_from_protocol(code, node.outputs.structure, protocol=protocol)
-            _, wc = run_get_node(builder)
-            if not wc.is_finished_ok:
-                raise click.ClickException(f"tension failed; inspect with `verdi process report {wc.pk}`")
-            s = wc.outputs.summary
-            click.echo(
-                f"  PK {wc.pk}: peak {s['peak_stress']:.2f} GPa at ε={s['strain_at_peak']:.2f} "
-                f"({time.monotonic() - t0:.0f} s)"
-            )
-            tensions.append(wc)
-        fig = stress_strain_figure(tensions, out / "stress_strain.png")
-        table = tension_table(tensions)
-        click.echo(table)
-        report += ["## Plane-strain tension (SPEC §3)\n", table, f"\n![stress-strain]({fig.name})\n"]
-        click.echo("[demo] bond switching, non-affine displacement and atomic stress (SPEC §4) ...")
-        results = [(wc, deformation_analysis(wc.outputs.frames)) for wc in tensions]
-        figs = deformation_figures([(wc, r["curves"]) for wc, r in results], out)
-        table = deformation_table([(wc, r["summary"]) for wc, r in results])
-        click.echo(table)
-        report += ["## Bond switching, D, atomic stress (SPEC §4)\n", table]
-        report += [f"\n![{f.stem}]({f.name})\n" for f in figs]
-    (out / "summary.md").write_text("\n".join(report))
-    click.echo(f"[demo] done in {time.monotonic() - t_all:.0f} s; report in {out.resolve() / 'summary.md'}")
+    t0 = time.monotonic()
+    label = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    builder = _builder(None, pressures or (0.0, 4.0), protocol, 1, True, label, None)
+    click.echo(f"[demo] the whole study at the {protocol!r} protocol; progress below, one line per stage change")
+    node = run_with_progress(builder, interval, prefix="demo")
+    summary = write_report(node, Path(output_dir))
+    click.echo(
+        f"[demo] done in {time.monotonic() - t0:.0f} s. Report: {summary.resolve()}\n"
+        f"       study PK {node.pk}, group {node.base.extras.get('aloxide_study_group')}; "
+        f"`aiida-aloxide study show {node.pk}`, `aiida-aloxide study export {node.pk} study.aiida`"
+    )
 
 
 from .study import study  # noqa: E402  (needs PROFILE_OPTION, _load and _code defined above)

@@ -19,14 +19,14 @@ def study():
     """The fracture study as one work chain: quench → tension → analysis (→ softness) → summary."""
 
 
-def _builder(code_label, pressures, protocol, seed, softness, label, overrides):
+def _builder(code_label, pressures, protocol, seed, softness, label, overrides, loading=()):
     """A FractureStudyWorkChain builder, protocol errors as click errors."""
     import json
 
     from aiida import orm
 
     from ..workchains.protocols import ProtocolError
-    from ..workchains.study import FractureStudyWorkChain, validate_pressures
+    from ..workchains.study import LOADINGS, FractureStudyWorkChain, validate_pressures
 
     pressures = list(pressures) or [0.0, 4.0]
     msg = validate_pressures(orm.List([float(p) for p in pressures]), None)
@@ -39,7 +39,14 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides):
     code = _code(code_label)
     try:
         return FractureStudyWorkChain.get_builder_from_protocol(
-            code, pressures, protocol=protocol, overrides=over, seed=seed, softness=softness, label=label
+            code,
+            pressures,
+            protocol=protocol,
+            overrides=over,
+            seed=seed,
+            softness=softness,
+            label=label,
+            loading=tuple(loading) or LOADINGS,
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -53,7 +60,17 @@ def _study_options(func):
         click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper."),
         click.option("--seed", type=int, default=1, show_default=True),
         click.option(
-            "--softness/--no-softness", default=False, show_default=True, help="Also learn and apply softness."
+            "--softness/--no-softness",
+            default=True,
+            show_default=True,
+            help="Learn softness from the samples' thermal dynamics and apply it to the tension frames.",
+        ),
+        click.option(
+            "--loading",
+            "loading",
+            type=click.Choice(["plane_strain", "plane_stress"]),
+            multiple=True,
+            help="Loading condition; repeatable [both]. plane_strain is always run (the analyses use it).",
         ),
         click.option("--label", default=None, help="Study label (group aloxide/study/<label>) [the PK]."),
         click.option("--overrides", default=None, help='JSON by section, e.g. \'{"tension": {"max_strain": 0.2}}\'.'),
@@ -84,20 +101,38 @@ def _name(node) -> str:
 
 @study.command("run")
 @_study_options
-@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between progress checks.")
-def run_cmd(profile, pressures, protocol, seed, softness, label, overrides, code_label, interval):
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between progress checks.",
+)
+def run_cmd(profile, pressures, protocol, seed, softness, loading, label, overrides, code_label, interval):
     """Run the study here and wait, printing a line whenever a step of it changes state."""
     _load(profile)
+
+    loading = tuple(dict.fromkeys(("plane_strain", *loading))) if loading else ()
+    builder = _builder(code_label, pressures, protocol, seed, softness, label, overrides, loading)
+    node = run_with_progress(builder, interval)
+    click.echo(_summary_markdown(node.outputs.summary.get_dict()))
+    click.echo(f"group: {node.base.extras.get('aloxide_study_group')}")
+
+
+def run_with_progress(builder, interval: float = 2.0, prefix: str = "study"):
+    """Run a study builder in this process, echoing each stage's state changes; exit 3 if it fails.
+
+    Also echoes the study's wall time and the platform overhead ratio (wall time / LAMMPS time).
+    """
     from aiida.engine.utils import loop_scope
     from aiida.manage import get_manager
 
-    builder = _builder(code_label, pressures, protocol, seed, softness, label, overrides)
     runner = get_manager().get_runner()
     t0 = time.monotonic()
     with loop_scope(runner.loop):
         process = runner.instantiate_process(builder)
         node = process.node
-        click.echo(f"[study] PK {node.pk}: {builder.metadata.label}")  # type: ignore[attr-defined]
+        click.echo(f"[{prefix}] PK {node.pk}: {builder.metadata.label}")  # type: ignore[attr-defined]
         seen: dict[int, str] = {}
 
         def tick():
@@ -108,7 +143,7 @@ def run_cmd(profile, pressures, protocol, seed, softness, label, overrides, code
                     state = _state(child)
                     if seen.get(child.pk) != state:
                         seen[child.pk] = state
-                        click.echo(f"[study {time.monotonic() - t0:6.0f} s] {_name(child)} (PK {child.pk}): {state}")
+                        click.echo(f"[{prefix} {time.monotonic() - t0:6.0f} s] {_name(child)} (PK {child.pk}): {state}")
             finally:
                 if not process.has_terminated():
                     runner.loop.call_later(interval, tick)
@@ -116,22 +151,44 @@ def run_cmd(profile, pressures, protocol, seed, softness, label, overrides, code
         runner.loop.call_later(interval, tick)
         process.execute()
     node = process.node
-    click.echo(f"[study] PK {node.pk} {_state(node)} in {time.monotonic() - t0:.0f} s")
+    wall = time.monotonic() - t0
+    click.echo(f"[{prefix}] PK {node.pk} {_state(node)} in {wall:.0f} s")
     if not node.is_finished_ok:
         click.echo(f"  FAILED: {node.exit_message}; see `aiida-aloxide study show {node.pk}`", err=True)
         sys.exit(3)
-    click.echo(_summary_markdown(node.outputs.summary.get_dict()))
-    click.echo(f"group: {node.base.extras.get('aloxide_study_group')}")
+    lammps = lammps_seconds(node)
+    if lammps > 0:
+        click.echo(f"[{prefix}] LAMMPS ran {lammps:.0f} s summed over runs; wall / LAMMPS = {wall / lammps:.2f}")
+    return node
+
+
+def lammps_seconds(node) -> float:
+    """Summed wall time of the LAMMPS runs under ``node`` (LAMMPS' 'Total wall time'; runs from the cache excluded)."""
+    from aiida import orm
+
+    from ..calculations.lammps import AloxideLammpsCalculation
+
+    qb = orm.QueryBuilder()
+    qb.append(orm.WorkflowNode, filters={"id": node.pk}, tag="study")
+    qb.append(AloxideLammpsCalculation, with_ancestors="study", project=["*"])
+    total = 0.0
+    for (calc,) in qb.iterall():
+        if calc.base.caching.get_cache_source() is not None:
+            continue
+        if "results" in calc.outputs:
+            total += float(calc.outputs.results.get("wall_time_s") or 0.0)
+    return total
 
 
 @study.command("submit")
 @_study_options
-def submit_cmd(profile, pressures, protocol, seed, softness, label, overrides, code_label):
+def submit_cmd(profile, pressures, protocol, seed, softness, loading, label, overrides, code_label):
     """Submit the study to the daemon (start it with `verdi daemon start`)."""
     _load(profile)
     from aiida.engine import submit
 
-    node = submit(_builder(code_label, pressures, protocol, seed, softness, label, overrides))
+    loading = tuple(dict.fromkeys(("plane_strain", *loading))) if loading else ()
+    node = submit(_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading))
     click.echo(f"submitted study PK {node.pk}; follow it with `aiida-aloxide study show {node.pk}`")
 
 
@@ -246,6 +303,14 @@ def _children_by_label(node) -> dict:
 def report_cmd(profile, ident, output_dir):
     """Figures, summary.md and summary.csv of a finished study, from its stored nodes only."""
     _load(profile)
+    node = _load_study(ident)
+    if not node.is_finished_ok:
+        raise click.ClickException(f"study {node.pk} is not finished ok ({_state(node)}); see `study show`")
+    write_report(node, Path(output_dir))
+
+
+def write_report(node, out: Path) -> Path:
+    """Write summary.md, summary.csv and every figure of the finished study ``node`` into ``out``."""
     from ..report.figures import (
         deformation_figures,
         deformation_table,
@@ -257,18 +322,15 @@ def report_cmd(profile, ident, output_dir):
         tension_table,
     )
 
-    node = _load_study(ident)
-    if not node.is_finished_ok:
-        raise click.ClickException(f"study {node.pk} is not finished ok ({_state(node)}); see `study show`")
-    out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = node.outputs.summary.get_dict()
     children = _children_by_label(node)
     labels = summary["labels"]
     tensions = [children[f"tension_{k}"] for k in labels]
+    stress_runs = [children[f"plane_stress_{k}"] for k in labels if f"plane_stress_{k}" in children]
     pairs = [(children[f"tension_{k}"], node.outputs.deformation_curves[k]) for k in labels]
     figs = [
-        stress_strain_figure(tensions, out / "stress_strain.png"),
+        stress_strain_figure(tensions + stress_runs, out / "stress_strain.png"),
         *deformation_figures(pairs, out),
         species_breakdown_figure(pairs, out / "switching_by_species.png"),
         spatial_profile_figure(pairs, out / "switching_vs_fracture_plane.png"),
@@ -279,8 +341,8 @@ def report_cmd(profile, ident, output_dir):
         f"Group `{node.base.extras.get('aloxide_study_group', '')}`, study UUID {node.uuid}.\n",
         "## Summary\n",
         _summary_markdown(summary),
-        "## Plane-strain tension (SPEC §3)\n",
-        tension_table(tensions),
+        "## Tension (SPEC §3)\n",
+        tension_table(tensions + stress_runs),
         "## Bond switching, D, atomic stress (SPEC §4)\n",
         deformation_table([(children[f"tension_{k}"], node.outputs.deformation[k]) for k in labels]),
     ]
@@ -295,6 +357,7 @@ def report_cmd(profile, ident, output_dir):
     write_summary_csv(summary, out / "summary.csv")
     click.echo(_summary_markdown(summary))
     click.echo(f"report in {out.resolve()}: summary.md, summary.csv, " + ", ".join(f.name for f in figs))
+    return out / "summary.md"
 
 
 @study.command("export")

@@ -6,6 +6,9 @@ structure through the provenance graph instead of being implied by a script.
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 from aiida import orm
 from numpy.typing import NDArray
@@ -73,8 +76,37 @@ def structure_from_arrays(
     return s
 
 
+#: Kind names accepted in an input structure (they never reach LAMMPS, which sees types 1 and 2 only).
+KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+
+
+def _check_kinds_and_charges(structure: orm.StructureData) -> str | None:
+    """Why the kinds or the ``charges`` attribute are unusable (names, single species, finite numbers), or None."""
+    for kind in structure.kinds:
+        if not KIND_NAME.fullmatch(kind.name):
+            return f"kind name {kind.name!r} is not allowed: use letters, digits and '_' (e.g. 'Al', 'O')"
+        if len(kind.symbols) != 1 or kind.is_alloy or kind.has_vacancies:
+            return f"kind {kind.name!r} must be a single element (Al or O), got {list(kind.symbols)}"
+    charges = structure.base.attributes.get("charges", None)
+    if charges is None:
+        return None
+    if not isinstance(charges, dict):
+        return f"structure attribute 'charges' must map kind names to numbers, got {type(charges).__name__}"
+    for name, q in charges.items():
+        if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q):
+            return f"charge of kind {name!r} must be a finite number, got {q!r}"
+    return None
+
+
 def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, float] | None = None) -> str | None:
     """Why a structure is not a usable charged Al2O3 sample, or None when it is."""
+    msg = _check_kinds_and_charges(structure)
+    if msg:
+        return msg
+    cell = np.asarray(structure.cell, dtype=np.float64)
+    positions = np.array([site.position for site in structure.sites], dtype=np.float64).reshape(-1, 3)
+    if not np.all(np.isfinite(cell)) or not np.all(np.isfinite(positions)):
+        return "structure has non-finite (NaN or infinite) cell vectors or positions"
     try:
         positions, types, charges, box = structure_arrays(structure)
     except ValueError as exc:
@@ -88,17 +120,26 @@ def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, f
         return f"structure is not Al2O3 stoichiometry: {n_al} Al and {n_o} O"
     if not structure.pbc or not all(structure.pbc):
         return "structure must be periodic in x, y and z"
+    if np.any(box <= 0):
+        return f"cell lengths {box.tolist()} Å must be positive"
+    if np.any(positions < -box) or np.any(positions >= 2 * box):
+        return "atom positions must lie within one cell length of the cell [0, L): wrap them into the cell"
     if "charges" not in structure.base.attributes.keys() or np.any(~np.isfinite(charges)):
         return "structure has no charges: use ChargedStructureData.set_charges({'Al': 1.4175, 'O': -0.945})"
     if abs(charges.sum()) > 1e-6 * len(charges):
         return f"structure is not charge neutral: total charge {charges.sum():.6g} e"
     if expected_charges is not None:
         got = structure.base.attributes.get("charges")
-        for species, q in expected_charges.items():
-            if abs(got.get(species, np.nan) - q) > 1e-8 or not np.isfinite(got.get(species, np.nan)):
-                return f"charge of {species} is {got.get(species)} but the potential needs {q}"
-    if density_g_cm3(n_al, n_o, float(np.prod(box))) > 10:
+        for kind in structure.kinds:
+            species = kind.symbols[0]
+            q, want = got.get(kind.name), expected_charges.get(species)
+            if want is not None and (q is None or abs(q - want) > 1e-8):
+                return f"charge of {species} (kind {kind.name!r}) is {q} but the potential needs {want}"
+    density = density_g_cm3(n_al, n_o, float(np.prod(box)))
+    if density > 10:
         return "structure density above 10 g/cm³: wrong cell or units"
+    if density < 0.5:
+        return f"structure density {density:.3g} g/cm³ is below 0.5 g/cm³: wrong cell or units"
     if np.any(box < 2 * MIN_DISTANCE):
         return f"cell lengths {box.tolist()} Å are too small"
     close = cKDTree(np.mod(positions, box) % box, boxsize=box).query_pairs(MIN_DISTANCE, output_type="ndarray")

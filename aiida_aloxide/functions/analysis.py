@@ -90,8 +90,12 @@ def validate_deformation_parameters(parameters: dict[str, Any] | None = None) ->
     params = {**DEFORMATION_DEFAULTS, **given}
     for key in ("al_o_cutoff", "al_al_cutoff", "d2min_cutoff"):
         params[key] = _positive_float(params, key)
+        if params[key] > 20.0:
+            raise ValueError(f"parameter {key!r} must be <= 20 Å, got {params[key]!r}")
     for key in ("profile_bins", "d_bins", "stress_bins"):
         params[key] = _positive_int(params, key)
+        if params[key] > 10_000:
+            raise ValueError(f"parameter {key!r} must be <= 10000, got {params[key]!r}")
     if not isinstance(params["d2min_per_neighbor"], bool):
         raise ValueError(f"parameter 'd2min_per_neighbor' must be a bool, got {params['d2min_per_neighbor']!r}")
     return params
@@ -121,6 +125,10 @@ def rdf_analysis(
     (O around Al, Al around Al).
     """
     positions, types, _, box = structure_arrays(structure)
+    if r_max is not None and not (math.isfinite(r_max.value) and r_max.value > 0):
+        raise ValueError(f"r_max must be a positive number of Å, got {r_max.value!r}")
+    if n_bins is not None and not 1 <= n_bins.value <= 100_000:
+        raise ValueError(f"n_bins must be in [1, 100000], got {n_bins.value!r}")
     rmax = min(8.0, 0.49 * float(box.min())) if r_max is None else float(r_max.value)
     nbins = max(int(round(50 * rmax)), 10) if n_bins is None else int(n_bins.value)
     cut_alo, cut_alal = float(al_o_cutoff.value), float(al_al_cutoff.value)

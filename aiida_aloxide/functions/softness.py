@@ -122,6 +122,10 @@ REARRANGEMENT_DEFAULTS: dict[str, Any] = {
 
 #: Fewer labelled events than this make the SVM statistics meaningless (the paper had ~16,000).
 MIN_MEANINGFUL_EVENTS = 200
+#: Bounds of the checked parameters: seeds fit 32 bits, neighbour cut-offs stay local (Å), bins stay few.
+MAX_SEED = 2**32 - 1
+MAX_CUTOFF = 20.0
+MAX_BINS = 10_000
 
 
 def _number(p: dict, key: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False) -> None:
@@ -152,12 +156,12 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
         raise ValueError(f"unknown {kind} parameter(s) {unknown}; allowed: {sorted(defaults)}")
     p = {**defaults, **given}
     if kind == "events":
-        _number(p, "t_r", lo=1e-6)
+        _number(p, "t_r", lo=1e-6, hi=1000.0)
         _number(p, "rearranging_threshold", lo=0.0)
         _number(p, "non_rearranging_threshold", lo=0.0, hi=p["rearranging_threshold"])
-        _number(p, "seed", lo=0, integer=True)
+        _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
         if p["max_events"] is not None:
-            _number(p, "max_events", lo=1, integer=True)
+            _number(p, "max_events", lo=1, hi=10**9, integer=True)
     elif kind == "features":
         for key in ("radial", "angular", "voronoi"):
             if not isinstance(p[key], bool):
@@ -165,31 +169,32 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
         if not (p["radial"] or p["angular"]):
             raise ValueError("at least one of 'radial' and 'angular' must be true")
         if p["radial_cutoff"] is not None:
-            _number(p, "radial_cutoff", lo=1e-6)
-        _number(p, "angular_cutoff", lo=1e-6)
+            _number(p, "radial_cutoff", lo=1e-6, hi=MAX_CUTOFF)
+        _number(p, "angular_cutoff", lo=1e-6, hi=MAX_CUTOFF)
     elif kind == "training":
-        _number(p, "C", lo=1e-12)
+        _number(p, "C", lo=1e-12, hi=1e6)
         _number(p, "test_size", lo=1e-6, hi=1.0 - 1e-6)
-        _number(p, "seed", lo=0, integer=True)
+        _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
         _number(p, "train_fraction", lo=1e-6, hi=1.0 - 1e-6)
         if p["model_features"] not in ("structure", "all"):
             raise ValueError(f"parameter 'model_features' must be 'structure' or 'all', got {p['model_features']!r}")
     elif kind == "clusters":
         _number(p, "top_fraction", lo=0.0, hi=1.0)
-        _number(p, "cutoff", lo=1e-6)
+        _number(p, "cutoff", lo=1e-6, hi=MAX_CUTOFF)
     elif kind == "rearrangement":
-        _number(p, "al_o_cutoff", lo=1e-6)
+        _number(p, "al_o_cutoff", lo=1e-6, hi=MAX_CUTOFF)
         _number(p, "coordination", lo=0, integer=True)
         if p["final_strain"] is not None:
             _number(p, "final_strain")
         bins = p["bins"]
         if isinstance(bins, list):
-            if len(bins) < 2 or not all(isinstance(b, int | float) and math.isfinite(b) for b in bins):
-                raise ValueError("parameter 'bins' as a list must hold at least two finite edges")
+            numbers = all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bins)
+            if not 2 <= len(bins) <= MAX_BINS + 1 or not numbers:
+                raise ValueError(f"parameter 'bins' as a list must hold 2 to {MAX_BINS + 1} finite edges")
             if np.any(np.diff(bins) <= 0):
                 raise ValueError("parameter 'bins' edges must increase")
         else:
-            _number(p, "bins", lo=1, integer=True)
+            _number(p, "bins", lo=1, hi=MAX_BINS, integer=True)
     return p
 
 

@@ -12,7 +12,8 @@ __all__ = ["SUMMARY_COLUMNS", "pressure_label", "study_summary"]
 #: Columns of the per-pressure rows, in table order (``None`` when not computed).
 SUMMARY_COLUMNS = (
     "pressure", "density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fractured",
-    "fracture_strain", "toughness", "final_strain", "dc", "ic", "sc", "uc", "d_mean",
+    "fracture_strain", "toughness", "ps_peak_stress", "ps_strain_at_peak", "ps_toughness",
+    "final_strain", "dc", "ic", "sc", "uc", "d_mean",
     "softness_test_accuracy", "unstrained_mean_softness",
 )  # fmt: skip
 
@@ -29,7 +30,9 @@ def _get(d: dict[str, Any], key: str) -> Any:
 @calcfunction
 def study_summary(**nodes: orm.Dict) -> orm.Dict:
     """Per-pressure summary from ``properties_<label>``, ``tension_<label>``, ``deformation_<label>``,
-    optionally ``softness_<label>`` (a softness summary) and ``softness_report``.
+    optionally ``plane_stress_<label>``, ``softness_<label>`` (a softness summary) and ``softness_report``.
+
+    Columns ``ps_*`` are the plane-stress run's; the others without prefix are plane strain's.
 
     Returns a Dict ``{"labels": [...], "rows": {label: {column: value}}, "columns": [...]}``.
     """
@@ -44,6 +47,7 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
         ten = nodes[f"tension_{label}"].get_dict() if f"tension_{label}" in nodes else None
         dfm = nodes[f"deformation_{label}"].get_dict() if f"deformation_{label}" in nodes else None
         soft = nodes[f"softness_{label}"].get_dict() if f"softness_{label}" in nodes else None
+        pst = nodes[f"plane_stress_{label}"].get_dict() if f"plane_stress_{label}" in nodes else None
         rows[label] = {
             "pressure": props["pressure"],
             "density": props["density"],
@@ -55,6 +59,9 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
             "fractured": _get(ten, "fractured"),
             "fracture_strain": _get(ten, "fracture_strain"),
             "toughness": _get(ten, "toughness"),
+            "ps_peak_stress": _get(pst, "peak_stress"),
+            "ps_strain_at_peak": _get(pst, "strain_at_peak"),
+            "ps_toughness": _get(pst, "toughness"),
             "final_strain": _get(dfm, "final_strain"),
             "dc": _get(dfm, "dc_fraction_final"),
             "ic": _get(dfm, "ic_fraction_final"),

@@ -16,8 +16,10 @@ __all__ = ["collect_plane_strain", "collect_plane_stress", "frame_to_structure",
 @calcfunction
 def replicate_x(structure: orm.StructureData, copies: orm.Int) -> orm.StructureData:
     """The sample repeated ``copies`` times along x (loading along the long axis, SPEC §3)."""
-    pos, types, _, box = structure_arrays(structure)
     n = copies.value
+    if not 1 <= n <= 100:
+        raise ValueError(f"copies must be in [1, 100], got {n}")
+    pos, types, _, box = structure_arrays(structure)
     shifts = (np.arange(n) * box[0])[:, None, None] * np.array([1.0, 0.0, 0.0])
     new_pos = (pos[None, :, :] + shifts).reshape(-1, 3)
     new_box = box * np.array([n, 1.0, 1.0])

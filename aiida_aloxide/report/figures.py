@@ -55,15 +55,22 @@ def _pressure_of(tension: orm.WorkflowNode) -> float | None:
 
 
 def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path) -> Path:
-    """σ_xx(ε) of finished tension work chains (Fig. 1A of the paper), labelled by quench pressure."""
+    """σ_xx(ε) of finished tension work chains (Fig. 1A of the paper), labelled by quench pressure.
+
+    Plane-strain runs are drawn with markers, plane-stress runs dashed in the same colour per pressure.
+    """
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    colours: dict[float | None, str] = {}
     for wc in tensions:
         curve = wc.outputs.stress_strain
         p = _pressure_of(wc)
-        label = f"{p:g} GPa" if p is not None else f"PK {wc.pk}"
+        stress_loading = wc.process_label == "PlaneStressWorkChain"
+        label = (f"{p:g} GPa" if p is not None else f"PK {wc.pk}") + (" (plane stress)" if stress_loading else "")
+        colour = colours.setdefault(p if p is not None else float(-wc.pk), f"C{len(colours) % 10}")
         e, s = curve.get_array("strain"), curve.get_array("stress_xx")
         err = curve.get_array("stress_xx_sem") if "stress_xx_sem" in curve.get_arraynames() else None
-        ax.errorbar(e, s, yerr=err, marker="o", ms=3, lw=1.2, capsize=0, label=label)
+        style = {"ls": "--", "marker": None} if stress_loading else {"ls": "-", "marker": "o"}
+        ax.errorbar(e, s, yerr=err, ms=3, lw=1.2, capsize=0, label=label, color=colour, **style)
     ax.set_xlabel("strain ε_xx")
     ax.set_ylabel("σ_xx (GPa)")
     ax.axhline(0, color="0.6", lw=0.6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 from aiida import orm
@@ -9,9 +11,18 @@ from aiida.common import AttributeDict
 
 from ..data.structure import validate_alumina
 from ..potentials import MATSUI
+from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
 from .restart import LammpsRestartWorkChain
 
-__all__ = ["LammpsLauncher", "calcjob_options", "validate_sample", "validate_seed"]
+__all__ = [
+    "RESOURCE_KEYS",
+    "LammpsLauncher",
+    "calcjob_options",
+    "resolve_options",
+    "validate_resources",
+    "validate_sample",
+    "validate_seed",
+]
 
 
 def validate_sample(value: orm.StructureData, _ctx) -> str | None:
@@ -26,21 +37,65 @@ def validate_seed(value: orm.Int, _ctx) -> str | None:
     return None
 
 
-def calcjob_options(inputs, mpiprocs: int | None) -> dict[str, Any]:
-    """CalcJob options of every LAMMPS run: the ``options`` input, with resources defaulted.
+#: Protocol keys that size every LAMMPS run of a work chain (null: fall back to the computer / 1 / none).
+RESOURCE_KEYS = frozenset({"mpiprocs", "omp_threads", "max_wallclock_seconds"})
 
-    MPI ranks come from the options, else the protocol's ``mpiprocs``, else the computer's
-    default (set by ``aiida-aloxide setup`` to the number of cores).
+
+def validate_resources(params: Mapping[str, Any]) -> str | None:
+    """Resource keys of a protocol must be positive integers or null: caught before anything runs."""
+    for key in sorted(RESOURCE_KEYS):
+        value = params.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            return f"{key} must be a positive integer or null, got {value!r}"
+    return None
+
+
+def resolve_options(
+    options: Mapping[str, Any] | None,
+    params: Mapping[str, Any] | None,
+    default_mpiprocs: int | None = None,
+    computer_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CalcJob options from, in decreasing priority: ``options``, the protocol ``params``, the computer.
+
+    MPI ranks: ``resources`` of ``options`` > ``mpiprocs`` > the computer's default > 1. OpenMP threads
+    per rank (``resources.num_cores_per_mpiproc``, SLURM's ``--cpus-per-task``): ``options`` >
+    ``omp_threads``; set only above 1. Wall time: ``options`` > ``max_wallclock_seconds`` > none.
+    Partition, account, ...: ``options`` > ``computer_options``.
     """
-    options = inputs.options.get_dict() if "options" in inputs else {}
-    resources = dict(options.get("resources", {}))
-    resources.setdefault("num_machines", 1)
-    if "num_mpiprocs_per_machine" not in resources:
-        procs = mpiprocs or inputs.code.computer.get_default_mpiprocs_per_machine()
-        resources["num_mpiprocs_per_machine"] = int(procs or 1)
-    options["resources"] = resources
-    options.setdefault("withmpi", True)
-    return options
+    params = params or {}
+    out = copy.deepcopy(dict(options or {}))
+    resources = dict(out.get("resources") or {})
+    if "tot_num_mpiprocs" not in resources:
+        resources.setdefault("num_machines", 1)
+        if "num_mpiprocs_per_machine" not in resources:
+            resources["num_mpiprocs_per_machine"] = int(params.get("mpiprocs") or default_mpiprocs or 1)
+    threads = int(params.get("omp_threads") or 1)
+    if threads > 1 and not {"num_cores_per_mpiproc", "num_cores_per_machine"} & set(resources):
+        resources["num_cores_per_mpiproc"] = threads
+    out["resources"] = resources
+    if out.get("max_wallclock_seconds") is None and params.get("max_wallclock_seconds"):
+        out["max_wallclock_seconds"] = int(params["max_wallclock_seconds"])
+    for key, value in (computer_options or {}).items():
+        if key in COMPUTER_OPTION_KEYS and out.get(key) is None and value is not None:
+            out[key] = value
+    out.setdefault("withmpi", True)
+    return out
+
+
+def calcjob_options(inputs, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """CalcJob options of every LAMMPS run of a work chain: its ``options`` input over its protocol ``params``.
+
+    See :func:`resolve_options`; the computer of ``inputs.code`` gives the default rank count
+    (``aiida-aloxide setup``: all cores) and default scheduler options (partition, account).
+    """
+    computer = inputs.code.computer
+    return resolve_options(
+        inputs.options.get_dict() if "options" in inputs else None,
+        params,
+        computer.get_default_mpiprocs_per_machine(),
+        computer.get_property(COMPUTER_OPTIONS_PROPERTY, None),
+    )
 
 
 class LammpsLauncher:

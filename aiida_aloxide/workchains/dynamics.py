@@ -36,16 +36,19 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness import merge_trajectories
-from .common import LammpsLauncher, calcjob_options, validate_sample, validate_seed
+from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample, validate_seed
 from .protocols import load_protocol
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
 
 DYNAMICS_KEYS = {
     "temperature", "equilibrate_ps", "run_ps", "record_every_ps", "chunk_ps", "timestep", "tdamp",
-    "cutoff", "kspace_accuracy", "mpiprocs", "protocol",
+    "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
-_OPTIONAL = {"mpiprocs", "protocol"}
+#: Bounds on the recorded run: frames kept in memory by the analyses, LAMMPS jobs per sample.
+MAX_FRAMES = 100_000
+MAX_CHUNKS = 1000
+_OPTIONAL = {"protocol", *RESOURCE_KEYS}
 
 
 def _multiple(value: float, unit: float) -> bool:
@@ -72,6 +75,8 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
     missing = DYNAMICS_KEYS - set(p) - _OPTIONAL
     if missing:
         return f"missing dynamics parameters {sorted(missing)}"
+    if (error := validate_resources(p)) is not None:
+        return error
     for key in DYNAMICS_KEYS - _OPTIONAL:
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
@@ -83,6 +88,13 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
     for key in ("record_every_ps", "chunk_ps", "run_ps", "equilibrate_ps"):
         if not _multiple(p[key], p["timestep"]):
             return f"{key} ({p[key]}) must be a whole number of timesteps ({p['timestep']} ps)"
+    if p["run_ps"] / p["record_every_ps"] > MAX_FRAMES or p["run_ps"] / p["chunk_ps"] > MAX_CHUNKS:
+        return (
+            f"run_ps / record_every_ps must be <= {MAX_FRAMES} frames and run_ps / chunk_ps <= {MAX_CHUNKS} "
+            f"chunks, got {p['run_ps'] / p['record_every_ps']:.3g} and {p['run_ps'] / p['chunk_ps']:.3g}"
+        )
+    if (error := _check_dynamics_stage(p)) is not None:
+        return error
     for dur in chunk_durations(p):
         if not _multiple(dur, p["record_every_ps"]):
             return (
@@ -91,6 +103,26 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
             )
     if p["record_every_ps"] > p["run_ps"]:
         return f"record_every_ps ({p['record_every_ps']}) exceeds run_ps ({p['run_ps']})"
+    return None
+
+
+def _check_dynamics_stage(p: dict[str, Any]) -> str | None:
+    """Validate the LAMMPS stage of the longest run (temperature, damping, cut-off, ...) before anything runs."""
+    from ..calculations.script import StageError, validate_stage
+
+    every = int(round(p["record_every_ps"] / p["timestep"]))
+    longest = max(p["chunk_ps"], p["equilibrate_ps"])
+    stage = {
+        **{key: p[key] for key in ("timestep", "tdamp", "cutoff", "kspace_accuracy")},
+        "velocity_temperature": p["temperature"],
+        "thermo_every": every,
+        "dump_every": every,
+        "segments": [{"type": "nvt", "steps": int(round(longest / p["timestep"])), "temp": p["temperature"]}],
+    }
+    try:
+        validate_stage(stage)
+    except StageError as exc:
+        return f"invalid dynamics parameters: {exc}"
     return None
 
 
@@ -177,7 +209,7 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
         self.ctx.thermos = []
         self.ctx.structure = self.inputs.structure
         self.ctx.velocities = None
-        self.ctx.options = calcjob_options(self.inputs, p.get("mpiprocs"))
+        self.ctx.options = calcjob_options(self.inputs, p)
         self.node.base.extras.set_many(
             {
                 "aloxide_workflow": "dynamics",

@@ -20,19 +20,22 @@ from aiida.engine import ToContext, WorkChain, while_
 from ..calculations.lammps import AloxideLammpsCalculation
 from ..data.structure import validate_alumina
 from ..functions.structure import random_alumina, sample_properties
+from ..lammps_io import box_for_density
 from ..potentials import MATSUI
-from .common import calcjob_options, validate_seed
+from .common import RESOURCE_KEYS, calcjob_options, validate_resources, validate_seed
 from .protocols import load_protocol
 
 __all__ = ["QuenchWorkChain", "quench_stages"]
 
 MAX_PRESSURE_GPA = 50.0
+#: Largest sample the validators accept: 10^5 Al2O3 units = 500,000 atoms (the paper: 1620 units).
+MAX_UNITS = 100_000
 
 PROTOCOL_KEYS = {
     "n_units", "initial_density", "compressed_density", "min_distance", "timestep",
     "melt_temperature", "liquid_temperature", "final_temperature", "melt_ps", "cool_ps",
     "liquid_ps", "compressed_ps", "quench_ps", "relax_nvt_ps", "relax_npt_ps", "tdamp",
-    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "mpiprocs", "protocol",
+    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
 
 
@@ -118,18 +121,30 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     unknown = set(params) - PROTOCOL_KEYS
     if unknown:
         return f"unknown quench parameters {sorted(unknown)}"
-    missing = PROTOCOL_KEYS - set(params) - {"protocol", "mpiprocs"}
+    missing = PROTOCOL_KEYS - set(params) - {"protocol", *RESOURCE_KEYS}
     if missing:
         return f"missing quench parameters {sorted(missing)}"
-    if not isinstance(params["n_units"], int) or params["n_units"] < 2:
-        return f"n_units must be an integer >= 2, got {params['n_units']!r}"
+    if (error := validate_resources(params)) is not None:
+        return error
+    n_units = params["n_units"]
+    if isinstance(n_units, bool) or not isinstance(n_units, int) or not 2 <= n_units <= MAX_UNITS:
+        return f"n_units must be an integer in [2, {MAX_UNITS}], got {n_units!r}"
     for key in sorted(k for k in params if k.endswith("_ps") or k.endswith("_temperature")):
         v = params[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
             return f"{key} must be a finite number >= 0, got {v!r}"
+    for key in ("initial_density", "compressed_density", "min_distance", "thermo_points"):
+        v = params[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return f"{key} must be a finite number, got {v!r}"
     for key in ("initial_density", "compressed_density"):
-        if not 1.0 <= float(params[key]) <= 6.0:
+        if not 1.0 <= params[key] <= 6.0:
             return f"{key} must be between 1 and 6 g/cm³, got {params[key]}"
+    if not isinstance(params["thermo_points"], int) or not 1 <= params["thermo_points"] <= 10**6:
+        return f"thermo_points must be an integer in [1, 1000000], got {params['thermo_points']!r}"
+    msg = _check_packing(n_units, params["initial_density"], params["min_distance"])
+    if msg:
+        return msg
     try:
         from ..calculations.script import validate_stage
 
@@ -137,6 +152,17 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
             validate_stage(st)
     except (ValueError, TypeError, KeyError) as exc:
         return f"invalid quench parameters: {exc}"
+    return None
+
+
+def _check_packing(n_units: int, density: float, min_distance: float) -> str | None:
+    """Why the random packing of :func:`random_alumina` cannot be made (SPEC §2.1), or None."""
+    if not 0.5 <= min_distance <= 3.0:
+        return f"min_distance must be between 0.5 and 3 Å, got {min_distance}"
+    edge = box_for_density(2 * n_units, 3 * n_units, density)
+    phi = 5 * n_units * (math.pi / 6.0) * min_distance**3 / edge**3
+    if min_distance >= 0.5 * edge or phi > 0.35:
+        return f"min_distance {min_distance} Å is too large for {n_units} units at {density} g/cm³ (packing {phi:.2f})"
     return None
 
 
@@ -220,7 +246,7 @@ class QuenchWorkChain(WorkChain):
         params = self.inputs.parameters.get_dict()
         self.ctx.stages = quench_stages(params, self.inputs.pressure.value, self.inputs.seed.value)
         self.ctx.index = 0
-        self.ctx.options = calcjob_options(self.inputs, params.get("mpiprocs"))
+        self.ctx.options = calcjob_options(self.inputs, params)
         self.node.base.extras.set_many(
             {"aloxide_pressure": self.inputs.pressure.value, "aloxide_protocol": params.get("protocol", "custom")}
         )

@@ -21,14 +21,30 @@ from ..functions.study import pressure_label, study_summary
 from .common import validate_seed
 from .protocols import ProtocolError, available_protocols, load_protocol
 from .quench import MAX_PRESSURE_GPA, QuenchWorkChain
-from .softness import SoftnessWorkChain
-from .tension import PlaneStrainWorkChain
+from .quench import validate_parameters as validate_quench_parameters
+from .softness import SoftnessWorkChain, validate_softness_parameters
+from .tension import PlaneStrainWorkChain, PlaneStressWorkChain, validate_tension_parameters
 
-__all__ = ["GROUP_PREFIX", "OVERRIDE_SECTIONS", "FractureStudyWorkChain"]
+__all__ = ["GROUP_PREFIX", "LOADINGS", "OVERRIDE_SECTIONS", "FractureStudyWorkChain"]
 
 GROUP_PREFIX = "aloxide/study/"
 #: Override sections and the protocol file each one is checked against.
 OVERRIDE_SECTIONS = {"quench": "quench", "tension": "tension", "dynamics": "dynamics"}
+#: Loading conditions of SPEC §3; plane strain is the one every analysis uses, so it is required.
+LOADINGS = ("plane_strain", "plane_stress")
+
+
+def validate_loading(value: orm.List, _ctx) -> str | None:
+    """Unique names from :data:`LOADINGS`, always including ``plane_strain``."""
+    values = value.get_list()
+    bad = [v for v in values if v not in LOADINGS]
+    if bad:
+        return f"unknown loading {bad!r}; choose from {list(LOADINGS)}"
+    if len(set(values)) != len(values):
+        return f"loading conditions must be unique, got {values}"
+    if "plane_strain" not in values:
+        return "loading must include 'plane_strain' (the analyses and softness use its frames)"
+    return None
 
 
 def validate_pressures(value: orm.List, _ctx) -> str | None:
@@ -71,6 +87,41 @@ def validate_overrides(value: orm.Dict | None, _ctx) -> str | None:
     return None
 
 
+def check_override_values(protocol: str, overrides: dict[str, Any] | None) -> str | None:
+    """Why the protocol with ``overrides`` gives invalid quench / tension / dynamics parameters, or None.
+
+    Each section is resolved and checked by the validator of the work chain it feeds, so a bad value
+    is refused before the study starts, not when the step that uses it builds its inputs.
+    """
+    if overrides is not None and not isinstance(overrides, dict):
+        return f"overrides must be a dictionary by section, got {type(overrides).__name__}"
+    checks = (
+        ("quench", validate_quench_parameters),
+        ("tension", validate_tension_parameters),
+        ("dynamics", validate_softness_parameters),
+    )
+    for section, check in checks:
+        try:
+            params = load_protocol(section, protocol, (overrides or {}).get(section))
+        except ProtocolError as exc:
+            return f"overrides.{section}: {exc}"
+        message = check(orm.Dict(params), None)
+        if message:
+            return f"overrides.{section}: {message}"
+    return None
+
+
+def validate_study_inputs(value, _ctx) -> str | None:
+    """Override values checked for the chosen protocol (unknown protocols and keys are the ports' to report)."""
+    protocol = value["protocol"].value if "protocol" in value else "demo"
+    if validate_protocol(orm.Str(protocol), None) is not None:
+        return None
+    overrides = value["overrides"].get_dict() if "overrides" in value else None
+    if overrides is not None and validate_overrides(value["overrides"], None) is not None:
+        return None
+    return check_override_values(protocol, overrides)
+
+
 class FractureStudyWorkChain(WorkChain):
     """Quench at every pressure → plane-strain tension → deformation analysis (→ softness) → summary."""
 
@@ -100,15 +151,23 @@ class FractureStudyWorkChain(WorkChain):
             validator=validate_overrides,
             help="Protocol overrides by section: quench, tension, dynamics.",
         )
+        spec.input(
+            "loading",
+            valid_type=orm.List,
+            default=lambda: orm.List(list(LOADINGS)),
+            validator=validate_loading,
+            help="Loading conditions: plane_strain (required, analysed) and optionally plane_stress.",
+        )
         spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
         spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.input(
             "softness",
             valid_type=orm.Bool,
-            default=lambda: orm.Bool(False),
+            default=lambda: orm.Bool(True),
             help="Learn softness from the samples' thermal dynamics and apply it to the tension frames.",
         )
         spec.input("label", valid_type=orm.Str, required=False, help="Study label (group aloxide/study/<label>).")
+        spec.inputs.validator = validate_study_inputs
         spec.outline(
             cls.setup,
             cls.run_quenches,
@@ -127,6 +186,8 @@ class FractureStudyWorkChain(WorkChain):
             ("tension", orm.Dict, "Tension summary per pressure label."),
             ("deformation", orm.Dict, "Deformation-analysis summary per pressure label."),
             ("deformation_curves", orm.ArrayData, "Deformation-analysis curves per pressure label."),
+            ("plane_stress_strain", orm.ArrayData, "Plane-stress σ_xx(ε) per pressure label (when run)."),
+            ("plane_stress", orm.Dict, "Plane-stress summary per pressure label (when run)."),
         ):
             spec.output_namespace(name, valid_type=kind, dynamic=True, help=doc)
         spec.output_namespace("softness", valid_type=orm.Data, dynamic=True, required=False,
@@ -144,20 +205,26 @@ class FractureStudyWorkChain(WorkChain):
         protocol: str | None = None,
         overrides: dict[str, Any] | None = None,
         seed: int = 1,
-        softness: bool = False,
+        softness: bool = True,
         options: dict[str, Any] | None = None,
         label: str | None = None,
+        loading: list[str] | tuple[str, ...] = LOADINGS,
     ):
         """A ready builder; ``overrides`` by section, e.g. ``{"tension": {"max_strain": 0.2}}``.
 
         Raises :class:`ProtocolError` (a ValueError) for an unknown protocol or override key.
         """
         protocol = protocol or "demo"
+        if overrides is not None and not isinstance(overrides, dict):
+            raise ProtocolError(f"overrides must be a dictionary by section, got {type(overrides).__name__}")
         for workflow in ("quench", "tension", "dynamics"):
             load_protocol(workflow, protocol, (overrides or {}).get(workflow))
         unknown = set(overrides or {}) - set(OVERRIDE_SECTIONS)
         if unknown:
             raise ProtocolError(f"unknown override sections {sorted(unknown)}; known: {sorted(OVERRIDE_SECTIONS)}")
+        message = check_override_values(protocol, overrides)
+        if message:
+            raise ProtocolError(message)
         builder = cls.get_builder()
         builder.code = code
         builder.pressures = orm.List([float(p) for p in pressures])
@@ -166,6 +233,7 @@ class FractureStudyWorkChain(WorkChain):
             builder.overrides = orm.Dict(overrides)
         builder.seed = orm.Int(seed)
         builder.softness = orm.Bool(softness)
+        builder.loading = orm.List(list(loading))
         if options is not None:
             builder.options = orm.Dict(options)
         if label:
@@ -177,6 +245,14 @@ class FractureStudyWorkChain(WorkChain):
     # -- helpers ---------------------------------------------------------------------------------
     def _overrides(self, section: str) -> dict[str, Any] | None:
         return self.inputs.overrides.get_dict().get(section) if "overrides" in self.inputs else None
+
+    def _loadings(self) -> list[tuple[str, type]]:
+        """(link-label prefix, work chain) of every requested loading condition, plane strain first."""
+        chains = {
+            "plane_strain": ("tension", PlaneStrainWorkChain),
+            "plane_stress": ("plane_stress", PlaneStressWorkChain),
+        }
+        return [chains[name] for name in LOADINGS if name in self.inputs.loading.get_list()]
 
     def _options(self) -> dict[str, Any] | None:
         return self.inputs.options.get_dict() if "options" in self.inputs else None
@@ -227,6 +303,7 @@ class FractureStudyWorkChain(WorkChain):
                 "aloxide_pressures": [self.ctx.pressures[k] for k in self.ctx.labels],
                 "aloxide_study_group": group.label,
                 "aloxide_softness": self.inputs.softness.value,
+                "aloxide_loading": self.inputs.loading.get_list(),
             }
         )
         self.report(f"study {group.label}: pressures {[self.ctx.pressures[k] for k in self.ctx.labels]} GPa")
@@ -267,37 +344,45 @@ class FractureStudyWorkChain(WorkChain):
         return None
 
     def run_tensions(self):
-        """One PlaneStrainWorkChain per sample, all at once."""
+        """Every requested loading condition of every sample, all at once."""
         futures = {}
         for label in self.ctx.labels:
-            builder = PlaneStrainWorkChain.get_builder_from_protocol(
-                self.inputs.code,
-                self.ctx[f"quench_{label}"].outputs.structure,
-                protocol=self.inputs.protocol.value,
-                overrides=self._overrides("tension"),
-                seed=self.inputs.seed.value,
-                options=self._options(),
-            )
-            builder.metadata.call_link_label = f"tension_{label}"  # type: ignore[attr-defined]
-            builder.metadata.label = f"plane strain {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
-            futures[f"tension_{label}"] = self.submit(builder)
-        self.report(f"plane-strain tension of {len(futures)} samples")
+            for prefix, chain in self._loadings():
+                builder = chain.get_builder_from_protocol(
+                    self.inputs.code,
+                    self.ctx[f"quench_{label}"].outputs.structure,
+                    protocol=self.inputs.protocol.value,
+                    overrides=self._overrides("tension"),
+                    seed=self.inputs.seed.value,
+                    options=self._options(),
+                )
+                loading = "plane strain" if chain is PlaneStrainWorkChain else "plane stress"
+                builder.metadata.call_link_label = f"{prefix}_{label}"  # type: ignore[attr-defined]
+                builder.metadata.label = f"{loading} {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
+                futures[f"{prefix}_{label}"] = self.submit(builder)
+        self.report(f"tension of {len(self.ctx.labels)} samples: {', '.join(self.inputs.loading.get_list())}")
         return ToContext(**futures)
 
     def inspect_tensions(self):
         """Every tension must have finished."""
         for label in self.ctx.labels:
-            node = self.ctx[f"tension_{label}"]
-            if not node.is_finished_ok:
-                return self._fail(
-                    self.exit_codes.ERROR_TENSION_FAILED.format(
-                        pressure=self.ctx.pressures[label],
-                        status=node.exit_status,
-                        message=node.exit_message or node.process_state.value,
+            for prefix, _ in self._loadings():
+                node = self.ctx[f"{prefix}_{label}"]
+                if not node.is_finished_ok:
+                    return self._fail(
+                        self.exit_codes.ERROR_TENSION_FAILED.format(
+                            pressure=self.ctx.pressures[label],
+                            status=node.exit_status,
+                            message=f"{prefix}: {node.exit_message or node.process_state.value}",
+                        )
                     )
-                )
+            node = self.ctx[f"tension_{label}"]
             self.out(f"stress_strain.{label}", node.outputs.stress_strain)
             self.out(f"tension.{label}", node.outputs.summary)
+            if f"plane_stress_{label}" in self.ctx:
+                node = self.ctx[f"plane_stress_{label}"]
+                self.out(f"plane_stress_strain.{label}", node.outputs.stress_strain)
+                self.out(f"plane_stress.{label}", node.outputs.summary)
         self._collect()
         return None
 
@@ -364,6 +449,8 @@ class FractureStudyWorkChain(WorkChain):
             kwargs[f"properties_{label}"] = self.ctx[f"quench_{label}"].outputs.properties
             kwargs[f"tension_{label}"] = self.ctx[f"tension_{label}"].outputs.summary
             kwargs[f"deformation_{label}"] = self.ctx.deformation[label]
+            if f"plane_stress_{label}" in self.ctx:
+                kwargs[f"plane_stress_{label}"] = self.ctx[f"plane_stress_{label}"].outputs.summary
         if self.inputs.softness.value:
             sw = self.ctx.softness
             kwargs["softness_report"] = sw.outputs.report

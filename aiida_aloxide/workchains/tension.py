@@ -24,7 +24,14 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..data.structure import structure_arrays
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
-from .common import LammpsLauncher, calcjob_options, validate_sample
+from .common import (
+    RESOURCE_KEYS,
+    LammpsLauncher,
+    calcjob_options,
+    validate_resources,
+    validate_sample,
+    validate_seed,
+)
 from .protocols import load_protocol
 
 __all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain"]
@@ -33,8 +40,14 @@ TENSION_KEYS = {
     "replicate_x", "temperature", "equilibrate_ps", "strain_step", "max_strain", "relax_ps",
     "sample_fraction", "sample_every", "chunk_steps", "stop_fraction", "stop_consecutive", "min_ftol",
     "min_maxiter", "strain_rate", "plane_stress_strain", "frame_strain", "timestep", "tdamp", "pdamp",
-    "cutoff", "kspace_accuracy", "mpiprocs", "protocol",
+    "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
+
+
+#: Integer parameters and their upper bounds (2 copies in the paper; a chunk is one LAMMPS job).
+INTEGER_KEYS = {"replicate_x": 20, "chunk_steps": 1000, "stop_consecutive": 1000, "sample_every": 10**6}
+#: Most strain steps one plane-strain run may plan (the paper: 50).
+MAX_STRAIN_STEPS = 10_000
 
 
 def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
@@ -43,10 +56,12 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
     unknown = set(p) - TENSION_KEYS
     if unknown:
         return f"unknown tension parameters {sorted(unknown)}"
-    missing = TENSION_KEYS - set(p) - {"protocol", "mpiprocs"}
+    missing = TENSION_KEYS - set(p) - {"protocol", *RESOURCE_KEYS}
     if missing:
         return f"missing tension parameters {sorted(missing)}"
-    for key in TENSION_KEYS - {"protocol", "mpiprocs"}:
+    if (error := validate_resources(p)) is not None:
+        return error
+    for key in TENSION_KEYS - {"protocol", *RESOURCE_KEYS}:
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             return f"{key} must be a finite number, got {v!r}"
@@ -58,15 +73,47 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
         return f"max_strain must be <= 2, got {p['max_strain']}"
     if not 0.0 < p["sample_fraction"] <= 1.0:
         return f"sample_fraction must be in (0, 1], got {p['sample_fraction']}"
-    if int(p["replicate_x"]) != p["replicate_x"] or p["replicate_x"] < 1:
-        return f"replicate_x must be a positive integer, got {p['replicate_x']}"
-    if p["chunk_steps"] < 1 or p["stop_consecutive"] < 1 or p["sample_every"] < 1:
-        return "chunk_steps, stop_consecutive and sample_every must be >= 1"
+    for key, hi in INTEGER_KEYS.items():
+        if int(p[key]) != p[key] or not 1 <= p[key] <= hi:
+            return f"{key} must be an integer in [1, {hi}], got {p[key]}"
     for key in ("relax_ps", "equilibrate_ps", "temperature", "timestep", "strain_rate", "frame_strain"):
         if p[key] <= 0:
             return f"{key} must be > 0, got {p[key]}"
     if not 0.0 < p["stop_fraction"] < 1.0:
         return f"stop_fraction must be in (0, 1), got {p['stop_fraction']}"
+    if p["max_strain"] / p["strain_step"] > MAX_STRAIN_STEPS:
+        return f"max_strain / strain_step gives more than {MAX_STRAIN_STEPS} strain steps"
+    if p["strain_rate"] > 1.0e12:
+        return f"strain_rate must be <= 1e12 1/s, got {p['strain_rate']}"
+    if not p["frame_strain"] <= p["plane_stress_strain"] <= 2.0:
+        return f"plane_stress_strain must be in [frame_strain, 2], got {p['plane_stress_strain']}"
+    return _check_tension_stages(p)
+
+
+def _check_tension_stages(p: dict[str, Any]) -> str | None:
+    """Validate the LAMMPS stages the parameters lead to (timestep, damping, cut-off, minimiser, ...) up front."""
+    from ..calculations.script import StageError, validate_stage
+
+    common = {key: p[key] for key in ("timestep", "tdamp", "pdamp", "cutoff", "kspace_accuracy")}
+    steps = max(int(round(p["equilibrate_ps"] / p["timestep"])), 1)
+    hold = max(int(round(p["relax_ps"] / p["timestep"])), 1)
+    every = int(p["sample_every"])
+    stages = [
+        {**common, "velocity_temperature": p["temperature"], "segments": [
+            {"type": "npt", "steps": steps, "temp": p["temperature"], "press": 0.0, "couple": "aniso"}]},
+        {**common, "segments": [
+            {"type": "strain_steps", "strains": [0.0], "reference_length": 10.0, "temp": p["temperature"],
+             "equil_steps": hold, "sample_steps": every * max(hold // every, 1), "sample_every": every,
+             "ftol": p["min_ftol"], "maxiter": int(p["min_maxiter"])}]},
+        {**common, "segments": [
+            {"type": "deform", "velocity": 0.0, "steps": max(int(round(p["plane_stress_strain"] / (
+                p["strain_rate"] * 1e-12 * p["timestep"]))), 1), "temp": p["temperature"]}]},
+    ]  # fmt: skip
+    try:
+        for stage in stages:
+            validate_stage(stage)
+    except StageError as exc:
+        return f"invalid tension parameters: {exc}"
     return None
 
 
@@ -82,7 +129,7 @@ class _TensionBase(LammpsLauncher, WorkChain):
         spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Quenched sample.")
         spec.input("parameters", valid_type=orm.Dict, validator=validate_tension_parameters, help="Resolved protocol.")
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1))
+        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
         spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
         spec.output("frames", valid_type=orm.ArrayData, required=False, help="Configuration at every strain step.")
@@ -141,7 +188,7 @@ class _TensionBase(LammpsLauncher, WorkChain):
     def setup(self):
         """Protocol parameters and CalcJob options."""
         self.ctx.params = self.inputs.parameters.get_dict()
-        self.ctx.options = calcjob_options(self.inputs, self.ctx.params.get("mpiprocs"))
+        self.ctx.options = calcjob_options(self.inputs, self.ctx.params)
 
     def replicate(self):
         """Repeat the sample along x."""

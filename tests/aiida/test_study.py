@@ -16,7 +16,12 @@ from PIL import Image
 
 from aiida_aloxide.cli.study import study
 from aiida_aloxide.workchains.protocols import ProtocolError
-from aiida_aloxide.workchains.study import FractureStudyWorkChain, validate_overrides, validate_pressures
+from aiida_aloxide.workchains.study import (
+    FractureStudyWorkChain,
+    validate_loading,
+    validate_overrides,
+    validate_pressures,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +50,12 @@ def test_study_run_smoke(smoke_study):
         assert abs(row["dc"] + row["ic"] + row["sc"] + row["uc"] - 1.0) < 1e-6
         assert row["d_mean"] is not None and 0.0 <= row["softness_test_accuracy"] <= 1.0
         assert row["unstrained_mean_softness"] is not None
+        # Both loading conditions ran (the default): plane stress has its own peak.
+        assert row["ps_peak_stress"] > 0 and row["ps_toughness"] is not None
+    assert "plane_stress_p0" in output
+    assert set(node.outputs.plane_stress) == {"p0", "p4"}
+    assert node.outputs.plane_stress.p0["loading"] == "plane_stress"
+    assert node.outputs.tension.p0["loading"] == "plane_strain"
     assert set(node.outputs.samples) == {"p0", "p4"}
     assert set(node.outputs.stress_strain) == {"p0", "p4"}
     assert set(node.outputs.deformation) == {"p0", "p4"}
@@ -86,7 +97,7 @@ def test_study_report(aiida_profile, smoke_study, tmp_path):
     rows = (out / "summary.csv").read_text().splitlines()
     assert rows[0].startswith("label,pressure,density") and len(rows) == 3
     assert rows[1].startswith("p0,0.0,") and rows[2].startswith("p4,4.0,")
-    assert "| DC |" in md and "plane_strain" in md
+    assert "| DC |" in md and "plane_strain" in md and "plane_stress" in md
     for name in ("softness_vs_strain", "rearrangement_probability", "softness_clusters"):
         assert (out / f"{name}.png").stat().st_size > 1000 and f"{name}.png" in md
     assert "## Softness" in md
@@ -158,6 +169,10 @@ def test_validators():
     assert "unknown override sections" in validate_overrides(orm.Dict({"softness": {}}), None)
     assert "overrides.tension" in validate_overrides(orm.Dict({"tension": {"nope": 1}}), None)
     assert validate_overrides(orm.Dict({"tension": {"max_strain": 0.2}}), None) is None
+    assert "unknown loading" in validate_loading(orm.List(["plane_strain", "uniaxial"]), None)
+    assert "must include 'plane_strain'" in validate_loading(orm.List(["plane_stress"]), None)
+    assert "unique" in validate_loading(orm.List(["plane_strain", "plane_strain"]), None)
+    assert validate_loading(orm.List(["plane_strain"]), None) is None
 
 
 def test_builder_errors(lammps_code):
@@ -186,6 +201,7 @@ def test_builder_errors(lammps_code):
         (["-P", "4", "-P", "4"], "unique"),
         (["--protocol", "huge"], "unknown protocol"),
         (["--overrides", '{"tension": {"nope": 1}}'], "unknown override key"),
+        (["--loading", "uniaxial"], "Invalid value for '--loading'"),
     ],
 )
 def test_cli_bad_inputs(aiida_profile, lammps_code, args, message):
