@@ -186,6 +186,8 @@ def ensure_profile(
         broker_config=broker_config,
     )
     config.set_option("runner.poll.interval", 1, scope=profile.name)
+    # Stopping workers can take longer than aiida-core's 2 s on a busy machine; `verdi daemon restart` then only stops.
+    config.set_option("daemon.timeout", 30, scope=profile.name)
     # Every LAMMPS stage and calcfunction is deterministic for its inputs: let AiiDA reuse them.
     config.set_option("caching.enabled_for", CACHED_PROCESSES, scope=profile.name)
     if set_default or (set_default is None and config.default_profile_name in (None, profile.name)):

@@ -164,15 +164,11 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study"):
 
 def lammps_seconds(node) -> float:
     """Summed wall time of the LAMMPS runs under ``node`` (LAMMPS' 'Total wall time'; runs from the cache excluded)."""
-    from aiida import orm
-
-    from ..calculations.lammps import AloxideLammpsCalculation
-
-    qb = orm.QueryBuilder()
-    qb.append(orm.WorkflowNode, filters={"id": node.pk}, tag="study")
-    qb.append(AloxideLammpsCalculation, with_ancestors="study", project=["*"])
     total = 0.0
-    for (calc,) in qb.iterall():
+    # QueryBuilder's with_ancestors follows data provenance, not CALL links: walk the called processes.
+    for calc in node.called_descendants:
+        if calc.process_type != "aiida.calculations:aloxide.lammps":
+            continue
         if calc.base.caching.get_cache_source() is not None:
             continue
         if "results" in calc.outputs:
