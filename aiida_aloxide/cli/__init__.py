@@ -477,8 +477,11 @@ def samples(profile, protocol, min_pressure, max_pressure):
 @click.option("--protocol", default="demo", show_default=True, help="smoke (seconds, for tests) or demo.")
 @click.option("-P", "--pressure", "pressures", type=float, multiple=True, help="GPa; repeatable [0, 4].")
 @click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
-@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between progress checks.")
-def demo(profile, protocol, pressures, output_dir, interval):
+@click.option("--label", default=None, help="Study label (group aloxide/study/<label>) [demo-<date>-<time>].")
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between progress lines."
+)
+def demo(profile, protocol, pressures, output_dir, label, interval):
     """The whole study (SPEC.md) at the demo protocol for 0 and 4 GPa, then its report.
 
     Same as `study run --protocol demo -P 0 -P 4 --label demo-...` followed by `study report`:
@@ -491,7 +494,7 @@ def demo(profile, protocol, pressures, output_dir, interval):
     from .study import _builder, run_with_progress, write_report
 
     t0 = time.monotonic()
-    label = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    label = label or f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     builder = _builder(None, pressures or (0.0, 4.0), protocol, 1, True, label, None)
     click.echo(f"[demo] the whole study at the {protocol!r} protocol; progress below, one line per stage change")
     node = run_with_progress(builder, interval, prefix="demo")

@@ -156,24 +156,42 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study"):
     if not node.is_finished_ok:
         click.echo(f"  FAILED: {node.exit_message}; see `aiida-aloxide study show {node.pk}`", err=True)
         sys.exit(3)
-    lammps = lammps_seconds(node)
-    if lammps > 0:
-        click.echo(f"[{prefix}] LAMMPS ran {lammps:.0f} s summed over runs; wall / LAMMPS = {wall / lammps:.2f}")
+    summed, busy = lammps_seconds(node)
+    if busy > 0:
+        click.echo(
+            f"[{prefix}] LAMMPS ran {summed:.0f} s summed over runs, {busy:.0f} s of wall time with at least one "
+            f"LAMMPS running; overhead ratio wall / LAMMPS = {wall / busy:.2f}"
+        )
     return node
 
 
-def lammps_seconds(node) -> float:
-    """Summed wall time of the LAMMPS runs under ``node`` (LAMMPS' 'Total wall time'; runs from the cache excluded)."""
+def lammps_seconds(node) -> tuple[float, float]:
+    """LAMMPS time of a study: (summed over runs, wall time during which at least one LAMMPS ran).
+
+    Each run's interval ends when its output was retrieved and lasts LAMMPS' own 'Total wall time';
+    runs served from the cache are excluded. The second number is what the overhead ratio uses:
+    wall time / busy time is 1 when LAMMPS never waits for the platform.
+    """
     total = 0.0
+    intervals = []
+    start, stop = node.ctime.timestamp(), node.mtime.timestamp()
     # QueryBuilder's with_ancestors follows data provenance, not CALL links: walk the called processes.
     for calc in node.called_descendants:
         if calc.process_type != "aiida.calculations:aloxide.lammps":
             continue
         if calc.base.caching.get_cache_source() is not None:
             continue
-        if "results" in calc.outputs:
-            total += float(calc.outputs.results.get("wall_time_s") or 0.0)
-    return total
+        if "results" in calc.outputs and "retrieved" in calc.outputs:
+            seconds = float(calc.outputs.results.get("wall_time_s") or 0.0)
+            end = min(calc.outputs.retrieved.ctime.timestamp(), stop)
+            total += seconds
+            intervals.append((max(end - seconds, start), end))
+    busy, reach = 0.0, -float("inf")
+    for a, b in sorted(intervals):
+        if b > reach:
+            busy += b - max(a, reach)
+            reach = b
+    return total, busy
 
 
 @study.command("submit")

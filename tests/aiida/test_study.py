@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
+from aiida.manage.caching import enable_caching
 from click.testing import CliRunner
 from PIL import Image
 
+from aiida_aloxide.cli import cli
 from aiida_aloxide.cli.study import study
 from aiida_aloxide.workchains.protocols import ProtocolError
 from aiida_aloxide.workchains.study import (
@@ -25,20 +28,33 @@ from aiida_aloxide.workchains.study import (
 
 
 @pytest.fixture(scope="module")
-def smoke_study(aiida_profile, lammps_code):
-    """``study run --protocol smoke -P 0 -P 4`` through the CLI group; returns (node, output)."""
-    args = ["run", "-p", aiida_profile.name, "--protocol", "smoke", "-P", "0", "-P", "4", "--label", "smoke-t"]
-    result = CliRunner().invoke(study, [*args, "--softness", "--interval", "0.5"])
+def demo_output(tmp_path_factory):
+    """Where the README's demo command writes its report."""
+    return tmp_path_factory.mktemp("demo-output")
+
+
+@pytest.fixture(scope="module")
+def smoke_study(aiida_profile, lammps_code, demo_output):
+    """The README's demo command (``study run`` + ``study report``) at smoke scale; returns (node, output)."""
+    args = ["demo", "-p", aiida_profile.name, "--protocol", "smoke", "-P", "0", "-P", "4", "--label", "smoke-t"]
+    result = CliRunner().invoke(cli, [*args, "--output", str(demo_output), "--interval", "0.5"])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    pk = int(result.output.split("PK ", 1)[1].split(":", 1)[0])
+    pk = int(re.search(r"\[demo\] PK (\d+):", result.output).group(1))
     return orm.load_node(pk), result.output
 
 
 @pytest.mark.lammps
-def test_study_run_smoke(smoke_study):
+def test_study_run_smoke(smoke_study, demo_output):
     node, output = smoke_study
     assert node.is_finished_ok
-    assert "quench_p0" in output and "tension_p4" in output and "Finished [0]" in output
+    # Progress: a line per stage change, then the overhead ratio and where the report is.
+    for stage in ("quench_p0", "tension_p4", "plane_stress_p0", "deformation_p4", "softness", "summary"):
+        assert re.search(rf"\[demo +\d+ s\] {stage} \(PK \d+\): Finished \[0\]", output), stage
+    summed, busy, ratio = re.search(r"LAMMPS ran (\d+) s summed.*, (\d+) s of wall.* = (\d+\.\d\d)", output).groups()
+    # Runs overlap (pressures and loadings at once), so the busy wall time is at most the summed time.
+    assert 0 < int(busy) <= int(summed) + 1 and float(ratio) >= 1.0
+    assert f"Report: {(demo_output / 'summary.md').resolve()}" in output
+    assert node.inputs.softness.value and node.inputs.loading.get_list() == ["plane_strain", "plane_stress"]
     summary = node.outputs.summary.get_dict()
     assert summary["labels"] == ["p0", "p4"]
     p0, p4 = summary["rows"]["p0"], summary["rows"]["p4"]
@@ -68,6 +84,26 @@ def test_study_run_smoke(smoke_study):
 
 
 @pytest.mark.lammps
+def test_study_run_command_trimmed(aiida_profile, smoke_study):
+    """`study run` itself, trimmed (one pressure, plane strain only, no softness); the quench comes from the cache."""
+    from aiida_aloxide.setup import CACHED_PROCESSES
+
+    args = ["run", "-p", aiida_profile.name, "--protocol", "smoke", "-P", "0", "--no-softness", "--loading",
+            "plane_strain", "--overrides", '{"tension": {"max_strain": 0.1}}', "--interval", "0.5"]  # fmt: skip
+    with enable_caching(identifier=CACHED_PROCESSES[0]):
+        result = CliRunner().invoke(study, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    node = orm.load_node(int(re.search(r"\[study\] PK (\d+):", result.output).group(1)))
+    assert node.is_finished_ok and "softness" not in node.outputs and "plane_stress" not in node.outputs
+    row = node.outputs.summary["rows"]["p0"]
+    assert row["final_strain"] == pytest.approx(0.1) and row["ps_peak_stress"] is None
+    assert row["softness_test_accuracy"] is None
+    # Same seed and protocol as the demo's 0 GPa sample: the quench is reused, its properties identical.
+    assert row["density"] == smoke_study[0].outputs.summary["rows"]["p0"]["density"]
+    assert "| pressure |" in result.output and "group: aloxide/study/" in result.output
+
+
+@pytest.mark.lammps
 def test_study_list_and_show(aiida_profile, smoke_study):
     node, _ = smoke_study
     listing = CliRunner().invoke(study, ["list", "-p", aiida_profile.name])
@@ -83,11 +119,14 @@ def test_study_list_and_show(aiida_profile, smoke_study):
 
 
 @pytest.mark.lammps
-def test_study_report(aiida_profile, smoke_study, tmp_path):
+def test_study_report(aiida_profile, smoke_study, demo_output, tmp_path):
     node, _ = smoke_study
     out = tmp_path / "report"
     result = CliRunner().invoke(study, ["report", "-p", aiida_profile.name, str(node.pk), "--output", str(out)])
     assert result.exit_code == 0, result.output + repr(result.exception)
+    # The demo wrote the same report: same summary table, same set of figures.
+    assert (out / "summary.csv").read_text() == (demo_output / "summary.csv").read_text()
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(p.name for p in demo_output.glob("*.png"))
     md = (out / "summary.md").read_text()
     for name in ("stress_strain", "bond_switching", "d_distribution", "stress_distributions",
                  "switching_by_species", "switching_vs_fracture_plane", "density_coordination"):  # fmt: skip
