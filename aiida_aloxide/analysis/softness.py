@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
@@ -36,6 +36,7 @@ __all__ = [
     "ablation",
     "accuracy",
     "cross_pressure_table",
+    "cross_validated_accuracy",
     "default_ablation_subsets",
     "predict",
     "softness",
@@ -218,6 +219,38 @@ def train_test_grouped(
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train, test = next(split.split(x, y, groups))
     return _fit_and_score(x, y, feature_names, train, test, C)
+
+
+def cross_validated_accuracy(
+    features: ArrayLike,
+    labels: ArrayLike,
+    groups: ArrayLike,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    C: float = 1.0,
+) -> tuple[float, float, int]:
+    """Mean and standard deviation of the test accuracy over ``folds`` grouped folds, and the fold count.
+
+    Each atom (group) is in exactly one test fold, so every event is tested once; with a few
+    hundred events this is far less noisy than one 80/20 split. Folds: ``GroupKFold`` on the
+    groups in an order shuffled with ``seed``.
+    """
+    x, y = _as_xy(features, labels)
+    groups = np.asarray(groups).ravel()
+    if groups.shape[0] != x.shape[0]:
+        raise ValueError("groups must have one entry per sample")
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    k = int(min(folds, uniq.size))
+    if k < 2:
+        raise ValueError("cross-validation needs at least two atoms")
+    shuffled = np.random.default_rng(seed).permutation(uniq.size)[inverse]
+    scores = []
+    for train, test in GroupKFold(n_splits=k).split(x, y, shuffled):
+        if np.unique(y[train]).size != 2:
+            raise ValueError("a cross-validation fold has only one class in its training set")
+        scores.append(_fit_and_score(x, y, None, train, test, C).test_accuracy)
+    return float(np.mean(scores)), float(np.std(scores)), k
 
 
 def train_test_time_split(

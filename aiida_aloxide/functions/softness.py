@@ -39,6 +39,7 @@ from ..analysis.phop import (
 from ..analysis.softness import (
     ablation,
     cross_pressure_table,
+    cross_validated_accuracy,
     default_ablation_subsets,
     train_softness_model,
     train_test_grouped,
@@ -495,6 +496,8 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
         t_end=1.0,
         **common,
     )
+    cv_seed = int(p["seed"])
+    cv = attempt("cross-validation", cross_validated_accuracy, xm, y_all, groups, folds=5, seed=cv_seed, **common)
     subsets = default_ablation_subsets(names, VORONOI_COLUMN)
     abl: dict[str, Any] = {}
     for sub, columns in subsets.items():
@@ -522,6 +525,7 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
         **g,
         "full_train_accuracy": finite_or_none(model_accuracy(xm, y_all, model)),
         "time_split": {**_scores(timed), "train_fraction": float(p["train_fraction"])} if timed else None,
+        "cross_validation": {"mean": cv[0], "std": cv[1], "folds": cv[2]} if cv else None,
         "ablation": abl,
         "cross_pressure": cross,
         "datasets": per,

@@ -139,7 +139,7 @@ def test_study_report(aiida_profile, smoke_study, demo_output, tmp_path):
     assert "| DC |" in md and "plane_strain" in md and "plane_stress" in md
     for name in ("softness_vs_strain", "rearrangement_probability", "softness_clusters"):
         assert (out / f"{name}.png").stat().st_size > 1000 and f"{name}.png" in md
-    assert "## Softness" in md
+    assert "## Softness" in md and "| radial G only |" in md and "84 % / 83 %" in md and "train \\ test" in md
 
 
 @pytest.mark.lammps
