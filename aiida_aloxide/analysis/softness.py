@@ -186,6 +186,14 @@ class TrainTestResult:
         return int(self.test_index.size)
 
 
+def _as_groups(groups: ArrayLike, n: int) -> NDArray:
+    """Group (atom) ids as a flat array with one entry per sample."""
+    groups = np.asarray(groups).ravel()
+    if groups.shape[0] != n:
+        raise ValueError("groups must have one entry per sample")
+    return groups
+
+
 def _fit_and_score(x, y, names, train, test, C) -> TrainTestResult:
     model = train_softness_model(x[train], y[train], names, C=C)
     return TrainTestResult(
@@ -213,9 +221,7 @@ def train_test_grouped(
     fraction of *groups* held out.
     """
     x, y = _as_xy(features, labels)
-    groups = np.asarray(groups).ravel()
-    if groups.shape[0] != x.shape[0]:
-        raise ValueError("groups must have one entry per sample")
+    groups = _as_groups(groups, x.shape[0])
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train, test = next(split.split(x, y, groups))
     return _fit_and_score(x, y, feature_names, train, test, C)
@@ -237,9 +243,7 @@ def cross_validated_accuracy(
     groups in an order shuffled with ``seed``.
     """
     x, y = _as_xy(features, labels)
-    groups = np.asarray(groups).ravel()
-    if groups.shape[0] != x.shape[0]:
-        raise ValueError("groups must have one entry per sample")
+    groups = _as_groups(groups, x.shape[0])
     uniq, inverse = np.unique(groups, return_inverse=True)
     k = int(min(folds, uniq.size))
     if k < 2:

@@ -46,7 +46,8 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides, 
             seed=seed,
             softness=softness,
             label=label,
-            loading=tuple(loading) or LOADINGS,
+            # plane strain always runs (the analyses use it); named loadings add to it
+            loading=tuple(dict.fromkeys(("plane_strain", *loading))) if loading else LOADINGS,
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -112,7 +113,6 @@ def run_cmd(profile, pressures, protocol, seed, softness, loading, label, overri
     """Run the study here and wait, printing a line whenever a step of it changes state."""
     _load(profile)
 
-    loading = tuple(dict.fromkeys(("plane_strain", *loading))) if loading else ()
     builder = _builder(code_label, pressures, protocol, seed, softness, label, overrides, loading)
     node = run_with_progress(builder, interval)
     click.echo(_summary_markdown(node.outputs.summary.get_dict()))
@@ -201,7 +201,6 @@ def submit_cmd(profile, pressures, protocol, seed, softness, loading, label, ove
     _load(profile)
     from aiida.engine import submit
 
-    loading = tuple(dict.fromkeys(("plane_strain", *loading))) if loading else ()
     node = submit(_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading))
     click.echo(f"submitted study PK {node.pk}; follow it with `aiida-aloxide study show {node.pk}`")
 

@@ -246,13 +246,13 @@ class FractureStudyWorkChain(WorkChain):
     def _overrides(self, section: str) -> dict[str, Any] | None:
         return self.inputs.overrides.get_dict().get(section) if "overrides" in self.inputs else None
 
-    def _loadings(self) -> list[tuple[str, type]]:
-        """(link-label prefix, work chain) of every requested loading condition, plane strain first."""
+    def _loadings(self) -> list[tuple[str, str, type]]:
+        """(loading, link-label prefix, work chain) of every requested loading condition, plane strain first."""
         chains = {
             "plane_strain": ("tension", PlaneStrainWorkChain),
             "plane_stress": ("plane_stress", PlaneStressWorkChain),
         }
-        return [chains[name] for name in LOADINGS if name in self.inputs.loading.get_list()]
+        return [(name, *chains[name]) for name in LOADINGS if name in self.inputs.loading.get_list()]
 
     def _options(self) -> dict[str, Any] | None:
         return self.inputs.options.get_dict() if "options" in self.inputs else None
@@ -347,7 +347,7 @@ class FractureStudyWorkChain(WorkChain):
         """Every requested loading condition of every sample, all at once."""
         futures = {}
         for label in self.ctx.labels:
-            for prefix, chain in self._loadings():
+            for loading, prefix, chain in self._loadings():
                 builder = chain.get_builder_from_protocol(
                     self.inputs.code,
                     self.ctx[f"quench_{label}"].outputs.structure,
@@ -356,9 +356,9 @@ class FractureStudyWorkChain(WorkChain):
                     seed=self.inputs.seed.value,
                     options=self._options(),
                 )
-                loading = "plane strain" if chain is PlaneStrainWorkChain else "plane stress"
                 builder.metadata.call_link_label = f"{prefix}_{label}"  # type: ignore[attr-defined]
-                builder.metadata.label = f"{loading} {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
+                name = loading.replace("_", " ")
+                builder.metadata.label = f"{name} {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
                 futures[f"{prefix}_{label}"] = self.submit(builder)
         self.report(f"tension of {len(self.ctx.labels)} samples: {', '.join(self.inputs.loading.get_list())}")
         return ToContext(**futures)
@@ -366,7 +366,7 @@ class FractureStudyWorkChain(WorkChain):
     def inspect_tensions(self):
         """Every tension must have finished."""
         for label in self.ctx.labels:
-            for prefix, _ in self._loadings():
+            for _, prefix, _ in self._loadings():
                 node = self.ctx[f"{prefix}_{label}"]
                 if not node.is_finished_ok:
                     return self._fail(
