@@ -30,6 +30,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 __all__ = [
+    "DOMAIN_MARGIN",
+    "CrossValidation",
+    "Selection",
+    "balanced_accuracy",
+    "candidate_subsets",
+    "domain_bounds",
+    "out_of_domain",
+    "radial_short_columns",
+    "repeated_grouped_cv",
+    "select_model",
     "CrossPressureTable",
     "SoftnessModel",
     "TrainTestResult",
@@ -267,11 +277,14 @@ def train_test_time_split(
     t_start: float | None = None,
     t_end: float | None = None,
     C: float = 1.0,
+    gap: float = 0.0,
 ) -> TrainTestResult:
-    """Time split: events with ``time < t_start + train_fraction (t_end - t_start)`` train, the rest test.
+    """Time split: events with ``time >= t_cut = t_start + train_fraction (t_end - t_start)`` test,
+    those with ``time < t_cut - gap`` train (the gap keeps examples whose p_hop windows overlap
+    out of opposite sets; Du et al.: 0–160 ps train, 160–200 ps test).
 
     ``times`` are the event times; ``t_start`` / ``t_end`` delimit the run (default: the
-    smallest / largest event time). Du et al.: 0–160 ps train, 160–200 ps test.
+    smallest / largest event time); ``gap`` is in the unit of ``times``.
     """
     x, y = _as_xy(features, labels)
     t = np.asarray(times, dtype=np.float64).ravel()
@@ -280,8 +293,12 @@ def train_test_time_split(
     t0 = float(t.min()) if t_start is None else float(t_start)
     t1 = float(t.max()) if t_end is None else float(t_end)
     t_cut = t0 + train_fraction * (t1 - t0)
-    train = np.nonzero(t < t_cut)[0]
+    if gap < 0:
+        raise ValueError("the time-split gap must be >= 0")
+    train = np.nonzero(t < t_cut - gap)[0]
     test = np.nonzero(t >= t_cut)[0]
+    if np.unique(y[train]).size != 2 or test.size == 0:
+        raise ValueError("the time split leaves a training set with one class or an empty test set")
     return _fit_and_score(x, y, feature_names, train, test, C)
 
 
@@ -379,3 +396,216 @@ def cross_pressure_table(
         for q, other in enumerate(data):
             table[p, q] = diag if p == q else accuracy(other[0], other[1], model)
     return CrossPressureTable(keys=keys, accuracy=table, models=models)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model selection without leakage: repeated grouped cross-validation, choices inside the folds
+# ---------------------------------------------------------------------------------------------
+
+
+def balanced_accuracy(labels: ArrayLike, predicted: ArrayLike) -> float:
+    """Mean of the recall of both classes (nan if a class is absent): 0.5 is chance for any class mix."""
+    y = np.asarray(labels).astype(np.int64).ravel()
+    p = np.asarray(predicted).astype(np.int64).ravel()
+    recalls = [np.mean(p[y == c] == c) for c in (0, 1) if np.any(y == c)]
+    return float(np.mean(recalls)) if len(recalls) == 2 else float("nan")
+
+
+def radial_short_columns(feature_names: Sequence[str], max_mu: float = 5.0) -> list[str]:
+    """Radial columns ``G_<X>_<μ>`` with μ ≤ ``max_mu`` Å (the first coordination shells)."""
+    out = []
+    for n in feature_names:
+        if n.startswith("G_"):
+            try:
+                mu = float(n.rsplit("_", 1)[1])
+            except ValueError:
+                continue
+            if mu <= max_mu + 1e-9:
+                out.append(n)
+    return out
+
+
+def candidate_subsets(feature_names: Sequence[str], voronoi_name: str = "voronoi_volume") -> dict[str, list[str]]:
+    """Feature subsets the model selection may choose from: all structure functions, radial only,
+    radial with μ ≤ 5 Å (the shells that define the local environment)."""
+    names = list(feature_names)
+    radial = [n for n in names if n.startswith("G_")]
+    angular = [n for n in names if n.startswith("Psi_")]
+    out = {"structure": radial + angular, "radial": radial, "radial_short": radial_short_columns(names)}
+    return {k: v for k, v in out.items() if v}
+
+
+def _grouped_folds(y: NDArray, groups: NDArray, folds: int, seed: int):
+    """Stratified folds grouped by atom (scikit-learn's StratifiedGroupKFold, shuffled with ``seed``)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    k = int(min(folds, np.unique(groups).size))
+    if k < 2:
+        raise ValueError("cross-validation needs at least two atoms")
+    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(y.size), y, groups))
+
+
+def _fit_predict(x_tr, y_tr, x_te, C: float) -> NDArray:
+    scaler = StandardScaler().fit(x_tr)
+    svc = SVC(kernel="linear", C=C).fit(scaler.transform(x_tr), y_tr)
+    return svc.predict(scaler.transform(x_te))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A choice of feature subset and penalty C with its inner cross-validated balanced accuracy."""
+
+    subset: str
+    C: float
+    score: float
+
+
+def select_model(
+    features: ArrayLike,
+    labels: ArrayLike,
+    groups: ArrayLike,
+    feature_names: Sequence[str],
+    *,
+    subsets: Mapping[str, Sequence[str]] | None = None,
+    Cs: Sequence[float] = (0.1, 1.0),
+    folds: int = 3,
+    seed: int = 0,
+) -> Selection:
+    """The (subset, C) with the best grouped-CV balanced accuracy on the data given (ties: first).
+
+    Called on the training part of an outer fold only, so the held-out fold never influences it.
+    """
+    x, y = _as_xy(features, labels)
+    g = _as_groups(groups, x.shape[0])
+    names = list(feature_names)
+    subsets = candidate_subsets(names) if subsets is None else subsets
+    position = {n: k for k, n in enumerate(names)}
+    splits = _grouped_folds(y, g, folds, seed)
+    best: Selection | None = None
+    for key, cols in subsets.items():
+        idx = np.array([position[c] for c in cols], dtype=np.int64)
+        for C in Cs:
+            scores = []
+            for tr, te in splits:
+                if np.unique(y[tr]).size == 2:
+                    scores.append(balanced_accuracy(y[te], _fit_predict(x[tr][:, idx], y[tr], x[te][:, idx], C)))
+            score = float(np.nanmean(scores)) if scores else float("nan")
+            if best is None or score > best.score:
+                best = Selection(subset=key, C=float(C), score=score)
+    assert best is not None
+    return best
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Repeated grouped cross-validation: balanced accuracy per outer fold and the choices made."""
+
+    scores: NDArray[np.float64]
+    train_scores: NDArray[np.float64]
+    choices: list[tuple[str, float]]
+    folds: int
+    repeats: int
+
+    @property
+    def mean(self) -> float:
+        """Mean balanced accuracy over every outer fold of every repeat."""
+        return float(np.nanmean(self.scores))
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of the outer-fold balanced accuracies."""
+        return float(np.nanstd(self.scores))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: mean, std, train mean, folds, repeats and how often each choice won."""
+        counts: dict[str, int] = {}
+        for subset, C in self.choices:
+            key = f"{subset}, C={C:g}"
+            counts[key] = counts.get(key, 0) + 1
+        return {
+            "balanced_accuracy": self.mean,
+            "balanced_accuracy_std": self.std,
+            "train_balanced_accuracy": float(np.nanmean(self.train_scores)),
+            "folds": self.folds,
+            "repeats": self.repeats,
+            "n_scores": int(self.scores.size),
+            "choices": counts,
+        }
+
+
+def repeated_grouped_cv(
+    features: ArrayLike,
+    labels: ArrayLike,
+    groups: ArrayLike,
+    feature_names: Sequence[str],
+    *,
+    folds: int = 5,
+    repeats: int = 10,
+    seed: int = 0,
+    subsets: Mapping[str, Sequence[str]] | None = None,
+    Cs: Sequence[float] = (0.1, 1.0),
+    inner_folds: int = 3,
+    select: bool = True,
+) -> CrossValidation:
+    """``repeats`` × ``folds`` stratified grouped cross-validation (no atom in two folds), balanced accuracy.
+
+    With ``select`` the subset and C are chosen by :func:`select_model` on each outer training set
+    only (nested CV, no leakage); without it the first subset and first C are used throughout.
+    """
+    x, y = _as_xy(features, labels)
+    g = _as_groups(groups, x.shape[0])
+    names = list(feature_names)
+    subsets = candidate_subsets(names) if subsets is None else dict(subsets)
+    position = {n: k for k, n in enumerate(names)}
+    scores, train_scores, choices = [], [], []
+    n_folds = 0
+    for r in range(repeats):
+        splits = _grouped_folds(y, g, folds, seed + r)
+        n_folds = len(splits)
+        for tr, te in splits:
+            if np.unique(y[tr]).size != 2:
+                raise ValueError("a cross-validation fold has only one class in its training set")
+            if select:
+                choice = select_model(
+                    x[tr], y[tr], g[tr], names, subsets=subsets, Cs=Cs, folds=inner_folds, seed=seed + r
+                )
+                subset, C = choice.subset, choice.C
+            else:
+                subset, C = next(iter(subsets)), float(Cs[0])
+            idx = np.array([position[c] for c in subsets[subset]], dtype=np.int64)
+            scaler = StandardScaler().fit(x[tr][:, idx])
+            svc = SVC(kernel="linear", C=C).fit(scaler.transform(x[tr][:, idx]), y[tr])
+            scores.append(balanced_accuracy(y[te], svc.predict(scaler.transform(x[te][:, idx]))))
+            train_scores.append(balanced_accuracy(y[tr], svc.predict(scaler.transform(x[tr][:, idx]))))
+            choices.append((subset, float(C)))
+    return CrossValidation(np.asarray(scores), np.asarray(train_scores), choices, n_folds, repeats)
+
+
+# ---------------------------------------------------------------------------------------------
+# Domain of applicability: atoms whose features lie outside what the model was trained on
+# ---------------------------------------------------------------------------------------------
+
+#: Extra room beyond the training range, as a fraction of that range, before an atom is out of domain.
+DOMAIN_MARGIN = 0.25
+
+
+def domain_bounds(features: ArrayLike) -> dict[str, NDArray[np.float64]]:
+    """Per-column minimum and maximum of the training features (``lower``, ``upper``)."""
+    x, _ = _as_xy(features)
+    return {"lower": x.min(axis=0), "upper": x.max(axis=0)}
+
+
+def out_of_domain(
+    features: ArrayLike, lower: ArrayLike, upper: ArrayLike, margin: float = DOMAIN_MARGIN
+) -> NDArray[np.bool_]:
+    """True for rows with any feature outside ``[lower − m·range, upper + m·range]`` (m = ``margin``).
+
+    A linear model extrapolates without bound; new crack surfaces or voids give structure functions
+    no training atom had, and their softness is not a prediction. Such atoms are flagged, not dropped.
+    """
+    x, _ = _as_xy(features)
+    lo, hi = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    if lo.shape != (x.shape[1],) or hi.shape != (x.shape[1],):
+        raise ValueError("domain bounds must have one entry per feature column")
+    pad = margin * (hi - lo)
+    return np.any((x < lo - pad) | (x > hi + pad), axis=1)

@@ -21,11 +21,13 @@ from ..potentials import MATSUI
 from .script import (
     DATA_FILENAME,
     FINAL_DUMP,
+    FRAMES_DUMP,
     LOG_FILENAME,
     MIN_DUMP,
     STEPS_FILE,
     TRAJ_DUMP,
     StageError,
+    frames_dump,
     generate_script,
     validate_stage,
 )
@@ -78,6 +80,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             valid_type=orm.ArrayData,
             required=False,
             help="Velocities (array 'velocities', Å/ps) to continue the dynamics of a previous stage.",
+        )
+        spec.input(
+            "frames",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Configurations for a `minimize_frames` stage: positions (F, N, 3) Å and cells (F, 3) Å, "
+            "the atoms of `structure` in the same order.",
         )
         spec.inputs.validator = cls.validate_inputs
         spec.output("thermo", valid_type=orm.ArrayData, help="Thermo series: one array per thermo column.")
@@ -135,7 +144,36 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
                 return f"`velocities` has shape {vel.get_shape('velocities')}, structure has {n} atoms"
             if not np.all(np.isfinite(vel.get_array("velocities"))):
                 return "`velocities` must be finite (no NaN or inf)"
-        return super().validate_inputs(value, ctx)
+        msg = cls._validate_frames(value)
+        return msg or super().validate_inputs(value, ctx)
+
+    @staticmethod
+    def _validate_frames(value) -> str | None:
+        """`frames` is given exactly when the stage minimises frames, and fits the structure."""
+        try:
+            stage = validate_stage(value["parameters"].get_dict()) if "parameters" in value else None
+        except StageError:
+            return None  # reported by the parameters validator
+        wanted = [s for s in stage["segments"] if s["type"] == "minimize_frames"] if stage else []
+        if "frames" not in value:
+            return "a `minimize_frames` stage needs the `frames` input" if wanted else None
+        if not wanted:
+            return "`frames` is only used by a `minimize_frames` stage"
+        frames = value["frames"]
+        names = frames.get_arraynames()
+        if "positions" not in names or "cells" not in names:
+            return "`frames` must contain arrays 'positions' (F, N, 3) and 'cells' (F, 3)"
+        shape = frames.get_shape("positions")
+        if len(shape) != 3 or shape[2] != 3 or frames.get_shape("cells") != (shape[0], 3):
+            return f"`frames` arrays have shapes {shape} and {frames.get_shape('cells')}, expected (F, N, 3), (F, 3)"
+        if shape[0] != wanted[0]["n_frames"]:
+            return f"`frames` holds {shape[0]} configurations but the stage minimises {wanted[0]['n_frames']}"
+        if "structure" in value and shape[1] != len(value["structure"].sites):
+            return f"`frames` has {shape[1]} atoms, the structure {len(value['structure'].sites)}"
+        pos, cells = frames.get_array("positions"), frames.get_array("cells")
+        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(cells)) and np.all(cells > 0)):
+            return "`frames` positions and cells must be finite, cells positive"
+        return None
 
     def prepare_for_submission(self, folder: Folder) -> CalcInfo:
         """Write the data file and the generated script; retrieve log, final dump and frames."""
@@ -148,6 +186,11 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             handle.write(write_data(positions, types, charges, box, velocities=velocities))
         with folder.open(self.inputs.metadata.options.input_filename, "w") as handle:
             handle.write(generate_script(stage))
+        if "frames" in self.inputs:
+            with folder.open(FRAMES_DUMP, "w") as handle:
+                handle.write(
+                    frames_dump(self.inputs.frames.get_array("positions"), self.inputs.frames.get_array("cells"), types)
+                )
 
         codeinfo = CodeInfo()
         codeinfo.cmdline_params = ["-in", self.inputs.metadata.options.input_filename, "-log", LOG_FILENAME]

@@ -19,6 +19,7 @@ __all__ = [
     "DATA_FILENAME",
     "DUMP_FIELDS",
     "FINAL_DUMP",
+    "FRAMES_DUMP",
     "LOG_FILENAME",
     "MIN_DUMP",
     "STAGE_DEFAULTS",
@@ -38,6 +39,8 @@ FINAL_DUMP = "final.dump"
 TRAJ_DUMP = "trajectory.dump"
 #: Energy-minimised configuration of every plane-strain step (for the structural analyses).
 MIN_DUMP = "minimized.dump"
+#: Input frames of a ``minimize_frames`` segment (one dump frame per configuration, timesteps 1..F).
+FRAMES_DUMP = "frames.dump"
 #: One line per completed strain step; written (and closed) after the step's frame, so a killed
 #: run never lists a step whose configuration is missing.
 STEPS_FILE = "strain_steps.txt"
@@ -52,7 +55,9 @@ DUMP_FIELDS = {
     "pe",  # per-atom potential energy (eV)
 }  # fmt: skip
 
-SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain", "strain_steps", "deform"}
+SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain", "strain_steps", "deform", "minimize_frames"}
+#: Most configurations one ``minimize_frames`` segment may minimise.
+MAX_FRAMES = 100_000
 
 #: Tag of the per-strain-step summary line printed into the log by ``strain_steps``.
 STEP_TAG = "ALOXIDE_STEP"
@@ -160,6 +165,9 @@ def validate_stage(stage: dict[str, Any]) -> dict[str, Any]:
         raise StageError("a stage may contain at most one strain_steps segment")
     if n_steps_segments and out["dump_every"]:
         raise StageError("strain_steps writes its own frames: set dump_every to 0")
+    n_frame_segments = sum(seg["type"] == "minimize_frames" for seg in out["segments"])
+    if n_frame_segments and (len(out["segments"]) > 1 or out["dump_every"]):
+        raise StageError("minimize_frames must be the only segment of its stage, with dump_every 0")
     return out
 
 
@@ -179,6 +187,7 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         "strain_steps": {"type", "axis", "strains", "reference_length", "temp", "equil_steps", "sample_steps",
                          "sample_every", "etol", "ftol", "maxiter", "maxeval", "first_index"},
         "deform": {"type", "axis", "velocity", "steps", "temp", "lateral_press"},
+        "minimize_frames": {"type", "n_frames", "etol", "ftol", "maxiter", "maxeval"},
     }[kind]  # fmt: skip
     unknown = set(seg) - allowed
     if unknown:
@@ -198,6 +207,13 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
         out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
         out["maxiter"] = _int(seg.get("maxiter", 10000), f"{where}.maxiter", lo=1)
         out["maxeval"] = _int(seg.get("maxeval", 100000), f"{where}.maxeval", lo=1)
+    if kind == "minimize_frames":
+        out["n_frames"] = _int(seg.get("n_frames"), f"{where}.n_frames", lo=1, hi=MAX_FRAMES)
+        # The plane-strain steps' minimisation settings by default: the same kind of inherent structure.
+        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
+        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
+        out["maxiter"] = _int(seg.get("maxiter", 1000), f"{where}.maxiter", lo=1)
+        out["maxeval"] = _int(seg.get("maxeval", 10000), f"{where}.maxeval", lo=1)
     if kind in {"strain_steps", "deform"}:
         if seg.get("axis", "x") != "x":
             raise StageError(f"{where}.axis: only loading along x is supported")
@@ -310,6 +326,8 @@ def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) 
             lines.append(f"change_box all {ax} scale {1.0 + seg['value']:.12g} remap")
         elif kind == "strain_steps":
             lines += _strain_steps_commands(seg, st)
+        elif kind == "minimize_frames":
+            lines += _minimize_frames_commands(seg)
         elif kind == "deform":
             fix_id += 1
             p = seg["lateral_press"] * GPA_TO_BAR
@@ -384,6 +402,57 @@ def _strain_steps_commands(seg: dict[str, Any], st: dict[str, Any]) -> list[str]
             "unfix aloxSS",
         ]
     return out
+
+
+def _minimize_frames_commands(seg: dict[str, Any]) -> list[str]:
+    """Inherent structure of each configuration of ``frames.dump``: read it, minimise, append it.
+
+    Frame k (timestep k of the input dump, k = 1..n_frames) replaces the positions and box, is
+    minimised with CG (the plane-strain steps' settings by default, so training and tension
+    frames are the same kind of inherent structure) and is appended to ``minimized.dump`` with
+    its Voronoi volumes, in input order.
+    """
+    cols = " ".join(_dump_columns(["xu", "yu", "zu", "voronoi"]))
+    return [
+        "compute aloxVoro all voronoi/atom",
+        "min_style cg",
+        f"variable aloxFrame loop {seg['n_frames']}",
+        "label aloxFrameLoop",
+        f"read_dump {FRAMES_DUMP} ${{aloxFrame}} x y z box yes replace yes",
+        f"minimize {seg['etol']:.10g} {seg['ftol']:.10g} {seg['maxiter']} {seg['maxeval']}",
+        "run 0 post no",
+        f"write_dump all custom {MIN_DUMP} id type {cols} modify sort id append yes format float %.7g",
+        "next aloxFrame",
+        "jump SELF aloxFrameLoop",
+    ]
+
+
+def frames_dump(positions: Any, cells: Any, types: Any) -> str:
+    """Text of ``frames.dump``: configuration k at timestep k + 1 (positions in Å, cells (F, 3))."""
+    import io
+
+    import numpy as np
+
+    pos = np.asarray(positions, dtype=np.float64)
+    box = np.asarray(cells, dtype=np.float64)
+    typ = np.asarray(types).astype(np.int64)
+    if pos.ndim != 3 or pos.shape[2] != 3 or box.shape != (pos.shape[0], 3) or typ.shape != (pos.shape[1],):
+        raise StageError("frames must be positions (F, N, 3), cells (F, 3) and types (N,)")
+    if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(box)) and np.all(box > 0)):
+        raise StageError("frame positions and cells must be finite, cells positive")
+    ids = np.arange(1, typ.size + 1)
+    parts = []
+    for k in range(pos.shape[0]):
+        x = np.mod(pos[k], box[k])
+        head = (
+            f"ITEM: TIMESTEP\n{k + 1}\nITEM: NUMBER OF ATOMS\n{typ.size}\nITEM: BOX BOUNDS pp pp pp\n"
+            + "".join(f"0 {box[k, d]:.12g}\n" for d in range(3))
+            + "ITEM: ATOMS id type x y z\n"
+        )
+        buf = io.StringIO()
+        np.savetxt(buf, np.column_stack([ids, typ, x]), fmt=["%d", "%d", "%.9g", "%.9g", "%.9g"])
+        parts.append(head + buf.getvalue())
+    return "".join(parts)
 
 
 def _dump_columns(fields: list[str]) -> list[str]:

@@ -339,16 +339,27 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label, outp
     def pct(v):
         return "–" if v is None else f"{100 * v:.1f} %"
 
-    click.echo(f"softness work chain PK {wc.pk} ({time.monotonic() - t0:.0f} s): {r['n_events']} labelled events")
+    click.echo(
+        f"softness work chain PK {wc.pk} ({time.monotonic() - t0:.0f} s): {r['n_events']} labelled events, "
+        f"{r.get('n_rearranging_atoms')} distinct rearranging Al, {r.get('configuration')} configurations"
+    )
     if r.get("warning"):
         click.echo(f"  WARNING: {r['warning']}", err=True)
-    click.echo(f"  grouped split: train {pct(r['train_accuracy'])}, test {pct(r['test_accuracy'])}")
+    cv = r.get("cross_validation") or {}
+    if cv:
+        click.echo(
+            f"  repeated grouped CV ({cv['repeats']} x {cv['folds']} folds, balanced accuracy): "
+            f"{pct(cv['balanced_accuracy'])} ± {pct(cv['balanced_accuracy_std'])}; "
+            f"model: {r.get('selected_features')}, C = {r.get('C')}"
+        )
     if r.get("time_split"):
         ts = r["time_split"]
-        click.echo(f"  time split:    train {pct(ts['train_accuracy'])}, test {pct(ts['test_accuracy'])}")
+        click.echo(f"  time split (gap {ts.get('gap_ps')} ps): test {pct(ts['test_accuracy'])}")
     for name, res in (r.get("ablation") or {}).items():
         if res:
-            click.echo(f"  ablation {name:>14}: test {pct(res.get('test_accuracy'))}")
+            click.echo(
+                f"  ablation {name:>14}: {pct(res.get('balanced_accuracy'))} ± {pct(res.get('balanced_accuracy_std'))}"
+            )
     if r.get("cross_pressure"):
         cp = r["cross_pressure"]
         click.echo(f"  cross-pressure: keys {cp['keys']}, accuracy {cp['accuracy']}, worst {pct(cp['worst'])}")
@@ -370,28 +381,60 @@ def softness_train(profile, samples_, tensions, protocol, seed, code_label, outp
         click.echo("figures: " + ", ".join(str(p) for p in paths))
 
 
+def load_softness_model(model_id: str):
+    """A SoftnessModelData from a PK/UUID, or ``reference`` / ``reference:<name>`` (the packaged model)."""
+    from aiida import orm
+
+    from ..data.softness_model import SoftnessModelData
+
+    if model_id == "reference" or model_id.startswith("reference:"):
+        from ..functions.reference import reference_model
+        from ..reference import reference_names
+
+        name = model_id.partition(":")[2] or "fast-inherent"
+        if name not in reference_names():
+            raise click.ClickException(f"unknown reference model {name!r}; known: {', '.join(reference_names())}")
+        return reference_model(name)
+    try:
+        model = orm.load_node(model_id)
+    except Exception as exc:  # noqa: BLE001 - any lookup failure reads the same to the user
+        raise click.ClickException(f"no model {model_id!r} (give a PK, a UUID or 'reference'): {exc}") from exc
+    if not isinstance(model, SoftnessModelData):
+        raise click.ClickException(f"node {model_id!r} is a {type(model).__name__}, not a SoftnessModelData")
+    return model
+
+
 @softness.command("predict")
 @PROFILE_OPTION
 @click.argument("model_id")
 @click.argument("structure")
-@click.option("-o", "--output", type=click.Path(), default=None, help="CSV file: atom index, softness.")
-def softness_predict(profile, model_id, structure, output):
-    """Softness of every Al in STRUCTURE (a node PK/UUID or a structure file) with a stored model."""
+@click.option(
+    "--configuration",
+    type=click.Choice(["thermal", "time_averaged", "inherent"]),
+    default="inherent",
+    show_default=True,
+    help="What STRUCTURE is: an energy-minimised (inherent) structure, a thermal snapshot or a time average.",
+)
+@click.option("--minimize", is_flag=True, help="Minimise STRUCTURE with LAMMPS first (it becomes inherent).")
+@click.option("--code", "code_label", default=None, help="LAMMPS code for --minimize [lammps@localhost-aloxide].")
+@click.option("-o", "--output", type=click.Path(), default=None, help="CSV file: atom index, softness, out of domain.")
+def softness_predict(profile, model_id, structure, configuration, minimize, code_label, output):
+    """Softness of every Al in STRUCTURE (a node PK/UUID or a structure file) with a stored model.
+
+    MODEL_ID is a SoftnessModelData PK/UUID or ``reference`` (the packaged model trained on the fast
+    samples). The model refuses a configuration kind it was not trained on.
+    """
     from pathlib import Path
+
+    import numpy as np
 
     _load(profile)
     from aiida import orm
 
-    from ..data.softness_model import SoftnessModelData
     from ..functions.softness import softness_of_frames
     from ..functions.structure import structure_as_frame, structure_from_file
 
-    try:
-        model = orm.load_node(model_id)
-    except Exception as exc:  # noqa: BLE001 - any lookup failure reads the same to the user
-        raise click.ClickException(f"no model {model_id!r}: {exc}") from exc
-    if not isinstance(model, SoftnessModelData):
-        raise click.ClickException(f"node {model_id!r} is a {type(model).__name__}, not a SoftnessModelData")
+    model = load_softness_model(model_id)
     if Path(structure).exists():
         try:
             node = structure_from_file(structure)
@@ -406,19 +449,54 @@ def softness_predict(profile, model_id, structure, output):
             node = node.outputs.structure
     if not isinstance(node, orm.StructureData):
         raise click.ClickException(f"{structure!r} is not a structure")
-    result = softness_of_frames(model, structure_as_frame(node))
+    if minimize:
+        node, configuration = _minimized(node, code_label), "inherent"
+    if configuration != model.configuration:
+        hint = " (add --minimize to relax it into its inherent structure)" if model.configuration == "inherent" else ""
+        raise click.ClickException(
+            f"the model was trained on {model.configuration} configurations, the structure is {configuration}{hint}"
+        )
+    result = softness_of_frames(model, structure_as_frame(node, orm.Str(configuration)))
     values = result["softness"].get_array("softness")[0]
+    ood = result["softness"].get_array("out_of_domain")[0]
     idx = result["softness"].get_array("al_index")
+    inside = values[~ood]
     click.echo(
-        f"{len(values)} Al: <S> = {values.mean():.3f}, std {values.std():.3f}, "
-        f"{(values > 0).mean():.1%} with S > 0 (softness node PK {result['softness'].pk})"
+        f"{len(values)} Al: <S> = {inside.mean() if inside.size else float('nan'):.3f} over the "
+        f"{inside.size} in-domain Al ({ood.mean():.1%} out of domain), median "
+        f"{np.median(inside) if inside.size else float('nan'):.3f}, {(inside > 0).mean() if inside.size else 0:.1%} "
+        f"with S > 0 (model {model.pk}, {model.base.attributes.get('source', 'trained')}; softness node PK "
+        f"{result['softness'].pk})"
     )
     if output:
-        import numpy as np
-
-        np.savetxt(output, np.column_stack([idx, values]), fmt=["%d", "%.6f"], delimiter=",",
-                   header="atom_index,softness", comments="")  # fmt: skip
+        np.savetxt(output, np.column_stack([idx, values, ood.astype(int)]), fmt=["%d", "%.6f", "%d"], delimiter=",",
+                   header="atom_index,softness,out_of_domain", comments="")  # fmt: skip
         click.echo(f"written {output}")
+
+
+def _minimized(structure, code_label):
+    """The inherent structure of ``structure``: one ``minimize_frames`` LAMMPS run (the tension steps' settings)."""
+    import numpy as np
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from ..calculations.lammps import AloxideLammpsCalculation
+    from ..data.structure import structure_arrays, structure_from_arrays
+    from ..potentials import MATSUI
+    from ..workchains.softness import INHERENT_MINIMIZATION
+
+    positions, types, _, box = structure_arrays(structure)
+    frames = orm.ArrayData()
+    frames.set_array("positions", positions[None].astype(np.float64))
+    frames.set_array("cells", np.asarray(box, dtype=np.float64)[None])
+    stage = {"segments": [{"type": "minimize_frames", "n_frames": 1, **INHERENT_MINIMIZATION}], "thermo_every": 1000}
+    _, calc = run_get_node(
+        AloxideLammpsCalculation, code=_code(code_label), structure=structure, parameters=orm.Dict(stage), frames=frames
+    )
+    if not calc.is_finished_ok:
+        raise click.ClickException(f"minimisation failed [{calc.exit_status}] {calc.exit_message}")
+    pos = np.asarray(calc.outputs.minimized_frames.get_array("positions")[0], dtype=np.float64)
+    return structure_from_arrays(np.mod(pos, box), types, box, dict(MATSUI.charges))
 
 
 @cli.command()

@@ -27,8 +27,10 @@ class SoftnessModelData(orm.ArrayData):
     """Scaler + hyperplane of a softness SVM with its feature names and structure-function parameters.
 
     Arrays (repository): ``mean``, ``scale``, ``w`` of shape (n_features,) and ``b`` of shape (1,).
-    Attributes: ``feature_names``, ``C``, ``n_features``, ``w_norm``, ``intercept`` and
-    ``structure_functions`` (keyword arguments of
+    ``domain_lower`` / ``domain_upper``: the training range of every feature (out-of-domain flags).
+    Attributes: ``feature_names``, ``C``, ``n_features``, ``w_norm``, ``intercept``,
+    ``configuration`` (the kind of configuration trained on: a model refuses other kinds),
+    ``average_window`` and ``structure_functions`` (keyword arguments of
     :func:`~aiida_aloxide.analysis.structure_functions.structure_functions`).
     """
 
@@ -36,15 +38,38 @@ class SoftnessModelData(orm.ArrayData):
         self,
         model: SoftnessModel | None = None,
         structure_functions: Mapping[str, Any] | None = None,
+        configuration: str = "thermal",
+        average_window: float | None = None,
+        domain: Mapping[str, ArrayLike] | None = None,
         **kwargs,
     ):
-        """Store ``model`` (if given) and the feature parameters it was trained with."""
+        """Store ``model`` (if given), the feature parameters and the configuration kind it was trained
+        on, and the training range of every feature (``domain``: ``lower``, ``upper``)."""
         super().__init__(**kwargs)
         if model is not None:
-            self.set_model(model, structure_functions or {})
+            self.set_model(model, structure_functions or {}, configuration, average_window, domain)
 
-    def set_model(self, model: SoftnessModel, structure_functions: Mapping[str, Any]) -> None:
+    def set_model(
+        self,
+        model: SoftnessModel,
+        structure_functions: Mapping[str, Any],
+        configuration: str = "thermal",
+        average_window: float | None = None,
+        domain: Mapping[str, ArrayLike] | None = None,
+    ) -> None:
         """Write the arrays and attributes of ``model`` (only on an unstored node)."""
+        from ..analysis.configurations import CONFIGURATION_KINDS
+
+        if configuration not in CONFIGURATION_KINDS:
+            raise ValueError(f"configuration must be one of {CONFIGURATION_KINDS}, got {configuration!r}")
+        self.base.attributes.set("configuration", configuration)
+        self.base.attributes.set("average_window", None if average_window is None else float(average_window))
+        if domain is not None:
+            for key in ("lower", "upper"):
+                arr = np.asarray(domain[key], dtype=np.float64)
+                if arr.shape != (len(model.feature_names),):
+                    raise ValueError(f"domain {key} must have one entry per feature")
+                self.set_array(f"domain_{key}", arr)
         for name in ("mean", "scale", "w"):
             self.set_array(name, np.asarray(getattr(model, name), dtype=np.float64))
         self.set_array("b", np.array([model.b], dtype=np.float64))
@@ -85,6 +110,17 @@ class SoftnessModelData(orm.ArrayData):
             b=float(self.get_array("b")[0]),
             C=self.C,
         )
+
+    @property
+    def configuration(self) -> str:
+        """The configuration kind the model was trained on (thermal, time_averaged, inherent)."""
+        return str(self.base.attributes.get("configuration", "thermal"))
+
+    def domain(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """Training range of every feature (lower, upper), or None for a model stored without it."""
+        if "domain_lower" not in self.get_arraynames():
+            return None
+        return self.get_array("domain_lower"), self.get_array("domain_upper")
 
     def softness(self, features: ArrayLike) -> NDArray[np.float64]:
         """Signed distance of each feature row to the hyperplane (positive = rearranging side)."""

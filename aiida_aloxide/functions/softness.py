@@ -27,25 +27,33 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from ..analysis.clusters import AL_AL_CUTOFF, find_clusters, rearrangement_probability, top_fraction_mask
+from ..analysis.configurations import CONFIGURATION_KINDS, past_window_average
 from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
 from ..analysis.phop import (
+    HOP_KINDS,
+    NON_REARRANGING_RULES,
     NON_REARRANGING_THRESHOLD,
+    REARRANGING_FRAMES,
     REARRANGING_THRESHOLD,
     T_R,
     label_events,
     phop,
     window_half_width,
 )
+from ..analysis.softness import accuracy as model_accuracy
 from ..analysis.softness import (
-    ablation,
-    cross_pressure_table,
-    cross_validated_accuracy,
+    balanced_accuracy,
+    candidate_subsets,
     default_ablation_subsets,
+    domain_bounds,
+    out_of_domain,
+    predict,
+    repeated_grouped_cv,
+    select_model,
     train_softness_model,
     train_test_grouped,
     train_test_time_split,
 )
-from ..analysis.softness import accuracy as model_accuracy
 from ..analysis.softness import softness as softness_values
 from ..analysis.structure_functions import (
     ANGULAR_CUTOFF,
@@ -82,13 +90,27 @@ _AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 #: Name of the optional Voronoi-volume feature column.
 VORONOI_COLUMN = "voronoi_volume"
 
-#: :func:`phop_events` parameters (Du et al. 2021: t_R = 6 ps, 0.2 / 0.05 Å²).
+#: :func:`phop_events` parameters (Du et al. 2021: t_R = 6 ps, 0.2 / 0.05 Å²). Durations in ps.
+#: The labelling rules follow the softness literature (Cubuk 2015, Schoenholz 2016): a rearranging
+#: example is the structure t_R/2 before its excursion, a non-rearranging one an atom that stays
+#: below the lower threshold for t_R on either side (docs/softness.md, docs/validation.md).
 EVENT_DEFAULTS: dict[str, Any] = {
     "t_r": T_R,
     "rearranging_threshold": REARRANGING_THRESHOLD,
     "non_rearranging_threshold": NON_REARRANGING_THRESHOLD,
     "seed": 1,
     "max_events": None,
+    "rearranging_frame": "precursor",
+    "precursor_lag": 3.0,
+    "non_rearranging": "quiet",
+    "quiet_window": 6.0,
+    "release_threshold": None,
+    "min_gap": 0.0,
+    "hops": "all",
+    "return_distance": 0.3,
+    "max_per_atom": None,
+    "min_time": 0.0,
+    "frame_spacing": 1.0,
 }
 #: :func:`event_features` parameters; ``radial_cutoff`` None = largest μ + 3L (10.6 Å).
 FEATURE_DEFAULTS: dict[str, Any] = {
@@ -97,15 +119,26 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "voronoi": True,
     "radial_cutoff": None,
     "angular_cutoff": ANGULAR_CUTOFF,
+    "configuration": "inherent",
+    "average_window": 3.0,
 }
 #: :func:`train_softness` parameters; ``model_features`` "structure" (G + Ψ) or "all" (+ Voronoi).
 TRAINING_DEFAULTS: dict[str, Any] = {
     "C": 1.0,
+    "Cs": [0.1, 1.0],
     "test_size": 0.2,
     "seed": 0,
     "train_fraction": 0.8,
-    "model_features": "structure",
+    "time_gap": T_R,
+    "model_features": "select",
+    "cv_folds": 5,
+    "cv_repeats": 10,
+    "inner_folds": 3,
+    "ablation_repeats": 5,
+    "source": "trained",
 }
+#: ``model_features`` values: chosen inside the folds, or one fixed subset of columns.
+MODEL_FEATURES = ("select", "structure", "all", "radial", "radial_short", "angular")
 #: :func:`softness_clusters` parameters (top 10 % Al, Al–Al cut-off 3.7 Å).
 CLUSTER_DEFAULTS: dict[str, Any] = {"top_fraction": 0.1, "cutoff": AL_AL_CUTOFF}
 #: :func:`rearrangement_probability_fn` parameters; ``final_strain`` None = last frame.
@@ -127,6 +160,8 @@ MIN_MEANINGFUL_EVENTS = 200
 MAX_SEED = 2**32 - 1
 MAX_CUTOFF = 20.0
 MAX_BINS = 10_000
+#: Longest duration (ps) a labelling window may span.
+MAX_DURATION = 1.0e5
 
 
 def _number(p: dict, key: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False) -> None:
@@ -137,6 +172,11 @@ def _number(p: dict, key: str, *, lo: float | None = None, hi: float | None = No
         raise ValueError(f"parameter {key!r} must be an integer, got {v!r}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise ValueError(f"parameter {key!r} must lie in [{lo}, {hi}], got {v!r}")
+
+
+def _choice(p: dict, key: str, allowed: tuple[str, ...]) -> None:
+    if p[key] not in allowed:
+        raise ValueError(f"parameter {key!r} must be one of {list(allowed)}, got {p[key]!r}")
 
 
 def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -163,6 +203,17 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
         _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
         if p["max_events"] is not None:
             _number(p, "max_events", lo=1, hi=10**9, integer=True)
+        _choice(p, "rearranging_frame", REARRANGING_FRAMES)
+        _choice(p, "non_rearranging", NON_REARRANGING_RULES)
+        _choice(p, "hops", HOP_KINDS)
+        for key in ("precursor_lag", "quiet_window", "min_gap", "min_time"):
+            _number(p, key, lo=0.0, hi=MAX_DURATION)
+        _number(p, "frame_spacing", lo=1e-6, hi=MAX_DURATION)
+        _number(p, "return_distance", lo=1e-6, hi=MAX_CUTOFF)
+        if p["release_threshold"] is not None:
+            _number(p, "release_threshold", lo=0.0, hi=p["rearranging_threshold"])
+        if p["max_per_atom"] is not None:
+            _number(p, "max_per_atom", lo=1, hi=10**9, integer=True)
     elif kind == "features":
         for key in ("radial", "angular", "voronoi"):
             if not isinstance(p[key], bool):
@@ -172,13 +223,26 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
         if p["radial_cutoff"] is not None:
             _number(p, "radial_cutoff", lo=1e-6, hi=MAX_CUTOFF)
         _number(p, "angular_cutoff", lo=1e-6, hi=MAX_CUTOFF)
+        _choice(p, "configuration", CONFIGURATION_KINDS)
+        _number(p, "average_window", lo=0.0, hi=MAX_DURATION)
     elif kind == "training":
         _number(p, "C", lo=1e-12, hi=1e6)
         _number(p, "test_size", lo=1e-6, hi=1.0 - 1e-6)
         _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
         _number(p, "train_fraction", lo=1e-6, hi=1.0 - 1e-6)
-        if p["model_features"] not in ("structure", "all"):
-            raise ValueError(f"parameter 'model_features' must be 'structure' or 'all', got {p['model_features']!r}")
+        _number(p, "time_gap", lo=0.0, hi=MAX_DURATION)
+        _choice(p, "model_features", MODEL_FEATURES)
+        cs = p["Cs"]
+        if not isinstance(cs, list | tuple) or not cs:
+            raise ValueError("parameter 'Cs' must be a non-empty list of penalties")
+        for k, c in enumerate(cs):
+            _number({f"Cs[{k}]": c}, f"Cs[{k}]", lo=1e-12, hi=1e6)
+        _number(p, "cv_folds", lo=2, hi=100, integer=True)
+        _number(p, "cv_repeats", lo=1, hi=1000, integer=True)
+        _number(p, "inner_folds", lo=2, hi=100, integer=True)
+        _number(p, "ablation_repeats", lo=1, hi=1000, integer=True)
+        if not isinstance(p["source"], str) or not 0 < len(p["source"]) <= 200:
+            raise ValueError("parameter 'source' must be a short string naming where the data came from")
     elif kind == "clusters":
         _number(p, "top_fraction", lo=0.0, hi=1.0)
         _number(p, "cutoff", lo=1e-6, hi=MAX_CUTOFF)
@@ -300,27 +364,64 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-@calcfunction
-def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
-    """p_hop of every Al atom and balanced rearranging (1) / non-rearranging (0) (atom, frame) labels.
+def _frames_of(ps: float, step: float) -> int:
+    """A duration in ps as a whole number of frame intervals (rounded)."""
+    return int(round(float(ps) / step))
 
-    Rearranging: one event per excursion of p_hop above ``rearranging_threshold`` (at its peak);
-    non-rearranging: as many (atom, frame) with p_hop below ``non_rearranging_threshold``, drawn
-    with ``seed``. ``max_events`` (optional) caps each class by a seeded random subset. Outputs
-    ``events`` (ArrayData: atom, frame, label, time, event_phop; ``phop`` (frames, Al) float32 and
-    ``al_index``) and ``counts`` (Dict).
+
+def label_trajectory(positions: np.ndarray, times: np.ndarray, p: Mapping[str, Any]):
+    """p_hop of the given atoms and their labelled examples under the ``events`` parameters ``p``.
+
+    Durations in ps become frame counts with the trajectory's frame interval; example frames
+    are moved down onto a grid of ``frame_spacing`` ps (shared configurations for the inherent
+    structures), and the first examples may not precede the averaging window of the features.
+    Returns ``(p_hop, LabelledEvents, h)``, ``h`` the p_hop half window in frames.
     """
-    p = check_parameters("events", parameters.get_dict())
-    types = trajectory.get_array("types").astype(np.int64)
-    times = np.asarray(trajectory.get_array("times"), dtype=np.float64)
-    al = np.nonzero(types == _AL)[0]
-    ph = phop(trajectory.get_array("positions")[:, al], times, p["t_r"])
+    step = float(np.median(np.diff(times)))
+    h = window_half_width(times, p["t_r"])
+    ph = phop(positions, times, p["t_r"])
+    spacing = max(1, _frames_of(p["frame_spacing"], step))
     lab = label_events(
         ph,
         rearranging_threshold=p["rearranging_threshold"],
         non_rearranging_threshold=p["non_rearranging_threshold"],
         seed=int(p["seed"]),
+        rearranging_frame=p["rearranging_frame"],
+        precursor_lag=_frames_of(p["precursor_lag"], step),
+        non_rearranging=p["non_rearranging"],
+        quiet_window=_frames_of(p["quiet_window"], step),
+        release_threshold=p["release_threshold"],
+        min_gap=_frames_of(p["min_gap"], step),
+        hops=p["hops"],
+        positions=positions if p["hops"] != "all" else None,
+        cage_frames=h,
+        return_distance=p["return_distance"],
+        max_per_atom=p["max_per_atom"],
+        min_frame=_frames_of(p["min_time"], step),
+        frame_spacing=spacing,
     )
+    return ph, lab, h
+
+
+@calcfunction
+def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
+    """p_hop of every Al atom and balanced rearranging (1) / non-rearranging (0) (atom, frame) labels.
+
+    Rules and their parameters (``events`` section): see :func:`~aiida_aloxide.analysis.phop.label_events`
+    and docs/softness.md. ``max_events`` (optional) caps each class by a seeded random subset.
+    Outputs ``events`` (ArrayData: atom, frame, label, time, event_phop; ``phop`` (frames, Al)
+    float32 and ``al_index``) and ``counts`` (Dict, with the distinct atoms of each class).
+    """
+    p = check_parameters("events", parameters.get_dict())
+    types = trajectory.get_array("types").astype(np.int64)
+    times = np.asarray(trajectory.get_array("times"), dtype=np.float64)
+    duration = float(times[-1] - times[0]) if times.size > 1 else 0.0
+    for key in ("precursor_lag", "quiet_window", "min_time"):
+        if p[key] >= duration:
+            raise ValueError(f"events.{key} = {p[key]} ps is not shorter than the trajectory ({duration:g} ps)")
+    al = np.nonzero(types == _AL)[0]
+    positions = trajectory.get_array("positions")[:, al]
+    ph, lab, _h = label_trajectory(positions, times, p)
     keep = np.arange(lab.label.size)
     if p["max_events"] is not None:
         rng = np.random.default_rng([int(p["seed"]), 1])
@@ -337,6 +438,9 @@ def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
     events.set_array("label", label.astype(np.int8))
     events.set_array("time", times[frame])
     events.set_array("event_phop", ph[frame, local].astype(np.float32))
+    # The excursion maximum of each rearranging example (nan for non-rearranging ones): with the
+    # precursor rule the example frame itself precedes the rise of p_hop.
+    events.set_array("peak_phop", lab.peak_phop[keep].astype(np.float32))
     events.set_array("phop", ph.astype(np.float32))
     events.set_array("al_index", al.astype(np.int64))
     n_r, n_n = int(np.count_nonzero(label == 1)), int(np.count_nonzero(label == 0))
@@ -352,26 +456,76 @@ def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
         "n_frames": int(times.size),
         "n_frames_with_phop": int(defined.sum()),
         "window_half_frames": int(window_half_width(times, p["t_r"])),
+        "n_rearranging_atoms": int(np.unique(local[label == 1]).size),
+        "n_non_rearranging_atoms": int(np.unique(local[label == 0]).size),
+        "n_rearranging_atoms_total": int(lab.n_rearranging_atoms_total),
+        "n_excursions": int(lab.n_excursions),
+        "n_reversible_excursions": int(lab.n_reversible),
+        "n_example_frames": int(np.unique(frame).size),
         "rearranging_rate_per_al_ps": finite_or_none(lab.n_rearranging_total / (al.size * span)) if span > 0 else None,
         "phop_median": finite_or_none(np.nanmedian(ph)) if defined.any() else None,
         "phop_max": finite_or_none(np.nanmax(ph)) if defined.any() else None,
         "t_start": finite_or_none(times[0]),
         "t_end": finite_or_none(times[-1]),
-        **{k: p[k] for k in ("t_r", "rearranging_threshold", "non_rearranging_threshold", "seed", "max_events")},
+        **{k: p[k] for k in EVENT_DEFAULTS},
     }
-    events.base.attributes.set_many({k: summary[k] for k in ("n_events", "n_rearranging", "t_start", "t_end")})
+    events.base.attributes.set_many(
+        {k: summary[k] for k in ("n_events", "n_rearranging", "n_rearranging_atoms", "t_start", "t_end")}
+    )
     return {"events": events, "counts": orm.Dict(summary)}
 
 
 @calcfunction
-def event_features(trajectory: orm.ArrayData, events: orm.ArrayData, parameters: orm.Dict) -> orm.ArrayData:
+def example_frames(trajectory: orm.ArrayData, events: orm.ArrayData) -> orm.ArrayData:
+    """The distinct frames of the labelled examples (ascending): positions (F, N, 3), cells, frame index.
+
+    This is what the ``minimize_frames`` stage of ``aloxide.lammps`` relaxes into inherent structures.
+    """
+    frames = np.unique(events.get_array("frame").astype(np.int64))
+    out = orm.ArrayData()
+    out.set_array("positions", np.asarray(trajectory.get_array("positions")[frames], dtype=np.float64))
+    out.set_array("cells", np.asarray(trajectory.get_array("cells"), dtype=np.float64)[frames])
+    out.set_array("frame", frames)
+    out.set_array("types", trajectory.get_array("types").astype(np.int8))
+    out.base.attributes.set_many({"n_frames": int(frames.size), "configuration": "thermal"})
+    return out
+
+
+def configurations(
+    trajectory: orm.ArrayData, frames: np.ndarray, p: Mapping[str, Any], relaxed: orm.ArrayData | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (len(frames), N, 3) and cells of the requested configuration kind at ``frames``."""
+    cells = np.asarray(trajectory.get_array("cells"), dtype=np.float64)[frames]
+    kind = p["configuration"]
+    if kind == "inherent":
+        if relaxed is None:
+            raise ValueError("inherent configurations need the minimised example frames (`relaxed`)")
+        wanted = np.unique(frames)
+        if relaxed.get_shape("positions")[0] != wanted.size:
+            raise ValueError(
+                f"`relaxed` holds {relaxed.get_shape('positions')[0]} frames, the examples use {wanted.size}"
+            )
+        return np.asarray(relaxed.get_array("positions"), dtype=np.float64)[np.searchsorted(wanted, frames)], cells
+    positions = trajectory.get_array("positions")
+    if kind == "thermal":
+        return np.asarray(positions[frames], dtype=np.float64), cells
+    times = np.asarray(trajectory.get_array("times"), dtype=np.float64)
+    window = _frames_of(p["average_window"], float(np.median(np.diff(times))))
+    return past_window_average(positions, frames, window), cells
+
+
+@calcfunction
+def event_features(
+    trajectory: orm.ArrayData, events: orm.ArrayData, parameters: orm.Dict, relaxed: orm.ArrayData | None = None
+) -> orm.ArrayData:
     """Structure functions of each labelled Al atom at its frame (+ its Voronoi volume if asked).
 
-    One structure-function evaluation per distinct event frame (centres = that frame's event
-    atoms); with ``voronoi`` the frame is tessellated once and the column ``voronoi_volume`` (Å³)
-    is appended. Arrays: ``features`` (events, columns) float32, ``label``, ``atom``, ``frame``,
-    ``time``; attributes: ``feature_names``, ``structure_functions`` (the full keyword set),
-    ``t_start`` / ``t_end`` of the run (for the time split).
+    The configuration is the one ``configuration`` names: the thermal snapshot, its past-window
+    average over ``average_window`` ps, or its inherent structure (``relaxed``: the minimised
+    :func:`example_frames`, in the same order). One structure-function evaluation per distinct
+    frame, vectorised over its atoms. Arrays: ``features`` (events, columns) float32, ``label``,
+    ``atom``, ``frame``, ``time``; attributes: ``feature_names``, ``structure_functions`` (the full
+    keyword set), ``configuration``, ``t_start`` / ``t_end`` of the run (for the time split).
     """
     p = check_parameters("features", parameters.get_dict())
     sf = structure_function_parameters(p)
@@ -379,19 +533,21 @@ def event_features(trajectory: orm.ArrayData, events: orm.ArrayData, parameters:
     atom = events.get_array("atom").astype(np.int64)
     frame = events.get_array("frame").astype(np.int64)
     types = trajectory.get_array("types").astype(np.int64)
-    positions = trajectory.get_array("positions")
-    cells = np.asarray(trajectory.get_array("cells"), dtype=np.float64)
     times = np.asarray(trajectory.get_array("times"), dtype=np.float64)
+    distinct = np.unique(frame)
+    positions, cells = configurations(trajectory, distinct, p, relaxed)
     # Column names from an empty call (no centres): identical to those of every frame.
-    names = structure_functions(positions[0], cells[0], types, centers=np.zeros(0, np.int64), **kw).names
+    names = structure_functions(positions[0] if len(distinct) else trajectory.get_array("positions")[0],
+                                cells[0] if len(distinct) else trajectory.get_array("cells")[0], types,
+                                centers=np.zeros(0, np.int64), **kw).names  # fmt: skip
     n_col = len(names) + (1 if p["voronoi"] else 0)
     feats = np.zeros((atom.size, n_col), dtype=np.float32)
-    for f in np.unique(frame):  # one call per frame, vectorised over its atoms
+    for k, f in enumerate(distinct):  # one call per frame, vectorised over its atoms
         rows = np.nonzero(frame == f)[0]
-        res = structure_functions(positions[f], cells[f], types, centers=atom[rows], **kw)
+        res = structure_functions(positions[k], cells[k], types, centers=atom[rows], **kw)
         feats[rows, : len(names)] = res.features[np.searchsorted(res.centers, atom[rows])]
         if p["voronoi"]:
-            feats[rows, -1] = voronoi_volumes(positions[f], cells[f])[atom[rows]]
+            feats[rows, -1] = voronoi_volumes(positions[k], cells[k])[atom[rows]]
     if p["voronoi"]:
         names = [*names, VORONOI_COLUMN]
     out = orm.ArrayData()
@@ -407,6 +563,8 @@ def event_features(trajectory: orm.ArrayData, events: orm.ArrayData, parameters:
             "n_events": int(atom.size),
             "n_rearranging": int(np.count_nonzero(events.get_array("label") == 1)),
             "structure_functions": sf,
+            "configuration": p["configuration"],
+            "average_window": float(p["average_window"]) if p["configuration"] == "time_averaged" else None,
             "t_start": finite_or_none(times[0]),
             "t_end": finite_or_none(times[-1]),
         }
@@ -429,50 +587,81 @@ def _scores(res) -> dict[str, Any]:
     }
 
 
-@calcfunction
-def train_softness(parameters: orm.Dict, **datasets) -> dict:
-    """Train the softness SVM on the event features of every sample (keys = pressure labels).
-
-    ``model``: SVM on all events of all samples (structure functions; with
-    ``model_features="all"`` also the Voronoi column). ``report`` (Dict): grouped split (no atom
-    of a sample in both sets) train/test accuracy, time split (first ``train_fraction`` of each
-    run trains), ablations (radial / angular / structure / Voronoi / all + Voronoi), the
-    cross-pressure table (train on p, test on q; diagonal = held-out accuracy) and event counts.
-    A validation that cannot be computed (e.g. a split with one class only) is None with the
-    reason in ``errors``.
-    """
-    p = check_parameters("training", parameters.get_dict())
+def _training_arrays(datasets: Mapping[str, orm.ArrayData]):
+    """Stack the event features of every sample: X, y, group (sample × atom), times (fraction of the
+    run), per-sample arrays, the column names, structure-function parameters and configuration kind."""
     keys = sorted(datasets)
     if not keys:
         raise ValueError("train_softness needs at least one dataset")
-    names = list(datasets[keys[0]].base.attributes.get("feature_names"))
-    sf = datasets[keys[0]].base.attributes.get("structure_functions")
-    xs, ys, atoms, tnorm, per = [], [], [], [], {}
+    first = datasets[keys[0]].base.attributes
+    names = list(first.get("feature_names"))
+    sf = first.get("structure_functions")
+    kind = first.get("configuration", "thermal")
+    window = first.get("average_window", None)
+    xs, ys, atoms, tnorm, gaps, per = [], [], [], [], [], {}
     for key in keys:
         node = datasets[key]
         if list(node.base.attributes.get("feature_names")) != names:
             raise ValueError(f"dataset {key!r} has different feature columns than {keys[0]!r}")
+        if node.base.attributes.get("configuration", "thermal") != kind:
+            raise ValueError(f"dataset {key!r} describes {node.base.attributes.get('configuration')} "
+                             f"configurations, {keys[0]!r} {kind} ones")  # fmt: skip
         x = np.asarray(node.get_array("features"), dtype=np.float64)
         y = node.get_array("label").astype(np.int64)
+        a = node.get_array("atom").astype(np.int64)
         t0, t1 = node.base.attributes.get("t_start"), node.base.attributes.get("t_end")
         t = node.get_array("time")
+        span = (t1 - t0) if t1 and t1 > t0 else 0.0
         xs.append(x)
         ys.append(y)
-        atoms.append(node.get_array("atom").astype(np.int64))
-        tnorm.append((t - t0) / (t1 - t0) if t1 and t1 > t0 else np.zeros_like(t))
-        per[key] = {"n_events": int(y.size), "n_rearranging": int(np.count_nonzero(y == 1))}
-    x_all, y_all = np.vstack(xs), np.concatenate(ys)
-    if np.unique(y_all).size != 2:
-        raise ValueError(f"training needs rearranging and non-rearranging events; labels present: {np.unique(y_all)}")
+        atoms.append(a)
+        tnorm.append((t - t0) / span if span else np.zeros_like(t))
+        gaps.append(span)
+        per[key] = {
+            "n_events": int(y.size),
+            "n_rearranging": int(np.count_nonzero(y == 1)),
+            "n_rearranging_atoms": int(np.unique(a[y == 1]).size),
+            "n_non_rearranging_atoms": int(np.unique(a[y == 0]).size),
+        }
     stride = int(max(int(a.max()) if a.size else 0 for a in atoms)) + 1
     groups = np.concatenate([k * stride + a for k, a in enumerate(atoms)])
-    times = np.concatenate(tnorm)
-    structure_cols = [i for i, n in enumerate(names) if n != VORONOI_COLUMN]
-    cols = structure_cols if p["model_features"] == "structure" else list(range(len(names)))
-    model_names = [names[i] for i in cols]
-    xm = x_all[:, cols]
-    common = {"C": float(p["C"])}
-    split = {"test_size": float(p["test_size"]), "seed": int(p["seed"]), **common}
+    return {
+        "keys": keys, "names": names, "sf": sf, "configuration": kind, "average_window": window,
+        "x": np.vstack(xs), "y": np.concatenate(ys), "groups": groups, "times": np.concatenate(tnorm),
+        "spans": gaps, "xs": xs, "ys": ys, "atoms": atoms, "per": per,
+    }  # fmt: skip
+
+
+def _columns(names: list[str], subset: str) -> list[int]:
+    """Column indices of a named feature subset (``all`` adds the Voronoi volume to the structure functions)."""
+    subsets = candidate_subsets(names)
+    subsets["all"] = [n for n in names if n.startswith(("G_", "Psi_")) or n == VORONOI_COLUMN]
+    subsets.update({k: v for k, v in default_ablation_subsets(names, VORONOI_COLUMN).items() if k not in subsets})
+    if subset not in subsets:
+        raise ValueError(f"unknown feature subset {subset!r}; known: {sorted(subsets)}")
+    position = {n: k for k, n in enumerate(names)}
+    return [position[n] for n in subsets[subset]]
+
+
+@calcfunction
+def train_softness(parameters: orm.Dict, **datasets) -> dict:
+    """Train the softness SVM on the event features of every sample (keys = pressure labels).
+
+    Model selection without leakage: the feature subset (``model_features="select"``: structure
+    functions, radial only, radial with μ ≤ 5 Å) and C (``Cs``) are chosen by grouped CV inside each
+    outer training fold; the headline is ``cv_repeats`` × ``cv_folds`` stratified grouped CV
+    (no atom in two folds) of the balanced accuracy, mean ± std. The returned ``model`` is fitted
+    on every event with the choice made on all of them. The report also holds one grouped split,
+    a time split with a gap of ``time_gap`` ps, repeated-CV ablations (radial / angular /
+    structure / Voronoi / all + Voronoi) and the cross-pressure table (train on p, test on q;
+    diagonal: repeated grouped CV inside p). A validation that cannot be computed is None with
+    the reason in ``errors``.
+    """
+    p = check_parameters("training", parameters.get_dict())
+    d = _training_arrays(datasets)
+    names, x_all, y_all, groups = d["names"], d["x"], d["y"], d["groups"]
+    if np.unique(y_all).size != 2:
+        raise ValueError(f"training needs rearranging and non-rearranging events; labels present: {np.unique(y_all)}")
     errors: list[str] = []
 
     def attempt(label: str, fn, *args, **kwargs):
@@ -482,70 +671,117 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
             errors.append(f"{label}: {exc}")
             return None
 
+    Cs = [float(c) for c in p["Cs"]]
+    cv_common = {"folds": int(p["cv_folds"]), "seed": int(p["seed"]), "inner_folds": int(p["inner_folds"])}
+    if p["model_features"] == "select":
+        pool = candidate_subsets(names)
+        choice = attempt("model selection", select_model, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
+                         folds=int(p["cv_folds"]), seed=int(p["seed"]))  # fmt: skip
+        subset, C = (choice.subset, choice.C) if choice else ("structure", float(p["C"]))
+        cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
+                     repeats=int(p["cv_repeats"]), **cv_common)  # fmt: skip
+    else:
+        subset, C = p["model_features"], float(p["C"])
+        cols_named = [names[i] for i in _columns(names, subset)]
+        cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names,
+                     subsets={subset: cols_named}, Cs=[C], select=False, repeats=int(p["cv_repeats"]),
+                     **cv_common)  # fmt: skip
+    cols = _columns(names, subset)
+    model_names = [names[i] for i in cols]
+    xm = x_all[:, cols]
+    common = {"C": C}
+    split = {"test_size": float(p["test_size"]), "seed": int(p["seed"]), **common}
     model = train_softness_model(xm, y_all, model_names, **common)
     grouped = attempt("grouped split", train_test_grouped, xm, y_all, groups, model_names, **split)
-    timed = attempt(
-        "time split",
-        train_test_time_split,
-        xm,
-        y_all,
-        times,
-        model_names,
-        train_fraction=float(p["train_fraction"]),
-        t_start=0.0,
-        t_end=1.0,
-        **common,
-    )
-    cv_seed = int(p["seed"])
-    cv = attempt("cross-validation", cross_validated_accuracy, xm, y_all, groups, folds=5, seed=cv_seed, **common)
-    subsets = default_ablation_subsets(names, VORONOI_COLUMN)
+    gap = max((float(p["time_gap"]) / s for s in d["spans"] if s), default=0.0)
+    timed = attempt("time split", train_test_time_split, xm, y_all, d["times"], model_names,
+                    train_fraction=float(p["train_fraction"]), t_start=0.0, t_end=1.0, gap=gap, **common)  # fmt: skip
     abl: dict[str, Any] = {}
-    for sub, columns in subsets.items():
-        res = attempt(f"ablation {sub}", ablation, x_all, y_all, groups, names, {sub: columns}, **split)
-        abl[sub] = {**_scores(res[sub]), "n_features": len(columns)} if res else None
+    for sub, columns in default_ablation_subsets(names, VORONOI_COLUMN).items():
+        res = attempt(f"ablation {sub}", repeated_grouped_cv, x_all, y_all, groups, names, subsets={sub: columns},
+                      Cs=[C], select=False, repeats=int(p["ablation_repeats"]), **cv_common)  # fmt: skip
+        abl[sub] = {**res.to_dict(), "n_features": len(columns)} if res else None
     cross = None
+    keys = d["keys"]
     if len(keys) > 1:
-        data = {k: (x[:, cols], y, a) for k, x, y, a in zip(keys, xs, ys, atoms, strict=True)}
-        table = attempt("cross pressure", cross_pressure_table, data, model_names, **split)
-        if table is not None:
-            acc = table.accuracy
-            off = acc[~np.eye(len(keys), dtype=bool)]
-            off = off[np.isfinite(off)]
-            worst = np.unravel_index(np.nanargmin(np.where(np.isfinite(acc), acc, np.inf)), acc.shape)
-            cross = {
-                "keys": keys,
-                "accuracy": [[finite_or_none(v) for v in row] for row in acc],
-                "worst": finite_or_none(acc[worst]),
-                "worst_train": keys[worst[0]],
-                "worst_test": keys[worst[1]],
-                "mean_off_diagonal": finite_or_none(off.mean()) if off.size else None,
-            }
+        table = np.full((len(keys), len(keys)), np.nan)
+        for i, (xi, yi, ai) in enumerate(zip(d["xs"], d["ys"], d["atoms"], strict=True)):
+            if np.unique(yi).size != 2:
+                errors.append(f"cross pressure: {keys[i]} has one class only")
+                continue
+            mi = train_softness_model(xi[:, cols], yi, model_names, **common)
+            for j, (xj, yj) in enumerate(zip(d["xs"], d["ys"], strict=True)):
+                if i != j:
+                    table[i, j] = balanced_accuracy(yj, predict(xj[:, cols], mi))
+            diag = attempt(f"cross pressure {keys[i]}", repeated_grouped_cv, xi, yi, ai, names,
+                           subsets={subset: model_names}, Cs=[C], select=False,
+                           repeats=int(p["ablation_repeats"]), **cv_common)  # fmt: skip
+            table[i, i] = diag.mean if diag else np.nan
+        off = table[~np.eye(len(keys), dtype=bool)]
+        off = off[np.isfinite(off)]
+        finite = np.where(np.isfinite(table), table, np.inf)
+        worst = np.unravel_index(int(np.argmin(finite)), table.shape)
+        cross = {
+            "keys": keys,
+            "accuracy": [[finite_or_none(v) for v in row] for row in table],
+            "worst": finite_or_none(table[worst]),
+            "worst_train": keys[worst[0]],
+            "worst_test": keys[worst[1]],
+            "mean_off_diagonal": finite_or_none(off.mean()) if off.size else None,
+        }
     g = _scores(grouped) if grouped else {"train_accuracy": None, "test_accuracy": None, "n_train": 0, "n_test": 0}
+    n_atoms_r = int(np.unique(groups[y_all == 1]).size)
+    cvd = cv.to_dict() if cv else None
     report = {
         **g,
         "full_train_accuracy": finite_or_none(model_accuracy(xm, y_all, model)),
-        "time_split": {**_scores(timed), "train_fraction": float(p["train_fraction"])} if timed else None,
-        "cross_validation": {"mean": cv[0], "std": cv[1], "folds": cv[2]} if cv else None,
+        "time_split": {**_scores(timed), "train_fraction": float(p["train_fraction"]), "gap_ps": float(p["time_gap"])}
+        if timed
+        else None,
+        "cross_validation": cvd,
+        "cv_balanced_accuracy": finite_or_none(cvd["balanced_accuracy"]) if cvd else None,
+        "cv_balanced_accuracy_std": finite_or_none(cvd["balanced_accuracy_std"]) if cvd else None,
         "ablation": abl,
         "cross_pressure": cross,
-        "datasets": per,
+        "datasets": d["per"],
         "n_events": int(y_all.size),
         "n_rearranging": int(np.count_nonzero(y_all == 1)),
+        "n_rearranging_atoms": n_atoms_r,
+        "n_non_rearranging_atoms": int(np.unique(groups[y_all == 0]).size),
         "n_features": len(model_names),
         "model_features": p["model_features"],
-        "C": float(p["C"]),
+        "selected_features": subset,
+        "C": C,
+        "configuration": d["configuration"],
+        "source": p["source"],
         "test_size": float(p["test_size"]),
         "seed": int(p["seed"]),
         "errors": errors,
         "warning": (
-            f"only {int(y_all.size)} labelled events: accuracies and softness values are not meaningful "
-            f"below {MIN_MEANINGFUL_EVENTS} (the paper used about 16,000); run longer or larger samples"
+            f"only {int(y_all.size)} labelled events from {n_atoms_r} distinct rearranging Al: accuracies and "
+            f"softness values are not meaningful below {MIN_MEANINGFUL_EVENTS} events (the paper used about "
+            "16,000); run longer or larger samples, or apply the reference model"
             if y_all.size < MIN_MEANINGFUL_EVENTS
             else None
         ),
     }
-    node = SoftnessModelData(model=model, structure_functions=sf)
-    node.base.attributes.set_many({"n_train_events": int(y_all.size), "test_accuracy": report["test_accuracy"]})
+    node = SoftnessModelData(
+        model=model,
+        structure_functions=d["sf"],
+        configuration=d["configuration"],
+        average_window=d["average_window"],
+        domain=domain_bounds(xm),
+    )
+    node.base.attributes.set_many(
+        {
+            "n_train_events": int(y_all.size),
+            "n_rearranging_atoms": n_atoms_r,
+            "test_accuracy": report["test_accuracy"],
+            "cv_balanced_accuracy": report["cv_balanced_accuracy"],
+            "cv_balanced_accuracy_std": report["cv_balanced_accuracy_std"],
+            "source": p["source"],
+        }
+    )
     return {"model": node, "report": orm.Dict(report)}
 
 
@@ -564,18 +800,49 @@ def _frame_axis(frames: orm.ArrayData) -> tuple[np.ndarray, str]:
     return np.arange(n, dtype=np.float64), "index"
 
 
+def frames_configuration(frames: orm.ArrayData) -> str | None:
+    """The configuration kind a frames node holds: its ``configuration`` attribute, else what its
+    creator implies (plane-strain frames are energy-minimised, plane-stress ones thermal)."""
+    kind = frames.base.attributes.get("configuration", None)
+    if kind is not None:
+        return str(kind)
+    creator = frames.creator
+    name = getattr(creator, "process_label", None) if creator is not None else None
+    return {"collect_plane_strain": "inherent", "collect_plane_stress": "thermal"}.get(name)
+
+
+def check_configuration(model: SoftnessModelData, frames: orm.ArrayData) -> None:
+    """Refuse frames of another configuration kind than the model was trained on."""
+    kind = frames_configuration(frames)
+    if kind is None:
+        raise ValueError(
+            "the frames do not say which configuration they hold; set their attribute 'configuration' "
+            f"to one of {list(CONFIGURATION_KINDS)} (the model was trained on {model.configuration} ones)"
+        )
+    if kind != model.configuration:
+        raise ValueError(
+            f"the model was trained on {model.configuration} configurations but the frames are {kind}: "
+            "train and apply on the same kind (features.configuration)"
+        )
+
+
 @calcfunction
 def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
     """Softness of every Al atom at every frame (features recomputed with the model's parameters).
 
-    ``frames``: positions (F, N, 3), cells (F, 3), types, optionally strain and
-    voronoi_volume (needed only if the model uses that column). Outputs ``softness``
-    (ArrayData: softness (F, N_Al) float32, al_index, the abscissa, mean and std per frame) and
-    ``summary`` (⟨S⟩ per frame, its maximum and the strain there, the unstrained ⟨S⟩).
+    ``frames``: positions (F, N, 3), cells (F, 3), types, optionally strain and voronoi_volume
+    (needed only if the model uses that column); they must hold the configuration kind the model
+    was trained on. Atoms with a feature outside the model's training range (plus a margin) are
+    flagged out of domain: new surfaces and voids, where a linear model extrapolates. Outputs
+    ``softness`` (ArrayData: softness (F, N_Al) float32, out_of_domain (F, N_Al) bool, al_index,
+    the abscissa; per frame the mean and median over in-domain Al, the mean over all Al, the
+    out-of-domain fraction) and ``summary``.
     """
+    check_configuration(model, frames)
     m = model.to_model()
     sf = model.structure_function_parameters
     kw = _sf_kwargs(sf)
+    domain = model.domain()
     types = frames.get_array("types").astype(np.int64)
     positions = frames.get_array("positions")
     cells = np.asarray(frames.get_array("cells"), dtype=np.float64)
@@ -586,6 +853,7 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
         raise ValueError("the model uses the Voronoi volume but the frames carry no 'voronoi_volume'")
     n_f = positions.shape[0]
     s = np.zeros((n_f, al.size), dtype=np.float64)
+    ood = np.zeros((n_f, al.size), dtype=bool)
     for f in range(n_f):  # one vectorised evaluation per frame
         res = structure_functions(positions[f], cells[f], types, centers=al, **kw)
         table = dict(zip(res.names, res.features.T, strict=True))
@@ -594,29 +862,52 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
         missing = [n for n in wanted if n not in table]
         if missing:
             raise ValueError(f"features {missing[:3]} of the model cannot be computed from the frames")
-        s[f] = softness_values(np.column_stack([table[n] for n in wanted]), m)
+        x = np.column_stack([table[n] for n in wanted])
+        s[f] = softness_values(x, m)
+        if domain is not None:
+            ood[f] = out_of_domain(x, *domain)
     axis, axis_name = _frame_axis(frames)
-    mean, std = s.mean(axis=1), s.std(axis=1)
+    inside = np.where(ood, np.nan, s)
+    with np.errstate(invalid="ignore"):
+        mean_in = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in inside])
+        median_in = np.array([np.nanmedian(r) if np.isfinite(r).any() else np.nan for r in inside])
+    mean_all, std = s.mean(axis=1), s.std(axis=1)
     out = orm.ArrayData()
     out.set_array("softness", s.astype(np.float32))
+    out.set_array("out_of_domain", ood)
     out.set_array("al_index", al.astype(np.int64))
     out.set_array(axis_name if axis_name != "index" else "frame", axis)
-    out.set_array("mean", mean)
+    out.set_array("mean", mean_in)
+    out.set_array("median", median_in)
+    out.set_array("mean_all", mean_all)
     out.set_array("std", std)
-    k = int(np.argmax(mean)) if n_f else 0
+    out.set_array("out_of_domain_fraction", ood.mean(axis=1))
+    k = int(np.nanargmax(mean_in)) if n_f and np.isfinite(mean_in).any() else 0
     summary = {
         "n_frames": int(n_f),
         "n_al": int(al.size),
         "axis": axis_name,
+        "configuration": model.configuration,
+        "model_uuid": model.uuid,
+        "model_source": model.base.attributes.get("source", None),
+        "model_n_train_events": model.base.attributes.get("n_train_events", None),
+        "model_cv_balanced_accuracy": model.base.attributes.get("cv_balanced_accuracy", None),
+        "model_cv_balanced_accuracy_std": model.base.attributes.get("cv_balanced_accuracy_std", None),
         axis_name: [finite_or_none(v) for v in axis],
-        "mean_softness": [finite_or_none(v) for v in mean],
+        "mean_softness": [finite_or_none(v) for v in mean_in],
+        "median_softness": [finite_or_none(v) for v in median_in],
+        "out_of_domain_fraction": [finite_or_none(v) for v in ood.mean(axis=1)],
         "fraction_positive": [finite_or_none(v) for v in (s > 0).mean(axis=1)],
-        "max_mean_softness": finite_or_none(mean[k]) if n_f else None,
+        "max_mean_softness": finite_or_none(mean_in[k]) if n_f else None,
         f"{axis_name}_at_max_mean": finite_or_none(axis[k]) if n_f else None,
         "frame_at_max_mean": k,
-        "unstrained_mean_softness": finite_or_none(mean[0]) if n_f else None,
+        "unstrained_mean_softness": finite_or_none(mean_in[0]) if n_f else None,
+        "unstrained_median_softness": finite_or_none(median_in[0]) if n_f else None,
+        "unstrained_out_of_domain_fraction": finite_or_none(ood[0].mean()) if n_f else None,
     }
-    out.base.attributes.set_many({"n_frames": int(n_f), "n_al": int(al.size), "axis": axis_name})
+    out.base.attributes.set_many(
+        {"n_frames": int(n_f), "n_al": int(al.size), "axis": axis_name, "configuration": model.configuration}
+    )
     return {"softness": out, "summary": orm.Dict(summary)}
 
 
@@ -640,8 +931,11 @@ def softness_clusters(frames: orm.ArrayData, softness: orm.ArrayData, parameters
     largest = np.zeros(n_f, dtype=np.int64)
     selected = np.zeros(n_f, dtype=np.int64)
     labels = np.full(s.shape, -1, dtype=np.int32)
+    names = softness.get_arraynames()
+    ood = softness.get_array("out_of_domain") if "out_of_domain" in names else np.zeros(s.shape, dtype=bool)
     for f in range(n_f):  # one connected-component search per frame
-        mask = top_fraction_mask(s[f], float(p["top_fraction"]))
+        # Out-of-domain atoms (no trustworthy softness) are never among the softest.
+        mask = top_fraction_mask(np.where(ood[f], np.nan, s[f]), float(p["top_fraction"]))
         res = find_clusters(np.asarray(positions[f], dtype=np.float64)[al], cells[f], mask, float(p["cutoff"]))
         n_clusters[f], largest[f], selected[f] = res.n_clusters, res.largest, int(mask.sum())
         labels[f] = res.labels
@@ -690,7 +984,9 @@ def rearrangement_probability_fn(frames: orm.ArrayData, softness: orm.ArrayData,
     cut = float(p["al_o_cutoff"])
     cn0 = coordination_numbers(np.asarray(positions[0], np.float64), cells[0], al_mask, o_mask, cut)
     cn1 = coordination_numbers(np.asarray(positions[final], np.float64), cells[final], al_mask, o_mask, cut)
-    sel = cn0 == int(p["coordination"])
+    names = softness.get_arraynames()
+    ood0 = softness.get_array("out_of_domain")[0] if "out_of_domain" in names else np.zeros(s0.shape, dtype=bool)
+    sel = (cn0 == int(p["coordination"])) & ~ood0  # atoms with a trustworthy unstrained softness
     decreased = cn1[sel] < cn0[sel]
     bins = p["bins"] if isinstance(p["bins"], list) else int(p["bins"])
     res = rearrangement_probability(s0[sel], decreased, bins=bins) if sel.any() else None

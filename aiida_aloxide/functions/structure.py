@@ -52,8 +52,13 @@ def sample_properties(
 
 
 @calcfunction
-def structure_as_frame(structure: orm.StructureData) -> orm.ArrayData:
-    """One structure as a one-frame ``frames`` array (positions, cell, types, Voronoi volumes)."""
+def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | None = None) -> orm.ArrayData:
+    """One structure as a one-frame ``frames`` array (positions, cell, types, Voronoi volumes).
+
+    ``configuration`` says what the structure is (thermal, time_averaged or inherent), so that a
+    softness model trained on another kind refuses it.
+    """
+    from ..analysis.configurations import CONFIGURATION_KINDS
     from ..analysis.voronoi import voronoi_volumes
 
     positions, types, _, box = structure_arrays(structure)
@@ -62,6 +67,10 @@ def structure_as_frame(structure: orm.StructureData) -> orm.ArrayData:
     frame.set_array("cells", box[None])
     frame.set_array("types", types.astype(np.int8))
     frame.set_array("voronoi_volume", voronoi_volumes(positions, box)[None].astype(np.float32))
+    if configuration is not None:
+        if configuration.value not in CONFIGURATION_KINDS:
+            raise ValueError(f"configuration must be one of {CONFIGURATION_KINDS}, got {configuration.value!r}")
+        frame.base.attributes.set("configuration", configuration.value)
     return frame
 
 

@@ -14,7 +14,8 @@ SUMMARY_COLUMNS = (
     "pressure", "density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fractured",
     "fracture_strain", "toughness", "ps_peak_stress", "ps_strain_at_peak", "ps_toughness",
     "final_strain", "dc", "ic", "sc", "uc", "d_mean",
-    "softness_test_accuracy", "unstrained_mean_softness",
+    "softness_model", "softness_model_events", "softness_cv_balanced_accuracy", "unstrained_mean_softness",
+    "unstrained_median_softness",
 )  # fmt: skip
 
 
@@ -36,7 +37,6 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
 
     Returns a Dict ``{"labels": [...], "rows": {label: {column: value}}, "columns": [...]}``.
     """
-    report = nodes["softness_report"].get_dict() if "softness_report" in nodes else None
     labels = sorted(
         (k[len("properties_") :] for k in nodes if k.startswith("properties_")),
         key=lambda k: nodes[f"properties_{k}"]["pressure"],
@@ -68,7 +68,11 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
             "sc": _get(dfm, "sc_fraction_final"),
             "uc": _get(dfm, "uc_fraction_final"),
             "d_mean": _get(dfm, "d_mean"),
-            "softness_test_accuracy": _get(report, "test_accuracy"),
+            # The model applied to the frames (the study's own or a reference model) and its accuracy.
+            "softness_model": _get(soft, "model_source"),
+            "softness_model_events": _get(soft, "model_n_train_events"),
+            "softness_cv_balanced_accuracy": _get(soft, "model_cv_balanced_accuracy"),
             "unstrained_mean_softness": _get(soft, "unstrained_mean_softness"),
+            "unstrained_median_softness": _get(soft, "unstrained_median_softness"),
         }
     return orm.Dict({"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows})

@@ -81,6 +81,8 @@ def collect_plane_strain(parameters: orm.Dict, **chunks) -> dict:
     frames = _merge_frames(trajs, keep)
     frames.set_array("strain", cat("strain"))
     frames.base.attributes.set("n_frames", int(len(sel)))
+    # Energy-minimised configuration of every strain step (the kind a softness model must be trained on).
+    frames.base.attributes.set("configuration", "inherent")
     frames.base.attributes.set("n_atoms", int(frames.get_shape("positions")[1]))
     return {
         "stress_strain": curve,
@@ -124,5 +126,6 @@ def collect_plane_stress(parameters: orm.Dict, reference_length: orm.Float, **ch
         frames = _merge_frames(trajs, keep)
         frames.set_array("strain", frames.get_array("cells")[:, 0] / l0 - 1.0)
         frames.base.attributes.set("n_frames", int(frames.get_shape("positions")[0]))
+        frames.base.attributes.set("configuration", "thermal")
         out["frames"] = frames
     return out

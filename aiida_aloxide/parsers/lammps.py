@@ -163,10 +163,11 @@ class AloxideLammpsParser(Parser):
         from pathlib import Path
 
         has_steps = any(s["type"] == "strain_steps" for s in stage["segments"])
+        min_frames = [s["n_frames"] for s in stage["segments"] if s["type"] == "minimize_frames"]
         errors = []
         for filename, label, expected in (
             (TRAJ_DUMP, "trajectory", stage["dump_every"] > 0 or has_steps),
-            (MIN_DUMP, "minimized_frames", has_steps),
+            (MIN_DUMP, "minimized_frames", has_steps or bool(min_frames)),
         ):
             path = Path(temp_folder) / filename
             if not path.exists():
@@ -182,6 +183,8 @@ class AloxideLammpsParser(Parser):
                 self.out(label, _frames_node(frames, stage["timestep"], truncated))
             if truncated:
                 errors.append(f"{filename}: last frame truncated ({len(frames)} complete frames kept)")
+            elif label == "minimized_frames" and min_frames and len(frames) != min_frames[0]:
+                errors.append(f"{filename}: {len(frames)} minimised frames, expected {min_frames[0]}")
         return "; ".join(errors) or None
 
 

@@ -182,33 +182,64 @@ def deformation_table(rows: Sequence[tuple[orm.WorkflowNode, orm.Dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Fewer training events than this make a softness model a smoke run (figures say so on themselves).
+MIN_MODEL_EVENTS = 200
+
+
+def _model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
+    """One line naming the model behind the softness values, and whether it is too small to mean much."""
+    summary = next((applied[f"{k}_softness_summary"] for k in labels if f"{k}_softness_summary" in applied), None)
+    if summary is None:
+        return "", False
+    n = summary.get("model_n_train_events")
+    acc, std = summary.get("model_cv_balanced_accuracy"), summary.get("model_cv_balanced_accuracy_std")
+    acc_txt = f", CV balanced accuracy {100 * acc:.0f} ± {100 * (std or 0):.0f} %" if acc is not None else ""
+    note = f"model: {summary.get('model_source') or 'trained'}, {n} training events{acc_txt}"
+    small = n is None or n < MIN_MODEL_EVENTS
+    if small:
+        note += f"\nSMOKE RUN: fewer than {MIN_MODEL_EVENTS} events, softness not meaningful"
+    return note, small
+
+
+def _annotate(fig, note: str, small: bool) -> None:
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=6.5, color="firebrick" if small else "0.3", va="bottom", ha="left")
+
+
 def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list[Path]:
     """⟨S⟩ vs strain beside σ_xx (Fig. 4B), P_R vs S of Al5 (Fig. 4C), cluster number and size (Fig. 5C–D).
 
     ``applied``: the ``applied`` outputs of a softness work chain (label → node);
-    ``tensions``: label → tension work chain (for the stress curve), may be empty.
+    ``tensions``: label → tension work chain (for the stress curve), may be empty. ⟨S⟩ is the mean
+    over in-domain Al (solid) with the median (dashed); every figure names the model it shows
+    and says so when that model was trained on too few events to mean anything.
     """
     out_dir = Path(out_dir)
     labels = sorted(k[: -len("_softness")] for k in applied if k.endswith("_softness"))
+    note, small = _model_note(applied, labels)
     paths = []
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
     twin = ax.twinx() if tensions else None
     sources: list[orm.Node] = []
     for k, label in enumerate(labels):
         node = applied[f"{label}_softness"]
         color = f"C{k}"
-        ax.plot(node.get_array("strain"), node.get_array("mean"), color=color, marker="o", ms=2.5, label=label)
+        strain = node.get_array("strain")
+        ax.plot(strain, node.get_array("mean"), color=color, marker="o", ms=2.5, label=f"{label} mean")
+        if "median" in node.get_arraynames():
+            ax.plot(strain, node.get_array("median"), color=color, ls="--", lw=1, label=f"{label} median")
         sources.append(node)
         if twin is not None and label in tensions:
             curve = tensions[label].outputs.stress_strain
             twin.plot(curve.get_array("strain"), curve.get_array("stress_xx"), color=color, ls=":", lw=1)
             sources.append(curve)
     ax.set_xlabel("strain ε_xx")
-    ax.set_ylabel("⟨S⟩ of Al (solid)")
+    ax.set_ylabel("softness S of in-domain Al (mean, median)")
     if twin is not None:
         twin.set_ylabel("σ_xx (GPa, dotted)")
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_vs_strain.png", sources, "mean softness vs strain"))
 
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
@@ -227,7 +258,8 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     ax.set_xlabel("softness S of Al5 before loading")
     ax.set_ylabel("P_R (CN decreased by the final strain)")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "rearrangement_probability.png", sources, "P_R vs softness"))
 
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharex=True)
@@ -246,7 +278,8 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     for ax in axes:
         ax.set_xlabel("strain ε_xx")
     axes[0].legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
     return paths
 

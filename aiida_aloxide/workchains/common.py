@@ -105,8 +105,9 @@ class LammpsLauncher:
     and ``message`` placeholders.
     """
 
-    def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None):
-        """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``)."""
+    def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
+        """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
+        for a ``minimize_frames`` stage)."""
         inputs = AttributeDict(
             {
                 "lammps": {
@@ -120,6 +121,8 @@ class LammpsLauncher:
         )
         if velocities is not None:
             inputs.lammps["velocities"] = velocities
+        if frames is not None:
+            inputs.lammps["frames"] = frames
         return self.submit(LammpsRestartWorkChain, **inputs)
 
     def _failed(self, name: str, node):

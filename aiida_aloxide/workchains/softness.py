@@ -22,13 +22,14 @@ from ..data.softness_model import SoftnessModelData
 from ..functions.softness import (
     check_parameters,
     event_features,
+    example_frames,
     phop_events,
     rearrangement_probability_fn,
     softness_clusters,
     softness_of_frames,
     train_softness,
 )
-from .common import validate_sample, validate_seed
+from .common import LammpsLauncher, calcjob_options, validate_sample, validate_seed
 from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
 from .protocols import load_protocol
 
@@ -49,11 +50,66 @@ def validate_softness_parameters(value: orm.Dict, _ctx=None) -> str | None:
     msg = validate_dynamics_parameters(orm.Dict(p["dynamics"]))
     if msg:
         return f"dynamics: {msg}"
+    checked = {}
     for section in SECTIONS:
         try:
-            check_parameters(section, p.get(section))
+            checked[section] = check_parameters(section, p.get(section))
         except ValueError as exc:
             return f"{section}: {exc}"
+    run_ps = p["dynamics"].get("run_ps")
+    if isinstance(run_ps, int | float):
+        ev, ft = checked["events"], checked["features"]
+        windows = {
+            "events.precursor_lag": ev["precursor_lag"],
+            "events.quiet_window": 2 * ev["quiet_window"],
+            "events.min_time": ev["min_time"],
+            "events.t_r": ev["t_r"],
+        }
+        if ft["configuration"] == "time_averaged":
+            windows["features.average_window"] = ft["average_window"]
+        for key, span in windows.items():
+            if span >= run_ps:
+                return f"{key} spans {span:g} ps, not shorter than the recorded dynamics (run_ps = {run_ps:g} ps)"
+    return None
+
+
+def resolved_events(p: dict[str, Any]) -> dict[str, Any]:
+    """The ``events`` section with the start of the examples moved past the averaging window, so every
+    time-averaged configuration has its whole past window inside the trajectory."""
+    ev = check_parameters("events", p.get("events"))
+    ft = check_parameters("features", p.get("features"))
+    if ft["configuration"] == "time_averaged":
+        ev["min_time"] = max(ev["min_time"], ft["average_window"])
+    return ev
+
+
+#: Settings of the inherent-structure minimisation; the plane-strain steps use the same ones, so
+#: the model is trained and applied on the same kind of configuration.
+INHERENT_MINIMIZATION = {"etol": 0.0, "ftol": 1.0e-6, "maxiter": 1000, "maxeval": 10000}
+
+
+def validate_inputs(value: dict, _ctx) -> str | None:
+    """The model that will meet the frames (the one trained here, or `apply_model`) must have been
+    trained on the configuration kind the frames hold."""
+    from ..functions.softness import frames_configuration
+
+    frames = value.get("frames") or {}
+    if not frames:
+        return None
+    if "apply_model" in value:
+        kind, origin = value["apply_model"].configuration, "`apply_model` was trained on"
+    else:
+        try:
+            kind = check_parameters("features", (value["parameters"].get_dict() or {}).get("features"))["configuration"]
+        except (KeyError, ValueError):
+            return None  # reported by the parameters validator
+        origin = "the model trained here will see (features.configuration)"
+    for label, node in frames.items():
+        have = frames_configuration(node)
+        if have is None:
+            return f"frames {label!r} do not say which configuration they hold (attribute 'configuration')"
+        if have != kind:
+            return f"frames {label!r} hold {have} configurations but {origin} {kind} ones"
     return None
 
 
@@ -94,7 +150,7 @@ def apply_softness(
     }
 
 
-class SoftnessWorkChain(WorkChain):
+class SoftnessWorkChain(LammpsLauncher, WorkChain):
     """Thermal dynamics of every sample → p_hop events → features → one SVM → model + report (+ application)."""
 
     @classmethod
@@ -117,6 +173,13 @@ class SoftnessWorkChain(WorkChain):
         )
         spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
         spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
+        spec.input(
+            "apply_model",
+            valid_type=SoftnessModelData,
+            required=False,
+            help="Model applied to `frames` instead of the one trained here (e.g. the packaged reference "
+            "model when the samples are too small for a meaningful model of their own).",
+        )
         spec.input_namespace(
             "frames",
             valid_type=orm.ArrayData,
@@ -124,11 +187,14 @@ class SoftnessWorkChain(WorkChain):
             required=False,
             help="Tension frames (e.g. PlaneStrainWorkChain `frames`) to apply the model to, keyed by label.",
         )
+        spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
             cls.run_dynamics,
             cls.inspect_dynamics,
-            cls.analyse_samples,
+            cls.label_samples,
+            if_(cls.needs_inherent)(cls.run_minimization, cls.inspect_minimization),
+            cls.featurize,
             cls.train,
             if_(cls.has_frames)(cls.apply_model),
             cls.finalize,
@@ -145,6 +211,7 @@ class SoftnessWorkChain(WorkChain):
             spec.output_namespace(name, valid_type=kind, dynamic=True, help=doc)
         spec.exit_code(300, "ERROR_DYNAMICS_FAILED", message="Dynamics of sample {label} failed: {message}")
         spec.exit_code(310, "ERROR_NO_EVENTS", message="Sample {label} has no rearranging events: {detail}")
+        spec.exit_code(311, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed [{status}]: {message}")
 
     @classmethod
     def get_builder_from_protocol(
@@ -156,6 +223,7 @@ class SoftnessWorkChain(WorkChain):
         seed: int = 1,
         options: dict[str, Any] | None = None,
         frames: dict[str, orm.ArrayData] | None = None,
+        apply_model: SoftnessModelData | None = None,
     ):
         """A ready builder for ``protocol`` (smoke/demo/fast/paper); ``overrides`` by section, e.g.
         ``{"dynamics": {"run_ps": 50.0}, "events": {"t_r": 4.0}}``."""
@@ -169,6 +237,8 @@ class SoftnessWorkChain(WorkChain):
             builder.options = orm.Dict(options)
         if frames:
             builder.frames = dict(frames)
+        if apply_model is not None:
+            builder.apply_model = apply_model
         builder.metadata.label = f"softness {params['protocol']} {'/'.join(sorted(samples))}"  # type: ignore[attr-defined]
         return builder
 
@@ -215,12 +285,10 @@ class SoftnessWorkChain(WorkChain):
             self.out(f"trajectories.{label}", node.outputs.trajectory)
         return None
 
-    def analyse_samples(self):
-        """p_hop events and their features for every sample."""
-        p = self.ctx.params
-        ev_params = orm.Dict(check_parameters("events", p.get("events")))
-        ft_params = orm.Dict(check_parameters("features", p.get("features")))
-        self.ctx.features = {}
+    def label_samples(self):
+        """p_hop events of every sample (the examples' frames and labels)."""
+        ev_params = orm.Dict(resolved_events(self.ctx.params))
+        self.ctx.events = {}
         for label in self.ctx.labels:
             traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
             ev = phop_events(traj, ev_params)
@@ -228,7 +296,8 @@ class SoftnessWorkChain(WorkChain):
             self.out(f"events.{label}", ev["events"])
             self.out(f"event_counts.{label}", counts)
             self.report(
-                f"{label}: {counts['n_rearranging_total']} rearranging events (kept {counts['n_rearranging']}), "
+                f"{label}: {counts['n_rearranging_total']} rearranging examples from "
+                f"{counts['n_rearranging_atoms_total']} distinct Al (kept {counts['n_rearranging']}), "
                 f"{counts['n_non_rearranging_total']} calm candidates"
             )
             if counts["n_rearranging"] == 0 or counts["n_non_rearranging"] == 0:
@@ -237,7 +306,51 @@ class SoftnessWorkChain(WorkChain):
                     detail=f"max p_hop {counts['phop_max']} Å², thresholds "
                     f"{counts['rearranging_threshold']} / {counts['non_rearranging_threshold']} Å²",
                 )
-            feats = event_features(traj, ev["events"], ft_params)
+            self.ctx.events[label] = ev["events"]
+        return None
+
+    def needs_inherent(self) -> bool:
+        """The features describe inherent structures: the example frames must be minimised first."""
+        return check_parameters("features", self.ctx.params.get("features"))["configuration"] == "inherent"
+
+    def run_minimization(self):
+        """Inherent structures of every sample's example frames (one LAMMPS run per sample)."""
+        dyn = self.ctx.params["dynamics"]
+        self.ctx.options = calcjob_options(self.inputs, dyn)
+        futures = {}
+        for label in self.ctx.labels:
+            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            selected = example_frames(traj, self.ctx.events[label])
+            stage = {
+                "cutoff": dyn["cutoff"],
+                "kspace_accuracy": dyn["kspace_accuracy"],
+                "thermo_every": 1000,
+                "segments": [{"type": "minimize_frames", "n_frames": selected.base.attributes.get("n_frames"),
+                              **INHERENT_MINIMIZATION}],
+            }  # fmt: skip
+            name = f"inherent_{label}"
+            futures[name] = self._launch(name, self.inputs.samples[label], stage, frames=selected)
+        self.report(f"inherent structures of the example frames of {', '.join(self.ctx.labels)}")
+        return ToContext(**futures)
+
+    def inspect_minimization(self):
+        """Every minimisation must have finished."""
+        for label in self.ctx.labels:
+            node = self.ctx[f"inherent_{label}"]
+            if not node.is_finished_ok:
+                return self._failed(f"inherent_{label}", node)
+        return None
+
+    def featurize(self):
+        """Structure functions of every example, on the configuration kind of the protocol."""
+        ft_params = orm.Dict(check_parameters("features", self.ctx.params.get("features")))
+        self.ctx.features = {}
+        for label in self.ctx.labels:
+            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            extra = {}
+            if f"inherent_{label}" in self.ctx:
+                extra["relaxed"] = self.ctx[f"inherent_{label}"].outputs.minimized_frames
+            feats = event_features(traj, self.ctx.events[label], ft_params, **extra)
             self.out(f"features.{label}", feats)
             self.ctx.features[label] = feats
         return None
@@ -251,19 +364,24 @@ class SoftnessWorkChain(WorkChain):
         self.out("report", result["report"])
         r = result["report"]
         self.report(
-            f"softness SVM on {r['n_events']} events: train {r['train_accuracy']}, test {r['test_accuracy']} "
-            f"(grouped split); time split {r['time_split'] and r['time_split']['test_accuracy']}"
+            f"softness SVM on {r['n_events']} events ({r['n_rearranging_atoms']} distinct rearranging Al, "
+            f"{r['configuration']} configurations): repeated grouped CV balanced accuracy "
+            f"{r['cv_balanced_accuracy']} ± {r['cv_balanced_accuracy_std']}; "
+            f"features {r['selected_features']}, C {r['C']}"
         )
-        self.node.base.extras.set("aloxide_test_accuracy", r["test_accuracy"])
+        self.node.base.extras.set_many(
+            {"aloxide_test_accuracy": r["test_accuracy"], "aloxide_cv_balanced_accuracy": r["cv_balanced_accuracy"]}
+        )
 
     def has_frames(self) -> bool:
         """Tension frames were given."""
         return bool(self.inputs.get("frames"))
 
     def apply_model(self):
-        """Softness, clusters and P_R(S) of every given set of frames."""
+        """Softness, clusters and P_R(S) of every given set of frames (with `apply_model` if given)."""
+        model = self.inputs.apply_model if "apply_model" in self.inputs else self.ctx.model
         for label, frames in sorted(self.inputs.frames.items()):
-            out = apply_softness(self.ctx.model, frames, self.ctx.params)
+            out = apply_softness(model, frames, self.ctx.params)
             for key, node in out.items():
                 self.out(f"applied.{label}_{key}", node)
             s = out["softness_summary"]

@@ -16,6 +16,7 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
+from ..data.softness_model import SoftnessModelData
 from ..functions.analysis import deformation_analysis
 from ..functions.study import pressure_label, study_summary
 from .common import validate_seed
@@ -119,7 +120,23 @@ def validate_study_inputs(value, _ctx) -> str | None:
     overrides = value["overrides"].get_dict() if "overrides" in value else None
     if overrides is not None and validate_overrides(value["overrides"], None) is not None:
         return None
-    return check_override_values(protocol, overrides)
+    message = check_override_values(protocol, overrides)
+    if message or ("softness" in value and not value["softness"].value):
+        return message
+    # The model that meets the plane-strain frames (energy-minimised) must know that kind.
+    if "softness_model" in value:
+        kind, origin = value["softness_model"].configuration, "`softness_model` was trained on"
+    else:
+        from ..functions.softness import check_parameters
+
+        dyn = load_protocol("dynamics", protocol, (overrides or {}).get("dynamics"))
+        kind, origin = check_parameters("features", dyn.get("features"))["configuration"], "features.configuration is"
+    if kind != "inherent":
+        return (
+            f"softness is applied to the energy-minimised (inherent) plane-strain frames, but {origin} {kind}; "
+            "use an inherent model or set dynamics.features.configuration to 'inherent'"
+        )
+    return None
 
 
 class FractureStudyWorkChain(WorkChain):
@@ -166,6 +183,13 @@ class FractureStudyWorkChain(WorkChain):
             default=lambda: orm.Bool(True),
             help="Learn softness from the samples' thermal dynamics and apply it to the tension frames.",
         )
+        spec.input(
+            "softness_model",
+            valid_type=SoftnessModelData,
+            required=False,
+            help="Model applied to the tension frames instead of the one trained on this study's samples "
+            "(e.g. the packaged reference model; the demo's samples are too small for a meaningful one).",
+        )
         spec.input("label", valid_type=orm.Str, required=False, help="Study label (group aloxide/study/<label>).")
         spec.inputs.validator = validate_study_inputs
         spec.outline(
@@ -209,6 +233,7 @@ class FractureStudyWorkChain(WorkChain):
         options: dict[str, Any] | None = None,
         label: str | None = None,
         loading: list[str] | tuple[str, ...] = LOADINGS,
+        softness_model: SoftnessModelData | None = None,
     ):
         """A ready builder; ``overrides`` by section, e.g. ``{"tension": {"max_strain": 0.2}}``.
 
@@ -238,6 +263,8 @@ class FractureStudyWorkChain(WorkChain):
             builder.options = orm.Dict(options)
         if label:
             builder.label = orm.Str(label)
+        if softness_model is not None:
+            builder.softness_model = softness_model
         pressures_txt = "/".join(f"{float(p):g}" for p in pressures)
         builder.metadata.label = label or f"study {protocol} {pressures_txt} GPa"  # type: ignore[attr-defined]
         return builder
@@ -424,6 +451,7 @@ class FractureStudyWorkChain(WorkChain):
             seed=self.inputs.seed.value,
             options=self._options(),
             frames=frames,
+            apply_model=self.inputs.get("softness_model"),
         )
         builder.metadata.call_link_label = "softness"  # type: ignore[attr-defined]
         return ToContext(softness=self.submit(builder))

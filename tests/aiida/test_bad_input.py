@@ -335,6 +335,34 @@ def _softness(code, sample, overrides=None, samples=None):
     )
 
 
+def _thermal_model():
+    from aiida_aloxide.analysis.softness import SoftnessModel
+    from aiida_aloxide.data.softness_model import SoftnessModelData
+
+    model = SoftnessModel(("G_O_1.8",), np.zeros(1), np.ones(1), np.ones(1), 0.0, 1.0)
+    return SoftnessModelData(model=model, structure_functions={}, configuration="thermal").store()
+
+
+def _softness_frames(code, sample, frames_kind, model_kind=None):
+    frames = orm.ArrayData()
+    frames.set_array("positions", np.zeros((1, 3, 3), dtype=np.float32))
+    frames.set_array("cells", np.ones((1, 3)))
+    frames.set_array("types", np.array([1, 2, 2], dtype=np.int8))
+    frames.base.attributes.set("configuration", frames_kind)
+    extra = {}
+    if model_kind is not None:
+        from aiida_aloxide.analysis.softness import SoftnessModel
+        from aiida_aloxide.data.softness_model import SoftnessModelData
+
+        m = SoftnessModel(("G_O_1.8",), np.zeros(1), np.ones(1), np.ones(1), 0.0, 1.0)
+        extra["apply_model"] = SoftnessModelData(model=m, structure_functions={}, configuration=model_kind).store()
+    return lambda: run_get_node(
+        SoftnessWorkChain.get_builder_from_protocol(
+            code, {"p0": sample}, protocol="smoke", frames={"tension": frames}, **extra
+        )
+    )
+
+
 def _study(code, sample, pressures=(0.0,), **kwargs):
     args = {"protocol": "smoke", "softness": True, "loading": ["plane_strain"], **kwargs}
     return lambda: run_get_node(FractureStudyWorkChain.get_builder_from_protocol(code, list(pressures), **args))
@@ -413,7 +441,30 @@ WORKCHAIN_ROWS = [
      "unknown override key dynamics.training.kernel"),
     ("softness-model-features-injection",
      lambda c, s: _softness(c, s, {"training": {"model_features": "structure\nshell ls"}}),
-     "'model_features' must be 'structure' or 'all'"),
+     "'model_features' must be one of"),
+    ("softness-rearranging-frame-unknown", lambda c, s: _softness(c, s, {"events": {"rearranging_frame": "middle"}}),
+     "'rearranging_frame' must be one of ['peak', 'precursor']"),
+    ("softness-non-rearranging-unknown", lambda c, s: _softness(c, s, {"events": {"non_rearranging": "calm"}}),
+     "'non_rearranging' must be one of ['instantaneous', 'quiet']"),
+    ("softness-hops-unknown", lambda c, s: _softness(c, s, {"events": {"hops": "some"}}), "'hops' must be one of"),
+    ("softness-configuration-unknown", lambda c, s: _softness(c, s, {"features": {"configuration": "quenched"}}),
+     "'configuration' must be one of ['thermal', 'time_averaged', 'inherent']"),
+    ("softness-lag-too-long", lambda c, s: _softness(c, s, {"events": {"precursor_lag": 5.0}}),
+     "events.precursor_lag spans 5 ps, not shorter than the recorded dynamics (run_ps = 2 ps)"),
+    ("softness-quiet-window-too-long", lambda c, s: _softness(c, s, {"events": {"quiet_window": 1.0}}),
+     "events.quiet_window spans 2 ps, not shorter than the recorded dynamics"),
+    ("softness-average-window-too-long",
+     lambda c, s: _softness(c, s, {"features": {"configuration": "time_averaged", "average_window": 3.0}}),
+     "features.average_window spans 3 ps"),
+    ("softness-frames-wrong-kind", lambda c, s: _softness_frames(c, s, "thermal"),
+     "frames 'tension' hold thermal configurations but the model trained here will see"),
+    ("softness-apply-model-wrong-kind", lambda c, s: _softness_frames(c, s, "inherent", model_kind="thermal"),
+     "frames 'tension' hold inherent configurations but `apply_model` was trained on thermal"),
+    ("study-model-wrong-kind", lambda c, s: _study(c, s, softness_model=_thermal_model()),
+     "plane-strain frames, but `softness_model` was trained on thermal"),
+    ("study-configuration-not-inherent",
+     lambda c, s: _study(c, s, overrides={"dynamics": {"features": {"configuration": "thermal"}}}),
+     "features.configuration is thermal"),
     ("softness-training-c", lambda c, s: _softness(c, s, {"training": {"C": -1.0}}), "'C' must lie in"),
     ("softness-clusters-fraction", lambda c, s: _softness(c, s, {"clusters": {"top_fraction": 2.0}}),
      "'top_fraction' must lie in [0.0, 1.0]"),
@@ -537,6 +588,8 @@ CLI_ROWS = [
     ("cli-softness-train-type", ["softness", "train", "-s", "{dict}", "--code", "{code}"], "not a quench work chain"),
     ("cli-softness-predict-model", ["softness", "predict", "{dict}", "x"], "not a SoftnessModelData"),
     ("cli-softness-predict-missing", ["softness", "predict", MISSING_PK, "x"], "no model"),
+    ("cli-softness-predict-reference-unknown", ["softness", "predict", "reference:nope", "x"],
+     "unknown reference model 'nope'; known: fast-inherent"),
     ("cli-runs-loading", ["runs", "--loading", "shear"], "is not one of"),
     ("cli-samples-pressure", ["samples", "--min-pressure", "1e5; ls"], "is not a valid float"),
     ("cli-setup-broker", ["setup", "--broker", "kafka"], "is not one of"),

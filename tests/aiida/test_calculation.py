@@ -217,3 +217,59 @@ def test_restart_wrapper_halves_timestep_then_gives_up(lammps_code, sample):
     p1, p2 = (c.inputs.parameters.get_dict() for c in calcs)
     assert p2["timestep"] == pytest.approx(p1.get("timestep", 0.001) / 2)
     assert p2["segments"][0]["steps"] == 2 * p1["segments"][0]["steps"]
+
+
+def test_minimize_frames_inherent_structures(lammps_code, sample, finished):
+    """Three thermal frames → three inherent structures, each a local energy minimum of its frame."""
+    traj = finished.outputs.trajectory
+    frames = orm.ArrayData()
+    frames.set_array("positions", traj.get_array("positions")[1:4].astype(np.float64))
+    frames.set_array("cells", traj.get_array("cells")[1:4])
+    stage = {"segments": [{"type": "minimize_frames", "n_frames": 3}], "thermo_every": 1000}
+    _, node = run_get_node(
+        AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage), frames=frames
+    )
+    assert node.is_finished_ok, node.exit_message
+    mins = node.outputs.minimized_frames
+    assert mins.get_shape("positions") == (3, 150, 3)
+    thermal = traj.get_array("positions")[1:4].astype(np.float64)
+    cell = traj.get_array("cells")[1]
+    shift = mins.get_array("positions") - thermal
+    shift -= cell * np.round(shift / cell)
+    # A hot random packing relaxes by about an Å; frames keep their own identity.
+    assert 0.01 < np.sqrt((shift**2).sum(-1).mean()) < 3.0
+    assert not np.allclose(mins.get_array("positions")[0], mins.get_array("positions")[1], atol=1e-3)
+    np.testing.assert_allclose(mins.get_array("voronoi_volume").sum(axis=1), np.prod(cell), rtol=1e-4)
+    # The minimised frame is stationary: a second minimisation from it hardly moves any atom.
+    again = orm.ArrayData()
+    again.set_array("positions", mins.get_array("positions")[:1].astype(np.float64))
+    again.set_array("cells", traj.get_array("cells")[1:2])
+    one = {"segments": [{"type": "minimize_frames", "n_frames": 1}], "thermo_every": 1000}
+    _, node2 = run_get_node(
+        AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(one), frames=again
+    )
+    assert node2.is_finished_ok, node2.exit_message
+    d = node2.outputs.minimized_frames.get_array("positions")[0] - mins.get_array("positions")[0]
+    d -= cell * np.round(d / cell)
+    assert np.abs(d).max() < 0.05
+
+
+def test_minimize_frames_bad_input(lammps_code, sample, finished):
+    traj = finished.outputs.trajectory
+    frames = orm.ArrayData()
+    frames.set_array("positions", traj.get_array("positions")[:2].astype(np.float64))
+    frames.set_array("cells", traj.get_array("cells")[:2])
+    stage = {"segments": [{"type": "minimize_frames", "n_frames": 3}]}
+    with pytest.raises(ValueError, match="holds 2 configurations"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage),
+                     frames=frames)  # fmt: skip
+    with pytest.raises(ValueError, match="needs the `frames` input"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage))
+    nvt = {"segments": [{"type": "nvt", "steps": 10, "temp": 300}]}
+    with pytest.raises(ValueError, match="only used by a `minimize_frames`"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(nvt),
+                     frames=frames)  # fmt: skip
+    mixed = {"segments": [{"type": "minimize_frames", "n_frames": 2}, {"type": "nvt", "steps": 10, "temp": 300}]}
+    with pytest.raises(ValueError, match="only segment"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(mixed),
+                     frames=frames)  # fmt: skip

@@ -40,7 +40,7 @@ def test_predict_matches_hand_hyperplane_for_node_and_file(aiida_profile, tmp_pa
 
     out = tmp_path / "s.csv"
     res = CliRunner().invoke(cli, ["softness", "predict", "-p", aiida_profile.name, str(node.pk), str(structure.pk),
-                                   "-o", str(out)])  # fmt: skip
+                                   "--configuration", "thermal", "-o", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     table = np.loadtxt(out, delimiter=",", skiprows=1)
     np.testing.assert_array_equal(table[:, 0], [0, 1, 2, 3])
@@ -49,9 +49,13 @@ def test_predict_matches_hand_hyperplane_for_node_and_file(aiida_profile, tmp_pa
     atoms = ase.Atoms(symbols=["Al" if t == 1 else "O" for t in types], positions=pos, cell=[40, 40, 40], pbc=True)
     path = tmp_path / "sample.extxyz"
     ase.io.write(path, atoms)
-    res = CliRunner().invoke(cli, ["softness", "predict", "-p", aiida_profile.name, node.uuid, str(path)])
+    res = CliRunner().invoke(cli, ["softness", "predict", "-p", aiida_profile.name, node.uuid, str(path),
+                                   "--configuration", "thermal"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert f"<S> = {expected.mean():.3f}" in res.output
+    # The model was trained on thermal configurations: an inherent structure is refused.
+    res = CliRunner().invoke(cli, ["softness", "predict", "-p", aiida_profile.name, node.uuid, str(path)])
+    assert res.exit_code != 0 and "trained on thermal configurations, the structure is inherent" in res.output
 
 
 def test_predict_refuses_a_non_model(aiida_profile):

@@ -107,6 +107,7 @@ def _isolated_pairs(d: np.ndarray) -> orm.ArrayData:
     frames.set_array("cells", np.full((n_f, 3), 40.0))
     frames.set_array("types", np.tile([1, 2], 4).astype(np.int8))
     frames.set_array("strain", np.arange(n_f) * 0.01)
+    frames.base.attributes.set("configuration", "thermal")
     return frames
 
 
@@ -129,6 +130,8 @@ def test_softness_of_frames_known_answer(aiida_profile):
     np.testing.assert_array_equal(result["softness"].get_array("al_index"), [0, 2, 4, 6])
     summary = result["summary"]
     np.testing.assert_allclose(summary["mean_softness"], expected.mean(axis=1), atol=1e-6)
+    np.testing.assert_allclose(summary["median_softness"], np.median(expected, axis=1), atol=1e-6)
+    assert not result["softness"].get_array("out_of_domain").any()  # a model without a stored domain
     k = int(np.argmax(expected.mean(axis=1)))
     assert summary["frame_at_max_mean"] == k and summary["strain_at_max_mean"] == pytest.approx(0.01 * k)
     # Clusters: the 4 Al are 20 Å apart, so top 50 % = 2 singletons in every frame.
@@ -137,6 +140,37 @@ def test_softness_of_frames_known_answer(aiida_profile):
     top = np.argsort(-expected, axis=1, kind="stable")[:, :2]
     labels = clusters["clusters"].get_array("labels")
     assert np.all(np.sort(np.argwhere(labels >= 0)[:, 1].reshape(3, 2), axis=1) == np.sort(top, axis=1))
+
+
+def test_out_of_domain_and_configuration_kind(aiida_profile):
+    """Training range G_O_1.8 in [0.6, 1.0]: frames whose Al sits at d with exp(-((d-1.8)/0.2)^2) below
+    0.6 - 0.25*0.4 = 0.5 are out of domain and left out of the in-domain mean; a model trained on
+    thermal configurations refuses inherent frames, and frames that do not say their kind."""
+    d = np.array([[1.8, 1.9, 2.0, 2.2], [1.7, 1.8, 2.1, 1.6]])
+    frames = _isolated_pairs(d)
+    sf = structure_function_parameters({"angular": False, "voronoi": False})
+    names = radial_feature_names()
+    w = np.zeros(len(names))
+    k = names.index("G_O_1.8")
+    w[k] = 1.0
+    lower, upper = np.zeros(len(names)), np.full(len(names), 10.0)  # every other column: wide range
+    lower[k], upper[k] = 0.6, 1.0
+    model = SoftnessModel(tuple(names), np.zeros(len(names)), np.ones(len(names)), w, -0.5, 1.0)
+    node = SoftnessModelData(model=model, structure_functions=sf, domain={"lower": lower, "upper": upper})
+    res = softness_of_frames(node, frames)
+    g = np.exp(-(((d.astype(np.float32).astype(np.float64) - 1.8) / 0.2) ** 2))
+    np.testing.assert_array_equal(res["softness"].get_array("out_of_domain"), g < 0.5 - 1e-6)
+    inside = np.where(g >= 0.5, g - 0.5, np.nan)
+    np.testing.assert_allclose(res["summary"]["mean_softness"], np.nanmean(inside, axis=1), atol=1e-6)
+    assert res["summary"]["out_of_domain_fraction"] == [0.5, 0.5]
+    inherent = _isolated_pairs(d)
+    inherent.base.attributes.set("configuration", "inherent")
+    with pytest.raises(ValueError, match="trained on thermal configurations but the frames are inherent"):
+        softness_of_frames(node, inherent)
+    unknown = _isolated_pairs(d)
+    unknown.base.attributes.delete("configuration")
+    with pytest.raises(ValueError, match="do not say which configuration"):
+        softness_of_frames(node, unknown)
 
 
 def test_merge_trajectories_drops_boundary_frames(aiida_profile):
@@ -231,8 +265,19 @@ def test_events_and_features(softness_chain):
         al = events.get_array("al_index")
         assert np.all(np.isin(events.get_array("atom"), al))
         ph = events.get_array("phop")
-        assert np.all(events.get_array("event_phop")[lab == 1] > 0.2)
-        assert np.all(events.get_array("event_phop")[lab == 0] < 0.05)
+        assert np.all(events.get_array("peak_phop")[lab == 1] > 0.2)
+        assert np.all(np.isnan(events.get_array("peak_phop")[lab == 0]))
+        # Non-rearranging: quiet over the whole window around the frame, not only at it.
+        window = round(0.4 / 0.01)
+        for a, f in zip(events.get_array("atom")[lab == 0], events.get_array("frame")[lab == 0], strict=True):
+            col = int(np.searchsorted(al, a))
+            assert np.all(ph[f - window : f + window + 1, col] < 0.05)
+        # Rearranging (precursor rule, lag 0.1 ps = 10 frames, grid 5 frames): the excursion starts
+        # (first frame above 0.2 Å²) 10 to 14 frames after the example frame.
+        for a, f in zip(events.get_array("atom")[lab == 1], events.get_array("frame")[lab == 1], strict=True):
+            col = int(np.searchsorted(al, a))
+            assert f % 5 == 0 and np.nanmax(ph[f + 10 : f + 15, col]) > 0.2
+        assert counts["n_rearranging_atoms"] >= 1 and counts["n_example_frames"] >= 1
         assert ph.shape == (201, 60)
         feats = node.outputs.features[label]
         names = feats.base.attributes.get("feature_names")
@@ -240,6 +285,11 @@ def test_events_and_features(softness_chain):
         x = feats.get_array("features")
         assert np.all(np.isfinite(x)) and np.all(x[:, -1] > 0)
         assert x[:, names.index("G_O_1.8")].max() > 0.5  # an O neighbour near 1.8 Å
+        assert feats.base.attributes.get("configuration") == "inherent"
+    # The example frames were relaxed by LAMMPS into inherent structures, one run per sample.
+    runs = [c for c in node.called if c.process_class.__name__ == "LammpsRestartWorkChain"]
+    assert sorted(c.label for c in runs) == ["inherent_p0", "inherent_p4"]
+    assert all(c.is_finished_ok for c in runs)
 
 
 @pytest.mark.lammps
@@ -249,8 +299,12 @@ def test_training_report(softness_chain):
     assert isinstance(orm.load_node(model.pk), SoftnessModelData)
     assert model.base.attributes.get("n_features") == len(model.feature_names)
     assert "voronoi_volume" not in model.feature_names
-    for key in ("train_accuracy", "test_accuracy", "full_train_accuracy"):
+    for key in ("train_accuracy", "test_accuracy", "full_train_accuracy", "cv_balanced_accuracy"):
         assert 0.0 <= report[key] <= 1.0, key
+    assert report["cross_validation"]["repeats"] == 2 and report["cross_validation"]["n_scores"] >= 4
+    assert model.configuration == "inherent" and model.domain() is not None
+    assert model.base.attributes.get("cv_balanced_accuracy") == report["cv_balanced_accuracy"]
+    assert report["warning"] is not None  # a smoke model says it is one
     ts = report["time_split"]
     assert ts is None or ts["train_accuracy"] is None or 0.0 <= ts["train_accuracy"] <= 1.0
     assert set(report["ablation"]) >= {"radial", "voronoi", "all+voronoi"}
@@ -288,8 +342,10 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
         types,
         **_sf_kwargs(model.structure_function_parameters),
     )
-    assert sf.names == model.feature_names
-    np.testing.assert_allclose(s.get_array("softness")[0], model.softness(sf.features), rtol=1e-5, atol=1e-5)
+    # The model uses the subset chosen inside the folds; its columns by name.
+    assert set(model.feature_names) <= set(sf.names)
+    cols = [sf.names.index(n) for n in model.feature_names]
+    np.testing.assert_allclose(s.get_array("softness")[0], model.softness(sf.features[:, cols]), rtol=1e-5, atol=1e-5)
     clusters = applied.tension_p0_cluster_summary
     assert clusters["n_selected"] == [12] * n_frames  # 10 % of 120 Al
     assert all(1 <= n <= 12 for n in clusters["n_clusters"])

@@ -150,3 +150,97 @@ def test_label_events_balanced_and_seeded():
     sub = label_events(p, atoms=al, seed=0)
     assert set(sub.atom.tolist()) <= set(range(20))
     assert np.count_nonzero(sub.label == 1) == 3 and np.count_nonzero(sub.label == 0) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Labelling rules: hysteresis, merging, precursor frame, quiet window, reversible hops
+# ---------------------------------------------------------------------------------------------
+
+
+def test_hysteresis_and_min_gap_merge_one_noisy_hop():
+    # One atom's p_hop crosses 0.2 twice with a dip to 0.15 between: two excursions without
+    # hysteresis, one with a release threshold of 0.1, and one when a gap of 2 frames is allowed.
+    p = np.full((30, 1), 0.01)
+    p[10:14, 0] = [0.25, 0.3, 0.22, 0.21]
+    p[14:16, 0] = 0.15
+    p[16:19, 0] = [0.23, 0.4, 0.21]
+    from aiida_aloxide.analysis.phop import find_excursions
+
+    plain = find_excursions(p, 0.2)
+    assert plain.size == 2 and list(plain.start) == [10, 16] and list(plain.peak) == [11, 17]
+    hyst = find_excursions(p, 0.2, release_threshold=0.1)
+    assert hyst.size == 1 and hyst.start[0] == 10 and hyst.peak[0] == 17 and hyst.end[0] == 18
+    assert hyst.peak_phop[0] == pytest.approx(0.4)
+    merged = find_excursions(p, 0.2, min_gap=2)
+    assert merged.size == 1 and merged.start[0] == 10 and merged.end[0] == 18
+    assert find_excursions(p, 0.2, min_gap=1).size == 2  # the dip lasts 2 frames
+    with pytest.raises(ValueError, match="release"):
+        find_excursions(p, 0.2, release_threshold=0.3)
+
+
+def _hopping_trajectory():
+    """Three atoms, 200 frames of dt = 0.1 ps, t_R = 2 ps (h = 10), noise free.
+
+    Atom 0 hops +1.5 Å in x at frame 60 and stays (irreversible). Atom 1 hops +1.5 Å at frame 60
+    and back at frame 120 (the second hop returns it to its first cage). Atom 2 never moves.
+    """
+    traj = np.zeros((200, 3, 3))
+    traj[:, 1, 1] = 5.0
+    traj[:, 2, 2] = 9.0
+    traj[60:, 0, 0] = 1.5
+    traj[60:120, 1, 0] = 1.5
+    return traj
+
+
+def test_precursor_frame_and_reversible_hops_known_answer():
+    from aiida_aloxide.analysis.phop import find_excursions
+
+    traj = _hopping_trajectory()
+    p = phop(traj, _times(200), T_R)
+    ex = find_excursions(p, 0.2, positions=traj, cage_frames=5, return_distance=0.3)
+    # Atom 0: one excursion; atom 1: two. p_hop exceeds 0.2 Å² when the step is inside both
+    # windows with enough weight: first frame above is before the hop frame, last one after it.
+    assert list(ex.atom) == [0, 1, 1]
+    assert all(s < 60 <= e for s, e in zip(ex.start[:2], ex.end[:2], strict=True))
+    assert list(ex.peak[:2]) in ([59, 59], [60, 60], [59, 60], [60, 59])
+    np.testing.assert_allclose(ex.hop_distance, 1.5, atol=1e-12)
+    assert list(ex.reversible) == [False, False, True]
+    # Precursor: lag of 10 frames before the first frame above threshold, i.e. before the hop.
+    lab = label_events(p, rearranging_frame="precursor", precursor_lag=10, hops="all", positions=traj, seed=0)
+    rows = lab.label == 1
+    starts = dict(zip(zip(ex.atom, ex.peak, strict=True), ex.start, strict=True))
+    assert sorted(lab.frame[rows]) == sorted(int(s) - 10 for s in starts.values())
+    assert lab.n_excursions == 3 and lab.n_reversible == 1 and lab.n_rearranging_atoms_total == 2
+    irr = label_events(p, hops="irreversible", positions=traj, seed=0)
+    # Atom 1's first hop leads to a new cage; only its return is reversible.
+    assert sorted(irr.atom[irr.label == 1]) == [0, 1] and irr.n_rearranging_total == 2
+    capped = label_events(p, max_per_atom=1, seed=0)
+    assert sorted(capped.atom[capped.label == 1]) == [0, 1] and capped.n_rearranging_total == 2
+    with pytest.raises(ValueError, match="positions"):
+        label_events(p, hops="irreversible")
+    with pytest.raises(ValueError, match="rearranging_frame"):
+        label_events(p, rearranging_frame="middle")
+    with pytest.raises(ValueError, match="non_rearranging"):
+        label_events(p, non_rearranging="calm")
+
+
+def test_quiet_window_excludes_frames_near_a_hop():
+    from aiida_aloxide.analysis.phop import quiet_mask
+
+    traj = _hopping_trajectory()
+    p = phop(traj, _times(200), T_R)
+    loud = np.nonzero(~(p[:, 0] < 0.05))[0]
+    loud = loud[(loud >= H) & (loud < 200 - H)]
+    q = quiet_mask(p, 0.05, 15)
+    # Atom 0: quiet only at frames whose ±15 window holds no loud (or undefined) frame.
+    for f in range(200):
+        window = range(f - 15, f + 16)
+        expected = f - 15 >= 0 and f + 15 < 200 and all(p[g, 0] < 0.05 for g in window)
+        assert q[f, 0] == expected
+    assert not q[loud.min() - 15 : loud.max() + 16, 0].any()
+    assert q[H + 15 : 200 - H - 15, 2].all()  # the resting atom is quiet wherever defined
+    inst = label_events(p, non_rearranging="instantaneous", seed=3)
+    quiet = label_events(p, non_rearranging="quiet", quiet_window=15, seed=3)
+    calm_quiet = quiet.frame[quiet.label == 0], quiet.atom[quiet.label == 0]
+    assert all(q[f, a] for f, a in zip(*calm_quiet, strict=True))
+    assert quiet.n_non_rearranging_total < inst.n_non_rearranging_total
