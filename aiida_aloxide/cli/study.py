@@ -43,14 +43,8 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides, 
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"--overrides is not JSON: {exc}") from exc
     code = _code(code_label)
-    choice = softness_model or DEFAULT_SOFTNESS_MODEL.get(protocol, "trained")
-    model = None
-    if softness and choice != "trained":
-        from . import load_softness_model
-
-        model = load_softness_model(choice)
     try:
-        return FractureStudyWorkChain.get_builder_from_protocol(
+        builder = FractureStudyWorkChain.get_builder_from_protocol(
             code,
             pressures,
             protocol=protocol,
@@ -60,10 +54,16 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides, 
             label=label,
             # plane strain always runs (the analyses use it); named loadings add to it
             loading=tuple(dict.fromkeys(("plane_strain", *loading))) if loading else LOADINGS,
-            softness_model=model,
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    # The model applied to the frames, once every other input has been checked.
+    choice = softness_model or DEFAULT_SOFTNESS_MODEL.get(protocol, "trained")
+    if softness and choice != "trained":
+        from . import load_softness_model
+
+        builder.softness_model = load_softness_model(choice)
+    return builder
 
 
 def _study_options(func):
