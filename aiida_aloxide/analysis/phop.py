@@ -392,7 +392,6 @@ def label_events(
     max_per_atom: int | None = None,
     min_frame: int = 0,
     frame_spacing: int = 1,
-    non_rearranging_ratio: float = 1.0,
 ) -> LabelledEvents:
     """Balanced rearranging (1) / non-rearranging (0) examples from p_hop (frames, atoms).
 
@@ -464,9 +463,7 @@ def label_events(
         # At most k frames per atom, drawn at random, before the class is balanced.
         shuffled = rng.permutation(cand)
         cand = np.sort(shuffled[_first_k_per_atom(shuffled % n_atoms, max_per_atom)])
-    if non_rearranging_ratio <= 0:
-        raise ValueError("non_rearranging_ratio must be > 0")
-    n_take = min(int(round(non_rearranging_ratio * r_atom.size)), cand.size)
+    n_take = min(r_atom.size, cand.size)
     pick = np.sort(rng.choice(cand, size=n_take, replace=False)) if n_take else cand[:0]
     n_frame, n_atom = np.divmod(pick, n_atoms)
 

@@ -142,9 +142,7 @@ def train_softness_model(
     if len(names) != x.shape[1]:
         raise ValueError("feature_names must name every column")
     scaler = StandardScaler().fit(x)
-    # Class weights inversely proportional to the class sizes: identical to no weights for the
-    # paper's balanced sets, and a balanced-accuracy optimum when more calm examples are drawn.
-    svc = SVC(kernel="linear", C=C, cache_size=cache_size, class_weight="balanced").fit(scaler.transform(x), y)
+    svc = SVC(kernel="linear", C=C, cache_size=cache_size).fit(scaler.transform(x), y)
     # For a binary SVC, decision_function > 0 predicts classes_[1]; classes_ == [0, 1] here.
     return SoftnessModel(
         feature_names=names,
@@ -449,7 +447,7 @@ def _grouped_folds(y: NDArray, groups: NDArray, folds: int, seed: int):
 
 def _fit_predict(x_tr, y_tr, x_te, C: float) -> NDArray:
     scaler = StandardScaler().fit(x_tr)
-    svc = SVC(kernel="linear", C=C, class_weight="balanced").fit(scaler.transform(x_tr), y_tr)
+    svc = SVC(kernel="linear", C=C).fit(scaler.transform(x_tr), y_tr)
     return svc.predict(scaler.transform(x_te))
 
 
@@ -576,7 +574,7 @@ def repeated_grouped_cv(
                 subset, C = next(iter(subsets)), float(Cs[0])
             idx = np.array([position[c] for c in subsets[subset]], dtype=np.int64)
             scaler = StandardScaler().fit(x[tr][:, idx])
-            svc = SVC(kernel="linear", C=C, class_weight="balanced").fit(scaler.transform(x[tr][:, idx]), y[tr])
+            svc = SVC(kernel="linear", C=C).fit(scaler.transform(x[tr][:, idx]), y[tr])
             scores.append(balanced_accuracy(y[te], svc.predict(scaler.transform(x[te][:, idx]))))
             train_scores.append(balanced_accuracy(y[tr], svc.predict(scaler.transform(x[tr][:, idx]))))
             choices.append((subset, float(C)))

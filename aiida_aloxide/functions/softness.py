@@ -111,7 +111,6 @@ EVENT_DEFAULTS: dict[str, Any] = {
     "max_per_atom": None,
     "min_time": 0.0,
     "frame_spacing": 1.0,
-    "non_rearranging_ratio": 1.0,
 }
 #: :func:`event_features` parameters; ``radial_cutoff`` None = largest μ + 3L (10.6 Å).
 FEATURE_DEFAULTS: dict[str, Any] = {
@@ -210,7 +209,6 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
         for key in ("precursor_lag", "quiet_window", "min_gap", "min_time"):
             _number(p, key, lo=0.0, hi=MAX_DURATION)
         _number(p, "frame_spacing", lo=1e-6, hi=MAX_DURATION)
-        _number(p, "non_rearranging_ratio", lo=1e-3, hi=1000.0)
         _number(p, "return_distance", lo=1e-6, hi=MAX_CUTOFF)
         if p["release_threshold"] is not None:
             _number(p, "release_threshold", lo=0.0, hi=p["rearranging_threshold"])
@@ -401,7 +399,6 @@ def label_trajectory(positions: np.ndarray, times: np.ndarray, p: Mapping[str, A
         max_per_atom=p["max_per_atom"],
         min_frame=_frames_of(p["min_time"], step),
         frame_spacing=spacing,
-        non_rearranging_ratio=float(p["non_rearranging_ratio"]),
     )
     return ph, lab, h
 

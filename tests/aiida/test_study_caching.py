@@ -50,7 +50,10 @@ def _run_study(code, training_c: float):
     """A smoke study at 0 GPa, plane strain to ε = 0.1 (one chunk), softness from one 2 ps dynamics run."""
     overrides = {
         "tension": {"max_strain": 0.1},
-        "dynamics": {"dynamics": {"equilibrate_ps": 0.0, "chunk_ps": 2.0}, "training": {"C": training_c}},
+        "dynamics": {
+            "dynamics": {"equilibrate_ps": 0.0, "chunk_ps": 2.0},
+            "training": {"C": training_c, "model_features": "structure"},  # a fixed C (no selection)
+        },
     }
     builder = FractureStudyWorkChain.get_builder_from_protocol(
         code,
@@ -84,7 +87,8 @@ def test_changing_only_an_analysis_parameter_reruns_no_lammps(counting_code):
     after_first = _invocations(counter)
     calcs1 = _lammps_calcs(first)
     # quench (5 stages) + plane strain (equilibrate + 1 chunk) + dynamics (1 recorded run)
-    assert len(calcs1) == 8 and {c.process_type for c in calcs1} == {LAMMPS_PROCESS_TYPE}
+    # + the inherent structures of the softness examples (1 minimize_frames run)
+    assert len(calcs1) == 9 and {c.process_type for c in calcs1} == {LAMMPS_PROCESS_TYPE}
     assert after_first == len(calcs1)  # the first study ran LAMMPS once per CalcJob
     assert not any(c.base.caching.is_created_from_cache for c in calcs1)
 
