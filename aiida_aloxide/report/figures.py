@@ -251,12 +251,19 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
             continue
         x, p = node.get_array("centers"), node.get_array("probability")
         ax.semilogy(x, np.where(p > 0, p, np.nan), "o", color=f"C{k}", label=label)
+        # The number of Al5 atoms behind each point: a bin of a handful of atoms is not a probability.
+        counts = node.get_array("counts") if "counts" in node.get_arraynames() else None
+        if counts is not None:
+            for xi, pi, ni in zip(x, p, counts, strict=True):
+                if pi > 0 and np.isfinite(pi):
+                    ax.annotate(f"{int(ni)}", (xi, pi), textcoords="offset points", xytext=(3, 3), fontsize=6,
+                                color=f"C{k}")  # fmt: skip
         if summary is not None and summary["fit_a"] is not None:
             xx = np.linspace(np.nanmin(x), np.nanmax(x), 50)
             ax.semilogy(xx, np.exp(summary["fit_a"] * xx + summary["fit_b"]), color=f"C{k}", lw=1)
         sources.append(node)
     ax.set_xlabel("softness S of Al5 before loading")
-    ax.set_ylabel("P_R (CN decreased by the final strain)")
+    ax.set_ylabel("P_R (CN decreased by the final strain)\nnumbers: Al5 atoms per bin")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     _annotate(fig, note, small)
