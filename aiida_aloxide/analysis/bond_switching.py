@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import gaussian_filter1d
 
 from .coordination import AL_O_CUTOFF
-from .neighbors import as_box, neighbor_list
+from .neighbors import as_box, as_mask, neighbor_list
 
 __all__ = [
     "CLASS_NAMES",
@@ -52,18 +52,6 @@ UC, SC, DC, IC = 0, 1, 2, 3
 CLASS_NAMES: tuple[str, ...] = ("UC", "SC", "DC", "IC")
 
 
-def _mask(sel: ArrayLike, n: int) -> NDArray[np.bool_]:
-    """Boolean mask from a boolean array or an index array."""
-    arr = np.asarray(sel)
-    if arr.dtype == bool:
-        if arr.shape != (n,):
-            raise ValueError(f"mask has shape {arr.shape}, expected ({n},)")
-        return arr
-    mask = np.zeros(n, dtype=bool)
-    mask[arr.astype(np.int64)] = True
-    return mask
-
-
 def bond_adjacency(
     positions: ArrayLike,
     box: ArrayLike,
@@ -78,8 +66,8 @@ def bond_adjacency(
     """
     pos = np.asarray(positions, dtype=np.float64)
     n = pos.shape[0]
-    cm = _mask(center_mask, n)
-    nl = neighbor_list(pos, box, cutoff, centers=cm, neighbors=_mask(neighbor_mask, n))
+    cm = as_mask(center_mask, n)
+    nl = neighbor_list(pos, box, cutoff, centers=cm, neighbors=as_mask(neighbor_mask, n))
     row_of_atom = np.cumsum(cm) - 1
     data = np.ones(nl.i.size, dtype=np.int8)
     return sp.csr_matrix((data, (row_of_atom[nl.i], nl.j)), shape=(int(cm.sum()), n))
@@ -258,7 +246,7 @@ def switching_vs_fracture_plane(
     unless given. Returns ``(plane, edges, counts (4, n_bins), fractions (4, n_bins))``.
     """
     pos = np.asarray(positions, dtype=np.float64)
-    cm = _mask(center_mask, pos.shape[0])
+    cm = as_mask(center_mask, pos.shape[0])
     x_plane = fracture_plane(pos, box, axis=axis) if plane is None else float(plane)
     dist = signed_distance_to_plane(pos[cm], box, x_plane, axis=axis)
     edges, counts, frac = switching_profile(dist, codes, bins, absolute=absolute)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["NeighborList", "as_box", "as_index", "minimum_image", "neighbor_list", "wrap"]
+__all__ = ["NeighborList", "as_box", "as_index", "as_mask", "minimum_image", "neighbor_list", "wrap"]
 
 
 def as_box(box: ArrayLike) -> NDArray[np.float64]:
@@ -108,6 +108,18 @@ def neighbor_list(
     dist = np.sqrt(np.einsum("ij,ij->i", vec, vec))
     inside = dist <= cutoff
     return NeighborList(ii[inside], jj[inside], vec[inside], dist[inside], n)
+
+
+def as_mask(sel: ArrayLike | None, n: int) -> NDArray[np.bool_]:
+    """Turn None (every atom) / boolean mask / index array into a boolean mask of length ``n``."""
+    if sel is not None and np.asarray(sel).dtype == bool:
+        arr = np.asarray(sel)
+        if arr.shape != (n,):
+            raise ValueError(f"boolean mask has shape {arr.shape}, expected ({n},)")
+        return arr
+    mask = np.zeros(n, dtype=bool)
+    mask[as_index(sel, n)] = True
+    return mask
 
 
 def as_index(sel: ArrayLike | None, n: int) -> NDArray[np.int64]:

@@ -27,6 +27,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .neighbors import as_mask
+
 __all__ = [
     "NON_REARRANGING_THRESHOLD",
     "REARRANGING_THRESHOLD",
@@ -276,7 +278,6 @@ def find_excursions(
             after[np.maximum(first_idx[i_rep] + j_off - 1, 0)],
         )
         close = np.linalg.norm(after[i_rep] - cages, axis=1) < return_distance
-        reversible = np.zeros(atom.size, dtype=bool)
         np.logical_or.at(reversible, i_rep, close)
     return Excursions(atom, start, peak, end.astype(np.int64), peak_val, hop, reversible)
 
@@ -318,23 +319,6 @@ class LabelledEvents:
     n_excursions: int = 0
     n_reversible: int = 0
     peak_phop: NDArray[np.float64] | None = None
-
-    def distinct_atoms(self, label: int) -> int:
-        """Number of distinct atoms among the examples of class ``label``."""
-        return int(np.unique(self.atom[self.label == label]).size)
-
-
-def _atom_mask(atoms: ArrayLike | None, n_atoms: int) -> NDArray[np.bool_]:
-    if atoms is None:
-        return np.ones(n_atoms, dtype=bool)
-    sel = np.asarray(atoms)
-    if sel.dtype == bool:
-        if sel.shape != (n_atoms,):
-            raise ValueError(f"atom mask has shape {sel.shape}, expected ({n_atoms},)")
-        return sel
-    keep = np.zeros(n_atoms, dtype=bool)
-    keep[sel.astype(np.int64)] = True
-    return keep
 
 
 def _first_k_per_atom(atom: np.ndarray, k: int | None) -> np.ndarray:
@@ -431,7 +415,7 @@ def label_events(
     if p.ndim != 2:
         raise ValueError("p_hop must have shape (n_frames, n_atoms)")
     n_frames, n_atoms = p.shape
-    keep = _atom_mask(atoms, n_atoms)
+    keep = as_mask(atoms, n_atoms)
     ex = find_excursions(
         p,
         rearranging_threshold,

@@ -425,7 +425,7 @@ def radial_short_columns(feature_names: Sequence[str], max_mu: float = 5.0) -> l
     return out
 
 
-def candidate_subsets(feature_names: Sequence[str], voronoi_name: str = "voronoi_volume") -> dict[str, list[str]]:
+def candidate_subsets(feature_names: Sequence[str]) -> dict[str, list[str]]:
     """Feature subsets the model selection may choose from: all structure functions, radial only,
     radial with μ ≤ 5 Å (the shells that define the local environment)."""
     names = list(feature_names)

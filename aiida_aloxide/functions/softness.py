@@ -374,8 +374,7 @@ def label_trajectory(positions: np.ndarray, times: np.ndarray, p: Mapping[str, A
 
     Durations in ps become frame counts with the trajectory's frame interval; example frames
     are moved down onto a grid of ``frame_spacing`` ps (shared configurations for the inherent
-    structures), and the first examples may not precede the averaging window of the features.
-    Returns ``(p_hop, LabelledEvents, h)``, ``h`` the p_hop half window in frames.
+    structures) and start at ``min_time``. Returns ``(p_hop, LabelledEvents)``.
     """
     step = float(np.median(np.diff(times)))
     h = window_half_width(times, p["t_r"])
@@ -400,7 +399,7 @@ def label_trajectory(positions: np.ndarray, times: np.ndarray, p: Mapping[str, A
         min_frame=_frames_of(p["min_time"], step),
         frame_spacing=spacing,
     )
-    return ph, lab, h
+    return ph, lab
 
 
 @calcfunction
@@ -421,7 +420,7 @@ def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
             raise ValueError(f"events.{key} = {p[key]} ps is not shorter than the trajectory ({duration:g} ps)")
     al = np.nonzero(types == _AL)[0]
     positions = trajectory.get_array("positions")[:, al]
-    ph, lab, _h = label_trajectory(positions, times, p)
+    ph, lab = label_trajectory(positions, times, p)
     keep = np.arange(lab.label.size)
     if p["max_events"] is not None:
         rng = np.random.default_rng([int(p["seed"]), 1])
