@@ -92,9 +92,10 @@ def parse_dump(text: str, *, allow_truncated_last: bool = True) -> tuple[list[Du
     chunks = text.split("ITEM: TIMESTEP")
     frames: list[DumpFrame] = []
     truncated = False
-    bodies = [c for c in chunks if c.strip()]
-    if text.strip() and not text.lstrip().startswith("ITEM: TIMESTEP"):
+    # Sections LAMMPS writes before each TIMESTEP with dump_modify units/time yes: skipped.
+    if chunks and chunks[0].strip() and not _only_preamble(chunks[0]):
         raise DumpFormatError("dump does not start with 'ITEM: TIMESTEP'")
+    bodies = [c for c in chunks[1:] if c.strip()]
     for k, chunk in enumerate(bodies):
         last = k == len(bodies) - 1
         try:
@@ -105,6 +106,13 @@ def parse_dump(text: str, *, allow_truncated_last: bool = True) -> tuple[list[Du
                 break
             raise
     return frames, truncated
+
+
+def _only_preamble(text: str) -> bool:
+    """True if ``text`` holds only ``ITEM: UNITS`` / ``ITEM: TIME`` sections (one value line each)."""
+    lines = [line for line in text.strip("\n").split("\n") if line.strip()]
+    heads = lines[0::2]
+    return len(lines) % 2 == 0 and all(h.strip() in ("ITEM: UNITS", "ITEM: TIME") for h in heads)
 
 
 def _parse_dump_frame(chunk: str) -> DumpFrame:
@@ -129,10 +137,18 @@ def _parse_dump_frame(chunk: str) -> DumpFrame:
         raise DumpFormatError(f"malformed dump frame header: {exc}") from exc
     if len(body) != n:
         raise DumpFormatError(f"frame at step {timestep} has {len(body)} of {n} atom lines")
+    # A text column (LAMMPS' ``element``) is skipped; the numeric ones are read.
+    numeric = [c for c, name in enumerate(names) if name != "element"]
     try:
-        data = np.loadtxt(io.StringIO("\n".join(body)), dtype=np.float64, ndmin=2)
+        data = np.loadtxt(
+            io.StringIO("\n".join(body)),
+            dtype=np.float64,
+            ndmin=2,
+            usecols=numeric if len(numeric) < len(names) else None,
+        )
     except ValueError as exc:
         raise DumpFormatError(f"unreadable atom lines at step {timestep}: {exc}") from exc
+    names = [names[c] for c in numeric]
     if data.shape != (n, len(names)):
         raise DumpFormatError(f"frame at step {timestep}: expected {len(names)} columns, got {data.shape}")
     if "id" in names:

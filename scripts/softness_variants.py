@@ -35,10 +35,11 @@ def grid_features(name, traj, kind, workdir, code):
     from aiida_aloxide.analysis.configurations import past_window_average
     from aiida_aloxide.analysis.structure_functions import structure_functions
     from aiida_aloxide.analysis.voronoi import voronoi_volumes
+    from aiida_aloxide.trajectory import cell_lengths
 
     path = workdir / f"features_{name}_{kind}.npy"
     pos = traj.get_array("positions")
-    cells = np.asarray(traj.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(traj)
     types = traj.get_array("types").astype(np.int64)
     frames = np.arange(12, pos.shape[0] - 12, GRID)
     if path.exists():
@@ -69,14 +70,13 @@ def inherent(traj, frames, code):
     from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
     from aiida_aloxide.data.structure import structure_from_arrays
     from aiida_aloxide.potentials import MATSUI
+    from aiida_aloxide.trajectory import cell_lengths, frames_trajectory
     from aiida_aloxide.workchains.softness import INHERENT_MINIMIZATION
 
     pos = traj.get_array("positions")
-    cells = np.asarray(traj.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(traj)
     types = traj.get_array("types").astype(np.int64)
-    sel = orm.ArrayData()
-    sel.set_array("positions", pos[frames].astype(np.float64))
-    sel.set_array("cells", cells[frames])
+    sel = frames_trajectory(pos[frames], cells[frames], types)
     structure = structure_from_arrays(
         np.mod(pos[0].astype(np.float64), cells[0]), types, cells[0], dict(MATSUI.charges)
     )

@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from .neighbors import as_box, as_index, wrap
 
-__all__ = ["D2MIN_CUTOFF", "cumulative_nonaffine", "d2min", "d2min_steps"]
+__all__ = ["D2MIN_CUTOFF", "cumulative_nonaffine", "cumulative_d_by_frame", "d2min", "d2min_steps"]
 
 #: Neighbourhood radius of Du et al. (2021), Å.
 D2MIN_CUTOFF = 4.0
@@ -318,3 +318,16 @@ def cumulative_nonaffine(
         degenerate=degenerate,
     )
     return np.sqrt(np.maximum(steps, 0.0)).sum(axis=0), steps
+
+
+def cumulative_d_by_frame(steps: ArrayLike) -> NDArray[np.float64]:
+    """D up to every frame (F, n_centres) from the per-step ΔD²_min (F-1, n_centres): 0 at frame 0.
+
+    Row F-1 equals the cumulative D of :func:`cumulative_nonaffine` (nan once a step was degenerate).
+    """
+    d2 = np.asarray(steps, dtype=np.float64)
+    if d2.ndim != 2:
+        raise ValueError(f"steps must be (F-1, n_centres), got shape {d2.shape}")
+    out = np.zeros((d2.shape[0] + 1, d2.shape[1]))
+    out[1:] = np.cumsum(np.sqrt(np.maximum(d2, 0.0)), axis=0)
+    return out

@@ -18,6 +18,7 @@ from aiida_lammps.calculations.raw import LammpsRawCalculation
 from ..data.structure import structure_arrays, validate_alumina
 from ..lammps_io import write_data
 from ..potentials import MATSUI
+from ..trajectory import cell_lengths
 from .script import (
     DATA_FILENAME,
     FINAL_DUMP,
@@ -52,6 +53,10 @@ def _validate_structure(value: orm.StructureData, _ctx) -> str | None:
 class AloxideLammpsCalculation(LammpsRawCalculation):
     """Run one stage (a sequence of MD / minimise / box segments) of a Matsui a-Al2O3 sample."""
 
+    #: Part of every run's cache hash: bump when the inputs or the script change meaning
+    #: (2: ``frames`` input as TrajectoryData), so that older runs are not reused.
+    CACHE_VERSION = 2
+
     FILENAME_INPUT = "aloxide.in"
     FILENAME_OUTPUT = "lammps.out"
 
@@ -83,10 +88,10 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         )
         spec.input(
             "frames",
-            valid_type=orm.ArrayData,
+            valid_type=orm.TrajectoryData,
             required=False,
-            help="Configurations for a `minimize_frames` stage: positions (F, N, 3) Å and cells (F, 3) Å, "
-            "the atoms of `structure` in the same order.",
+            help="Configurations for a `minimize_frames` stage (aiida_aloxide.trajectory.frames_trajectory): "
+            "positions (F, N, 3) Å and orthorhombic cells (F, 3, 3) Å, the atoms of `structure` in the same order.",
         )
         spec.inputs.validator = cls.validate_inputs
         spec.output("thermo", valid_type=orm.ArrayData, help="Thermo series: one array per thermo column.")
@@ -100,13 +105,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         )
         spec.output(
             "trajectory",
-            valid_type=orm.ArrayData,
+            valid_type=orm.TrajectoryData,
             required=False,
-            help="Dumped frames: positions (frames, atoms, 3) float32 unwrapped, cells, steps, times.",
+            help="Dumped frames: positions (frames, atoms, 3) unwrapped, cells, steps, times, types, dumped extras.",
         )
         spec.output(
             "minimized_frames",
-            valid_type=orm.ArrayData,
+            valid_type=orm.TrajectoryData,
             required=False,
             help="Plane-strain steps: energy-minimised positions, stress x volume and Voronoi volume per step.",
         )
@@ -160,18 +165,23 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         if not wanted:
             return "`frames` is only used by a `minimize_frames` stage"
         frames = value["frames"]
-        names = frames.get_arraynames()
-        if "positions" not in names or "cells" not in names:
-            return "`frames` must contain arrays 'positions' (F, N, 3) and 'cells' (F, 3)"
+        if "positions" not in frames.get_arraynames():
+            return "`frames` must contain the array 'positions' (F, N, 3)"
         shape = frames.get_shape("positions")
-        if len(shape) != 3 or shape[2] != 3 or frames.get_shape("cells") != (shape[0], 3):
-            return f"`frames` arrays have shapes {shape} and {frames.get_shape('cells')}, expected (F, N, 3), (F, 3)"
+        if len(shape) != 3 or shape[2] != 3:
+            return f"`frames` positions have shape {shape}, expected (F, N, 3)"
+        try:
+            lengths = cell_lengths(frames)
+        except ValueError as exc:
+            return f"`frames`: {exc}"
+        if lengths.shape[0] != shape[0]:
+            return f"`frames` holds {shape[0]} positions but {lengths.shape[0]} cells"
         if shape[0] != wanted[0]["n_frames"]:
             return f"`frames` holds {shape[0]} configurations but the stage minimises {wanted[0]['n_frames']}"
         if "structure" in value and shape[1] != len(value["structure"].sites):
             return f"`frames` has {shape[1]} atoms, the structure {len(value['structure'].sites)}"
-        pos, cells = frames.get_array("positions"), frames.get_array("cells")
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(cells)) and np.all(cells > 0)):
+        if not (np.all(np.isfinite(frames.get_array("positions"))) and np.all(np.isfinite(lengths))
+                and np.all(lengths > 0)):  # fmt: skip
             return "`frames` positions and cells must be finite, cells positive"
         return None
 
@@ -188,9 +198,8 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             handle.write(generate_script(stage))
         if "frames" in self.inputs:
             with folder.open(FRAMES_DUMP, "w") as handle:
-                handle.write(
-                    frames_dump(self.inputs.frames.get_array("positions"), self.inputs.frames.get_array("cells"), types)
-                )
+                frames = self.inputs.frames
+                handle.write(frames_dump(frames.get_array("positions"), cell_lengths(frames), types))
 
         codeinfo = CodeInfo()
         codeinfo.cmdline_params = ["-in", self.inputs.metadata.options.input_filename, "-log", LOG_FILENAME]

@@ -427,17 +427,17 @@ def _minimize_frames_commands(seg: dict[str, Any]) -> list[str]:
     ]
 
 
-def frames_dump(positions: Any, cells: Any, types: Any) -> str:
-    """Text of ``frames.dump``: configuration k at timestep k + 1 (positions in Å, cells (F, 3))."""
+def frames_dump(positions: Any, lengths: Any, types: Any) -> str:
+    """Text of ``frames.dump``: configuration k at timestep k + 1 (positions in Å, box lengths (F, 3))."""
     import io
 
     import numpy as np
 
     pos = np.asarray(positions, dtype=np.float64)
-    box = np.asarray(cells, dtype=np.float64)
+    box = np.asarray(lengths, dtype=np.float64)
     typ = np.asarray(types).astype(np.int64)
     if pos.ndim != 3 or pos.shape[2] != 3 or box.shape != (pos.shape[0], 3) or typ.shape != (pos.shape[1],):
-        raise StageError("frames must be positions (F, N, 3), cells (F, 3) and types (N,)")
+        raise StageError("frames must be positions (F, N, 3), box lengths (F, 3) and types (N,)")
     if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(box)) and np.all(box > 0)):
         raise StageError("frame positions and cells must be finite, cells positive")
     ids = np.arange(1, typ.size + 1)

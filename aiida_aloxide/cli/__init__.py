@@ -483,12 +483,11 @@ def _minimized(structure, code_label):
     from ..calculations.lammps import AloxideLammpsCalculation
     from ..data.structure import structure_arrays, structure_from_arrays
     from ..potentials import MATSUI
+    from ..trajectory import frames_trajectory
     from ..workchains.softness import INHERENT_MINIMIZATION
 
     positions, types, _, box = structure_arrays(structure)
-    frames = orm.ArrayData()
-    frames.set_array("positions", positions[None].astype(np.float64))
-    frames.set_array("cells", np.asarray(box, dtype=np.float64)[None])
+    frames = frames_trajectory(positions[None], box[None], types)
     stage = {"segments": [{"type": "minimize_frames", "n_frames": 1, **INHERENT_MINIMIZATION}], "thermo_every": 1000}
     _, calc = run_get_node(
         AloxideLammpsCalculation, code=_code(code_label), structure=structure, parameters=orm.Dict(stage), frames=frames
@@ -557,28 +556,32 @@ def samples(profile, protocol, min_pressure, max_pressure):
 @click.option("--output", "output_dir", default="demo-output", show_default=True, type=click.Path())
 @click.option("--label", default=None, help="Study label (group aloxide/study/<label>) [demo-<date>-<time>].")
 @click.option(
-    "--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between progress lines."
+    "--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between checks."
 )
 def demo(profile, protocol, pressures, output_dir, label, interval):
     """The whole study (SPEC.md) at the demo protocol for 0 and 4 GPa, then its report.
 
     Same as `study run --protocol demo -P 0 -P 4 --label demo-...` followed by `study report`:
     quench, plane-strain and plane-stress tension, SPEC §4 analyses, thermal dynamics, softness
-    model and its application, summary; figures and tables in ``--output``.
+    model and its application, summary; figures, tables (summary.md, summary.csv, index.html) and
+    AiiDA's log of the run (study.log) in ``--output``.
     """
     from pathlib import Path
 
     _load(profile)
-    from .study import _builder, run_with_progress, write_report
+    from .progress import run_with_progress
+    from .study import _builder, write_report
 
     t0 = time.monotonic()
     label = label or f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     builder = _builder(None, pressures or (0.0, 4.0), protocol, 1, True, label, None)
-    click.echo(f"[demo] the whole study at the {protocol!r} protocol; progress below, one line per stage change")
-    node = run_with_progress(builder, interval, prefix="demo")
-    summary = write_report(node, Path(output_dir))
+    out = Path(output_dir)
+    click.echo(f"[demo] the whole study at the {protocol!r} protocol; progress below, one line per branch change")
+    node = run_with_progress(builder, interval, prefix="demo", log=out / "study.log")
+    summary = write_report(node, out)
     click.echo(
         f"[demo] done in {time.monotonic() - t0:.0f} s. Report: {summary.resolve()}\n"
+        f"       (tables and figures: {(out / 'index.html').resolve()}; AiiDA log: {(out / 'study.log').resolve()})\n"
         f"       study PK {node.pk}, group {node.base.extras.get('aloxide_study_group')}; "
         f"`aiida-aloxide study show {node.pk}`, `aiida-aloxide study export {node.pk} study.aiida`"
     )

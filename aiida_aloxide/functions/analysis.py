@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
 
 from ..analysis.atomic_stress import hydrostatic_stress, species_histograms
 from ..analysis.bond_switching import (
@@ -30,7 +29,9 @@ from ..analysis.nonaffine import D2MIN_CUTOFF, cumulative_nonaffine
 from ..analysis.rdf import first_minimum, partial_rdfs
 from ..data.structure import structure_arrays
 from ..potentials import SPECIES_TYPES
+from ..trajectory import cell_lengths
 from ..values import finite_or_none
+from .versioning import calcfunction
 
 __all__ = [
     "AL_AL_CUTOFF",
@@ -169,7 +170,7 @@ def rdf_analysis(
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_frames(frames: orm.ArrayData) -> dict[str, np.ndarray | None]:
+def _read_frames(frames: orm.TrajectoryData) -> dict[str, np.ndarray | None]:
     """The arrays of a tension ``frames`` node, checked for shape consistency."""
     names = set(frames.get_arraynames())
     missing = sorted({"positions", "cells", "types", "strain"} - names)
@@ -181,7 +182,7 @@ def _read_frames(frames: orm.ArrayData) -> dict[str, np.ndarray | None]:
     n_frames, n_atoms = pos.shape[:2]
     if n_frames < 2:
         raise ValueError("deformation analysis needs the reference frame and at least one strained frame")
-    cells = np.asarray(frames.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(frames)
     types = np.asarray(frames.get_array("types")).astype(np.int64)
     strain = np.asarray(frames.get_array("strain"), dtype=np.float64)
     if cells.shape != (n_frames, 3) or types.shape != (n_atoms,) or strain.shape != (n_frames,):
@@ -219,7 +220,7 @@ def _nan_stat(func, values: np.ndarray) -> float | None:
 
 
 @calcfunction
-def deformation_analysis(frames: orm.ArrayData, parameters: orm.Dict | None = None) -> dict[str, orm.Data]:
+def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None = None) -> dict[str, orm.Data]:
     """Bond switching, cumulative non-affine displacement D and local stress of the Al atoms of a tension run.
 
     ``frames``: the ``frames`` output of a tension work chain (frame 0 = unstrained reference).

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
 
 from ..analysis.clusters import AL_AL_CUTOFF, find_clusters, rearrangement_probability, top_fraction_mask
 from ..analysis.configurations import CONFIGURATION_KINDS, past_window_average
@@ -66,7 +65,9 @@ from ..analysis.structure_functions import (
 from ..analysis.voronoi import voronoi_volumes
 from ..data.softness_model import SoftnessModelData
 from ..potentials import SPECIES_TYPES
+from ..trajectory import cell_lengths, frames_trajectory
 from ..values import finite_or_none
+from .versioning import calcfunction
 
 __all__ = [
     "CLUSTER_DEFAULTS",
@@ -302,7 +303,7 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
     vectors so that the two coincide (continuous unwrapped coordinates across chunks). Times run
     from 0 at the first recorded frame. ``parameters``: ``timestep`` (ps), ``chunk_ps`` (list of
     chunk durations), ``temperature`` (target, K); ``thermo_<k>`` (optional) give the mean
-    temperature. Outputs ``trajectory`` (ArrayData) and ``summary`` (Dict).
+    temperature. Outputs ``trajectory`` (TrajectoryData) and ``summary`` (Dict).
     """
     p = parameters.get_dict()
     keys = sorted(k for k in chunks if k.startswith("chunk_"))
@@ -310,36 +311,40 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
         raise ValueError("no chunk_<k> trajectories given")
     if len(p["chunk_ps"]) != len(keys):
         raise ValueError(f"{len(keys)} chunks given but chunk_ps lists {len(p['chunk_ps'])} durations")
-    positions, cells, times = [], [], []
-    offset_t, last, mismatch, chunk_bytes = 0.0, None, 0.0, 0
+    shapes = [chunks[k].get_shape("positions") for k in keys]
+    if len({s[1:] for s in shapes}) != 1:
+        raise ValueError(f"chunks disagree on the atoms: positions shapes {shapes}")
+    # Filled chunk by chunk (each chunk's arrays dropped after use): peak memory = result + one chunk.
+    pos = np.empty((sum(s[0] for s in shapes) - (len(keys) - 1), *shapes[0][1:]), dtype=np.float64)
+    lengths, times = [], []
+    row, offset_t, last, mismatch, chunk_bytes = 0, 0.0, None, 0.0, 0
     for c, key in enumerate(keys):
         traj = chunks[key]
-        pos = traj.get_array("positions").astype(np.float32, copy=False)
-        chunk_bytes += int(pos.nbytes)
-        cel = np.asarray(traj.get_array("cells"), dtype=np.float64)
+        chunk = traj.get_array("positions")
+        chunk_bytes += int(chunk.nbytes)
+        box = cell_lengths(traj)
         t = np.asarray(traj.get_array("times"), dtype=np.float64)
         t = t - t[0]
+        start, shift = 0, 0.0
         if last is not None:
             # Whole-box shift that maps the repeated frame onto the previous chunk's last frame.
-            shift = np.round((last - pos[0].astype(np.float64)) / cel[0]) * cel[0]
-            pos = (pos.astype(np.float64) + shift).astype(np.float32)
-            mismatch = max(mismatch, float(np.abs(pos[0].astype(np.float64) - last).max()))
-            pos, cel, t = pos[1:], cel[1:], t[1:]
-        positions.append(pos)
-        cells.append(cel)
-        times.append(t + offset_t)
+            shift = np.round((last - chunk[0]) / box[0]) * box[0]
+            mismatch = max(mismatch, float(np.abs(chunk[0] + shift - last).max()))
+            start = 1
+        n = chunk.shape[0] - start
+        np.add(chunk[start:], shift, out=pos[row : row + n])
+        lengths.append(box[start:])
+        times.append(t[start:] + offset_t)
         offset_t += float(p["chunk_ps"][c])
-        if len(pos):
-            last = pos[-1].astype(np.float64)
-    out = orm.ArrayData()
-    pos = np.concatenate(positions)
+        if n:
+            last = pos[row + n - 1].copy()
+        row += n
+        traj.clear_internal_cache()
     tt = np.concatenate(times)
-    out.set_array("positions", pos)
-    out.set_array("cells", np.concatenate(cells))
-    out.set_array("times", tt)
-    out.set_array("steps", np.rint(tt / float(p["timestep"])).astype(np.int64))
     types = chunks[keys[0]].get_array("types").astype(np.int8)
-    out.set_array("types", types)
+    out = frames_trajectory(
+        pos, np.concatenate(lengths), types, steps=np.rint(tt / float(p["timestep"])).astype(np.int64), times=tt
+    )
     temps = [chunks[k].get_array("temp") for k in sorted(chunks) if k.startswith("thermo_")]
     temps = [t for t in temps if len(t)]
     summary = {
@@ -355,7 +360,7 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
         "temperature_target": finite_or_none(p.get("temperature")),
         "temperature_mean": finite_or_none(np.mean(np.concatenate(temps))) if temps else None,
     }
-    out.base.attributes.set_many({k: summary[k] for k in ("n_frames", "n_atoms", "record_every_ps", "duration_ps")})
+    out.base.attributes.set_many({k: summary[k] for k in ("record_every_ps", "duration_ps")})
     return {"trajectory": out, "summary": orm.Dict(summary)}
 
 
@@ -403,7 +408,7 @@ def label_trajectory(positions: np.ndarray, times: np.ndarray, p: Mapping[str, A
 
 
 @calcfunction
-def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
+def phop_events(trajectory: orm.TrajectoryData, parameters: orm.Dict) -> dict:
     """p_hop of every Al atom and balanced rearranging (1) / non-rearranging (0) (atom, frame) labels.
 
     Rules and their parameters (``events`` section): see :func:`~aiida_aloxide.analysis.phop.label_events`
@@ -475,26 +480,30 @@ def phop_events(trajectory: orm.ArrayData, parameters: orm.Dict) -> dict:
 
 
 @calcfunction
-def example_frames(trajectory: orm.ArrayData, events: orm.ArrayData) -> orm.ArrayData:
-    """The distinct frames of the labelled examples (ascending): positions (F, N, 3), cells, frame index.
+def example_frames(trajectory: orm.TrajectoryData, events: orm.ArrayData) -> orm.TrajectoryData:
+    """The distinct frames of the labelled examples (ascending): positions, cells, steps, times, frame index.
 
     This is what the ``minimize_frames`` stage of ``aloxide.lammps`` relaxes into inherent structures.
     """
     frames = np.unique(events.get_array("frame").astype(np.int64))
-    out = orm.ArrayData()
-    out.set_array("positions", np.asarray(trajectory.get_array("positions")[frames], dtype=np.float64))
-    out.set_array("cells", np.asarray(trajectory.get_array("cells"), dtype=np.float64)[frames])
-    out.set_array("frame", frames)
-    out.set_array("types", trajectory.get_array("types").astype(np.int8))
-    out.base.attributes.set_many({"n_frames": int(frames.size), "configuration": "thermal"})
+    times = trajectory.get_times()
+    out = frames_trajectory(
+        trajectory.get_array("positions")[frames],
+        cell_lengths(trajectory)[frames],
+        trajectory.get_array("types"),
+        steps=trajectory.get_stepids()[frames],
+        times=None if times is None else times[frames],
+        frame=frames,
+    )
+    out.base.attributes.set("configuration", "thermal")
     return out
 
 
 def configurations(
-    trajectory: orm.ArrayData, frames: np.ndarray, p: Mapping[str, Any], relaxed: orm.ArrayData | None
+    trajectory: orm.TrajectoryData, frames: np.ndarray, p: Mapping[str, Any], relaxed: orm.TrajectoryData | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (len(frames), N, 3) and cells of the requested configuration kind at ``frames``."""
-    cells = np.asarray(trajectory.get_array("cells"), dtype=np.float64)[frames]
+    """Positions (len(frames), N, 3) and box lengths (len(frames), 3) of the requested configuration kind."""
+    cells = cell_lengths(trajectory)[frames]
     kind = p["configuration"]
     if kind == "inherent":
         if relaxed is None:
@@ -515,7 +524,10 @@ def configurations(
 
 @calcfunction
 def event_features(
-    trajectory: orm.ArrayData, events: orm.ArrayData, parameters: orm.Dict, relaxed: orm.ArrayData | None = None
+    trajectory: orm.TrajectoryData,
+    events: orm.ArrayData,
+    parameters: orm.Dict,
+    relaxed: orm.TrajectoryData | None = None,
 ) -> orm.ArrayData:
     """Structure functions of each labelled Al atom at its frame (+ its Voronoi volume if asked).
 
@@ -537,7 +549,7 @@ def event_features(
     positions, cells = configurations(trajectory, distinct, p, relaxed)
     # Column names from an empty call (no centres): identical to those of every frame.
     names = structure_functions(positions[0] if len(distinct) else trajectory.get_array("positions")[0],
-                                cells[0] if len(distinct) else trajectory.get_array("cells")[0], types,
+                                cells[0] if len(distinct) else cell_lengths(trajectory)[0], types,
                                 centers=np.zeros(0, np.int64), **kw).names  # fmt: skip
     n_col = len(names) + (1 if p["voronoi"] else 0)
     feats = np.zeros((atom.size, n_col), dtype=np.float32)
@@ -789,7 +801,7 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def _frame_axis(frames: orm.ArrayData) -> tuple[np.ndarray, str]:
+def _frame_axis(frames: orm.TrajectoryData) -> tuple[np.ndarray, str]:
     """The per-frame abscissa: ``strain`` if stored, else ``times``, else the frame index."""
     names = frames.get_arraynames()
     n = frames.get_shape("positions")[0]
@@ -799,7 +811,7 @@ def _frame_axis(frames: orm.ArrayData) -> tuple[np.ndarray, str]:
     return np.arange(n, dtype=np.float64), "index"
 
 
-def frames_configuration(frames: orm.ArrayData) -> str | None:
+def frames_configuration(frames: orm.TrajectoryData) -> str | None:
     """The configuration kind a frames node holds: its ``configuration`` attribute, else what its
     creator implies (plane-strain frames are energy-minimised, plane-stress ones thermal)."""
     kind = frames.base.attributes.get("configuration", None)
@@ -810,7 +822,7 @@ def frames_configuration(frames: orm.ArrayData) -> str | None:
     return {"collect_plane_strain": "inherent", "collect_plane_stress": "thermal"}.get(name)
 
 
-def check_configuration(model: SoftnessModelData, frames: orm.ArrayData) -> None:
+def check_configuration(model: SoftnessModelData, frames: orm.TrajectoryData) -> None:
     """Refuse frames of another configuration kind than the model was trained on."""
     kind = frames_configuration(frames)
     if kind is None:
@@ -826,10 +838,10 @@ def check_configuration(model: SoftnessModelData, frames: orm.ArrayData) -> None
 
 
 @calcfunction
-def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
+def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> dict:
     """Softness of every Al atom at every frame (features recomputed with the model's parameters).
 
-    ``frames``: positions (F, N, 3), cells (F, 3), types, optionally strain and voronoi_volume
+    ``frames`` (TrajectoryData): positions (F, N, 3), cells, types, optionally strain and voronoi_volume
     (needed only if the model uses that column); they must hold the configuration kind the model
     was trained on. Atoms with a feature outside the model's training range (plus a margin) are
     flagged out of domain: new surfaces and voids, where a linear model extrapolates. Outputs
@@ -844,7 +856,7 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
     domain = model.domain()
     types = frames.get_array("types").astype(np.int64)
     positions = frames.get_array("positions")
-    cells = np.asarray(frames.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(frames)
     al = np.nonzero(types == int(sf.get("center_type", _AL)))[0]
     wanted = list(m.feature_names)
     vor = frames.get_array("voronoi_volume") if VORONOI_COLUMN in wanted else None
@@ -911,7 +923,7 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.ArrayData) -> dict:
 
 
 @calcfunction
-def softness_clusters(frames: orm.ArrayData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
+def softness_clusters(frames: orm.TrajectoryData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
     """High-softness clusters per frame: the ``top_fraction`` softest Al, linked within ``cutoff``.
 
     Outputs ``clusters`` (ArrayData: n_clusters, largest, n_selected (F,) and labels (F, N_Al)
@@ -922,7 +934,7 @@ def softness_clusters(frames: orm.ArrayData, softness: orm.ArrayData, parameters
     s = softness.get_array("softness")
     al = softness.get_array("al_index").astype(np.int64)
     positions = frames.get_array("positions")
-    cells = np.asarray(frames.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(frames)
     if positions.shape[0] != s.shape[0]:
         raise ValueError(f"frames hold {positions.shape[0]} frames but softness {s.shape[0]}")
     n_f = s.shape[0]
@@ -962,7 +974,7 @@ def softness_clusters(frames: orm.ArrayData, softness: orm.ArrayData, parameters
 
 
 @calcfunction
-def rearrangement_probability_fn(frames: orm.ArrayData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
+def rearrangement_probability_fn(frames: orm.TrajectoryData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
     """P_R(S): fraction of Al atoms of the given initial CN (Al5) whose CN has decreased by the final strain.
 
     Binned by each atom's softness in the first (unstrained) frame, with the exponential fit
@@ -973,7 +985,7 @@ def rearrangement_probability_fn(frames: orm.ArrayData, softness: orm.ArrayData,
     p = check_parameters("rearrangement", parameters.get_dict())
     types = frames.get_array("types").astype(np.int64)
     positions = frames.get_array("positions")
-    cells = np.asarray(frames.get_array("cells"), dtype=np.float64)
+    cells = cell_lengths(frames)
     s0 = np.asarray(softness.get_array("softness")[0], dtype=np.float64)
     al_mask, o_mask = types == _AL, types == _O
     if not np.array_equal(np.nonzero(al_mask)[0], softness.get_array("al_index")):

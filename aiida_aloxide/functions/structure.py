@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
 
 from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers, species_fractions
 from ..data.structure import structure_arrays, structure_from_arrays
 from ..lammps_io import density_g_cm3
 from ..packing import random_packing
 from ..potentials import MATSUI, SPECIES_TYPES
+from ..trajectory import frames_trajectory
+from .versioning import calcfunction
 
 __all__ = ["random_alumina", "sample_properties", "structure_as_frame", "structure_from_file"]
 
@@ -52,8 +53,8 @@ def sample_properties(
 
 
 @calcfunction
-def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | None = None) -> orm.ArrayData:
-    """One structure as a one-frame ``frames`` array (positions, cell, types, Voronoi volumes).
+def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | None = None) -> orm.TrajectoryData:
+    """One structure as a one-frame ``frames`` TrajectoryData (positions, cell, types, Voronoi volumes).
 
     ``configuration`` says what the structure is (thermal, time_averaged or inherent), so that a
     softness model trained on another kind refuses it.
@@ -62,11 +63,9 @@ def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | No
     from ..analysis.voronoi import voronoi_volumes
 
     positions, types, _, box = structure_arrays(structure)
-    frame = orm.ArrayData()
-    frame.set_array("positions", positions[None].astype(np.float32))
-    frame.set_array("cells", box[None])
-    frame.set_array("types", types.astype(np.int8))
-    frame.set_array("voronoi_volume", voronoi_volumes(positions, box)[None].astype(np.float32))
+    frame = frames_trajectory(
+        positions[None], box[None], types, voronoi_volume=voronoi_volumes(positions, box)[None].astype(np.float32)
+    )
     if configuration is not None:
         if configuration.value not in CONFIGURATION_KINDS:
             raise ValueError(f"configuration must be one of {CONFIGURATION_KINDS}, got {configuration.value!r}")

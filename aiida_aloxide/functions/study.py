@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiida import orm
-from aiida.engine import calcfunction
+
+from .versioning import calcfunction
 
 __all__ = ["SUMMARY_COLUMNS", "pressure_label", "study_summary"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
 
 from ..analysis.mechanics import summarize_curve
 from ..data.structure import structure_arrays, structure_from_arrays
 from ..potentials import MATSUI
+from ..trajectory import cell_lengths, frames_trajectory
+from .versioning import calcfunction
 
 __all__ = ["collect_plane_strain", "collect_plane_stress", "frame_to_structure", "replicate_x"]
 
@@ -27,11 +28,11 @@ def replicate_x(structure: orm.StructureData, copies: orm.Int) -> orm.StructureD
 
 
 @calcfunction
-def frame_to_structure(trajectory: orm.ArrayData, index: orm.Int) -> dict:
+def frame_to_structure(trajectory: orm.TrajectoryData, index: orm.Int) -> dict:
     """Structure (wrapped) and velocities of one stored frame, to resume a run from it."""
     k = index.value
     pos = np.asarray(trajectory.get_array("positions")[k], dtype=np.float64)
-    box = np.asarray(trajectory.get_array("cells")[k], dtype=np.float64)
+    box = cell_lengths(trajectory)[k]
     types = trajectory.get_array("types").astype(np.int64)
     structure = structure_from_arrays(np.mod(pos, box) % box, types, box, dict(MATSUI.charges))
     vel = orm.ArrayData()
@@ -39,16 +40,24 @@ def frame_to_structure(trajectory: orm.ArrayData, index: orm.Int) -> dict:
     return {"structure": structure, "velocities": vel}
 
 
-def _merge_frames(trajs: list[orm.ArrayData], keep: list[np.ndarray]) -> orm.ArrayData:
-    """Concatenate selected frames of several trajectory nodes into one compact ArrayData."""
-    frames = orm.ArrayData()
-    names = ["positions", "cells", "steps", "stress_volume", "voronoi_volume"]
-    for name in names:
-        parts = [t.get_array(name)[k] for t, k in zip(trajs, keep, strict=True) if name in t.get_arraynames()]
-        if parts and len(parts) == len(trajs):
-            frames.set_array(name, np.concatenate(parts))
-    frames.set_array("types", trajs[0].get_array("types"))
-    return frames
+def _merge_frames(trajs: list[orm.TrajectoryData], keep: list[np.ndarray], **extra: np.ndarray) -> orm.TrajectoryData:
+    """Concatenate selected frames of several trajectory nodes (+ per-frame ``extra`` arrays) into one node."""
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([p[k] for p, k in zip(parts, keep, strict=True)])
+
+    optional = {}
+    for name in ("stress_volume", "voronoi_volume"):
+        if all(name in t.get_arraynames() for t in trajs):
+            optional[name] = cat([t.get_array(name) for t in trajs])
+    return frames_trajectory(
+        cat([t.get_array("positions") for t in trajs]),
+        cat([cell_lengths(t) for t in trajs]),
+        trajs[0].get_array("types"),
+        steps=cat([t.get_array("steps") for t in trajs]),
+        **optional,
+        **extra,
+    )
 
 
 @calcfunction
@@ -78,12 +87,9 @@ def collect_plane_strain(parameters: orm.Dict, **chunks) -> dict:
         curve.set_array("stress_xx" if name == "sxx" else "stress_xx_sem" if name == "sxx_sem" else name, cat(name))
     curve.base.attributes.set("units", {"stress": "GPa (tension positive)", "energy": "eV", "length": "Å"})
     summary = summarize_curve(cat("strain"), cat("sxx"), p["stop_fraction"], p["stop_consecutive"])
-    frames = _merge_frames(trajs, keep)
-    frames.set_array("strain", cat("strain"))
-    frames.base.attributes.set("n_frames", int(len(sel)))
+    frames = _merge_frames(trajs, keep, strain=cat("strain"))
     # Energy-minimised configuration of every strain step (the kind a softness model must be trained on).
     frames.base.attributes.set("configuration", "inherent")
-    frames.base.attributes.set("n_atoms", int(frames.get_shape("positions")[1]))
     return {
         "stress_strain": curve,
         "frames": frames,
@@ -123,9 +129,8 @@ def collect_plane_stress(parameters: orm.Dict, reference_length: orm.Float, **ch
     if trajs:
         # Each chunk starts with the previous chunk's last frame (step 0 of its own run): drop it.
         keep = [np.arange(0 if c == 0 else 1, t.get_shape("positions")[0]) for c, t in enumerate(trajs)]
-        frames = _merge_frames(trajs, keep)
-        frames.set_array("strain", frames.get_array("cells")[:, 0] / l0 - 1.0)
-        frames.base.attributes.set("n_frames", int(frames.get_shape("positions")[0]))
+        lx = np.concatenate([cell_lengths(t)[k, 0] for t, k in zip(trajs, keep, strict=True)])
+        frames = _merge_frames(trajs, keep, strain=lx / l0 - 1.0)
         frames.base.attributes.set("configuration", "thermal")
         out["frames"] = frames
     return out

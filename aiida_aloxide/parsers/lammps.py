@@ -1,4 +1,4 @@
-"""``aloxide.lammps`` parser: log -> thermo + results, dumps -> structure and compact arrays.
+"""``aloxide.lammps`` parser: log -> thermo + results, dumps -> structure, arrays and ``TrajectoryData`` frames.
 
 Everything that can be read is stored before an exit code is returned, so a failed
 or killed run still leaves its thermo series and the frames it finished.
@@ -24,6 +24,7 @@ from ..calculations.script import (
 from ..data.structure import structure_from_arrays
 from ..lammps_io import DumpFormatError, density_g_cm3, parse_dump, parse_log
 from ..potentials import MATSUI, SPECIES_TYPES
+from ..trajectory import frames_trajectory
 from ..values import finite_values
 
 __all__ = ["AloxideLammpsParser"]
@@ -33,6 +34,10 @@ GPA_PER_BAR = 1.0e-4
 
 class AloxideLammpsParser(Parser):
     """Parse the files of an ``aloxide.lammps`` calculation."""
+
+    #: Part of every run's cache hash: bump when the outputs change (2: frames as TrajectoryData), so
+    #: that runs parsed by an older version are not reused.
+    CACHE_VERSION = 2
 
     def parse(self, **kwargs) -> ExitCode | None:
         """Store thermo, results, final structure/velocities and frames; return a named exit code."""
@@ -149,7 +154,8 @@ class AloxideLammpsParser(Parser):
         final.set_array("positions", np.column_stack([c["xu"], c["yu"], c["zu"]]) - lo)
         final.set_array("types", types.astype(np.int8))
         final.set_array("cell", box)
-        _store_extra_columns(final, c)
+        for name, value in _extra_columns(c).items():
+            final.set_array(name, value)
         n_al = int(np.count_nonzero(types == SPECIES_TYPES["Al"]))
         final.base.attributes.set("step", int(fr.timestep))
         final.base.attributes.set("density", density_g_cm3(n_al, len(types) - n_al, float(np.prod(box))))
@@ -157,7 +163,7 @@ class AloxideLammpsParser(Parser):
         return None
 
     def _parse_trajectory(self, temp_folder, stage: dict) -> str | None:
-        """Frame dumps (temporary retrieve) -> float32 arrays: ``trajectory`` and ``minimized_frames``."""
+        """Frame dumps (temporary retrieve) -> TrajectoryData: ``trajectory`` and ``minimized_frames``."""
         if temp_folder is None:
             return None
         from pathlib import Path
@@ -188,33 +194,40 @@ class AloxideLammpsParser(Parser):
         return "; ".join(errors) or None
 
 
-def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.ArrayData:
-    """Dump frames -> one ArrayData (positions float32 unwrapped with box origin 0, cells, steps, ...)."""
-    node = orm.ArrayData()
+def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.TrajectoryData:
+    """Dump frames -> one TrajectoryData (unwrapped positions with box origin 0, cells, steps, times, extras)."""
     lo = np.stack([f.box[:, 0] for f in frames])
     pos = np.stack([np.column_stack([f.columns["xu"], f.columns["yu"], f.columns["zu"]]) for f in frames])
-    node.set_array("positions", (pos - lo[:, None, :]).astype(np.float32))
-    node.set_array("cells", np.stack([f.lengths for f in frames]))
+    pos -= lo[:, None, :]
     steps = np.array([f.timestep for f in frames], dtype=np.int64)
-    node.set_array("steps", steps)
-    node.set_array("times", steps * timestep)
-    node.set_array("types", frames[0].columns["type"].astype(np.int8))
+    vel = None
     if "vx" in frames[0].columns:
         vel = np.stack([np.column_stack([f.columns["vx"], f.columns["vy"], f.columns["vz"]]) for f in frames])
-        node.set_array("velocities", vel.astype(np.float32))
-    _store_extra_columns(node, {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns})
-    node.base.attributes.set("n_frames", len(frames))
-    node.base.attributes.set("n_atoms", int(pos.shape[1]))
+    # Only the computed columns are stacked (positions and velocities are already).
+    extras = _extra_columns(
+        {k: np.stack([f.columns[k] for f in frames]) for k in frames[0].columns if k.startswith("c_")}
+    )
+    node = frames_trajectory(
+        pos,
+        np.stack([f.lengths for f in frames]),
+        frames[0].columns["type"].astype(np.int64),
+        steps=steps,
+        times=steps * timestep,
+        velocities=vel,
+        **extras,
+    )
     node.base.attributes.set("truncated", truncated)
     return node
 
 
-def _store_extra_columns(node: orm.ArrayData, cols: dict) -> None:
-    """Store stress (6 components) and Voronoi volume columns when dumped."""
+def _extra_columns(cols: dict) -> dict[str, np.ndarray]:
+    """Stress (6 components), Voronoi volume and potential energy columns when dumped, as float32 arrays."""
+    out = {}
     stress_keys = [f"c_aloxStress[{k}]" for k in range(1, 7)]
     if all(k in cols for k in stress_keys):
-        node.set_array("stress_volume", np.stack([cols[k] for k in stress_keys], axis=-1).astype(np.float32))
+        out["stress_volume"] = np.stack([cols[k] for k in stress_keys], axis=-1).astype(np.float32)
     if "c_aloxVoro[1]" in cols:
-        node.set_array("voronoi_volume", np.asarray(cols["c_aloxVoro[1]"], dtype=np.float32))
+        out["voronoi_volume"] = np.asarray(cols["c_aloxVoro[1]"], dtype=np.float32)
     if "c_aloxPE" in cols:
-        node.set_array("pe", np.asarray(cols["c_aloxPE"], dtype=np.float32))
+        out["pe"] = np.asarray(cols["c_aloxPE"], dtype=np.float32)
+    return out

@@ -12,10 +12,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from aiida import orm  # noqa: E402
 
+from .tables import (  # noqa: E402
+    atomic_stress_table,
+    deformation_record,
+    switching_table,
+    table_markdown,
+    tension_record,
+)
+from .tables import tension_table as tension_runs_table  # noqa: E402
+
 __all__ = [
     "d_distribution_figure",
     "deformation_figures",
     "deformation_table",
+    "model_note",
     "pressure_figure",
     "save_figure",
     "softness_figures",
@@ -80,25 +90,9 @@ def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path)
 
 
 def tension_table(tensions: Sequence[orm.WorkflowNode]) -> str:
-    """Markdown table of the tension summaries (peak, fracture strain, toughness, plastic energy)."""
-    lines = [
-        "| P (GPa) | loading | peak σ_xx (GPa) | ε at peak | fracture strain | toughness (GJ/m³) "
-        "| plastic energy (GJ/m³) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-
-    def fmt(v, spec=".3f"):
-        return "–" if v is None else format(v, spec)
-
-    for wc in tensions:
-        s = wc.outputs.summary.get_dict()
-        p = _pressure_of(wc)
-        frac = fmt(s["fracture_strain"], ".2f") if s["fractured"] else f"> {s['max_strain']:.2f} (not fractured)"
-        lines.append(
-            f"| {fmt(p, 'g')} | {s['loading']} | {fmt(s['peak_stress'], '.2f')} | {fmt(s['strain_at_peak'], '.2f')} "
-            f"| {frac} | {fmt(s['toughness'])} | {fmt(s['plastic_energy'])} |"
-        )
-    return "\n".join(lines) + "\n"
+    """Markdown table of the tension summaries (peak, fracture strain, toughness, plastic energy), one row per run."""
+    records = [tension_record(_pressure_of(wc), wc.outputs.summary.get_dict()) for wc in tensions]
+    return table_markdown(tension_runs_table(records))
 
 
 def _label(wc: orm.WorkflowNode) -> str:
@@ -158,35 +152,16 @@ def stress_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.Array
 
 
 def deformation_table(rows: Sequence[tuple[orm.WorkflowNode, orm.Dict]]) -> str:
-    """Markdown table of bond switching at the final strain, D and atomic stress per sample."""
-
-    def f(v, spec=".3f"):
-        return "–" if v is None else format(v, spec)
-
-    lines = [
-        "| P (GPa) | final ε | DC | IC | SC | UC | DC from Al4 / Al5 / Al6 | ⟨D⟩ (Å) | median D (Å) "
-        "| ⟨σ_h⟩ Al4 / Al5 / Al6 at ε=0 (GPa) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for wc, s in rows:
-        s = s.get_dict()
-        p = _pressure_of(wc)
-        lines.append(
-            f"| {f(p, 'g')} | {f(s['final_strain'], '.2f')} | {f(s['dc_fraction_final'])} "
-            f"| {f(s['ic_fraction_final'])} | {f(s['sc_fraction_final'])} | {f(s['uc_fraction_final'])} "
-            f"| {f(s['dc_fraction_final_from_al4'])} / {f(s['dc_fraction_final_from_al5'])} / "
-            f"{f(s['dc_fraction_final_from_al6'])} | {f(s['d_mean'], '.2f')} | {f(s['d_median'], '.2f')} "
-            f"| {f(s.get('hydrostatic_mean_al4_initial'), '.2f')} / {f(s.get('hydrostatic_mean_al5_initial'), '.2f')}"
-            f" / {f(s.get('hydrostatic_mean_al6_initial'), '.2f')} |"
-        )
-    return "\n".join(lines) + "\n"
+    """Markdown tables of bond switching at the final strain and D, and of atomic stress, one row per sample."""
+    records = [deformation_record(_pressure_of(wc), s.get_dict()) for wc, s in rows]
+    return table_markdown(switching_table(records)) + "\n" + table_markdown(atomic_stress_table(records))
 
 
 #: Fewer training events than this make a softness model a smoke run (figures say so on themselves).
 MIN_MODEL_EVENTS = 200
 
 
-def _model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
+def model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
     """One line naming the model behind the softness values, and whether it is too small to mean much."""
     summary = next((applied[f"{k}_softness_summary"] for k in labels if f"{k}_softness_summary" in applied), None)
     if summary is None:
@@ -216,7 +191,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     """
     out_dir = Path(out_dir)
     labels = sorted(k[: -len("_softness")] for k in applied if k.endswith("_softness"))
-    note, small = _model_note(applied, labels)
+    note, small = model_note(applied, labels)
     paths = []
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     twin = ax.twinx() if tensions else None

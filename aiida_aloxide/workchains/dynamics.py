@@ -8,23 +8,25 @@ the chunks into one continuous trajectory, dropping the repeated boundary frames
 
 Storage choice (paper scale, 8100 atoms, 200 ps). p_hop needs the Al positions at every
 frame and the structure functions need *all* atoms at every labelled frame, which can be any
-frame, so every atom is kept at every recorded frame, as float32 unwrapped Å (the dump
-precision, %.7g, is 1e-5 Å: far below the 0.05 Å² threshold). The CalcJob dumps every atom
-of every chunk and those chunk trajectories stay in the repository for provenance, so each
-frame is stored twice (chunk + merged). At one frame per 0.5 ps — t_R/2 = 3 ps is then exactly
-6 frame intervals, enough to resolve the peaks of a statistic averaged over 3 ps windows:
+frame, so every atom is kept at every recorded frame, unwrapped Å, in a ``TrajectoryData``
+whose positions aiida requires as float64 (the dump precision, %.7g, is 1e-5 Å: far below the
+0.05 Å² threshold). The CalcJob dumps every atom of every chunk and those chunk trajectories
+stay in the repository for provenance, so each frame is stored twice. At one frame per 0.5 ps
+— t_R/2 = 3 ps is then exactly 6 frame intervals, enough to resolve the peaks of a statistic
+averaged over 3 ps windows:
 
-* merged: 401 frames × 8100 atoms × 3 × 4 B = 38,977,200 B;
-* chunks: 4 × 101 frames (each repeats one boundary frame) × 97,200 B = 39,268,800 B;
-* together 78,246,000 B of positions. The rest, per sample: five CalcJobs (equilibration +
+* merged: 401 frames × 8100 atoms × 3 × 8 B = 77,954,400 B;
+* chunks: 4 × 101 frames (each repeats one boundary frame) × 194,400 B = 78,537,600 B;
+* together 156,492,000 B of positions. The rest, per sample: five CalcJobs (equilibration +
   4 chunks) × ≈ 220 B per atom (input ``structure.data`` with velocities ≈ 82 B, retrieved
   ``final.dump`` ≈ 88 B, ``final_frame`` + ``velocities`` arrays ≈ 49 B) ≈ 8.9 MB; p_hop of the
   3240 Al at 401 frames (float32) 5,197,440 B; features of 3200 events × 163 columns × 4 B
-  ≈ 2.1 MB. Total ≈ 95 MB per sample, within the 100 MB budget.
+  ≈ 2.1 MB. Total ≈ 173 MB per sample: over the 100 MB budget the former float32 positions
+  met (≈ 95 MB); keeping the chunk copies out of the repository would bring it to ≈ 94 MB.
 
-Every 0.2 ps would need 2 × 97.3 MB. With ``chunk_ps >= run_ps`` the run is one job, but the
-merged copy is still written (uniform outputs), so positions always take
-(2 F + n_chunks − 1) × N × 12 B with F = run_ps / record_every_ps + 1 frames.
+With ``chunk_ps >= run_ps`` the run is one job, but the merged copy is still written (uniform
+outputs), so positions always take (2 F + n_chunks − 1) × N × 24 B with
+F = run_ps / record_every_ps + 1 frames.
 """
 
 from __future__ import annotations
@@ -152,9 +154,8 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
         )
         spec.output(
             "trajectory",
-            valid_type=orm.ArrayData,
-            help="positions (F, N, 3) float32 unwrapped Å, cells, times (ps from the first recorded frame), "
-            "steps, types.",
+            valid_type=orm.TrajectoryData,
+            help="positions (F, N, 3) unwrapped Å, cells, times (ps from the first recorded frame), steps, types.",
         )
         spec.output("summary", valid_type=orm.Dict, help="Frames, interval, duration, mean temperature, bytes.")
         spec.exit_code(300, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed with exit status {status}: {message}")

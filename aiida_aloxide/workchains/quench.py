@@ -230,15 +230,28 @@ class QuenchWorkChain(WorkChain):
         options: dict[str, Any] | None = None,
     ):
         """A ready builder for ``protocol`` (smoke/demo/fast/paper) with checked ``overrides``."""
-        params = load_protocol("quench", protocol, overrides)
+        params = orm.Dict(load_protocol("quench", protocol, overrides))
+        return cls.get_builder_from_parameters(code, pressure, params, seed=seed, options=options)
+
+    @classmethod
+    def get_builder_from_parameters(
+        cls,
+        code: orm.AbstractCode,
+        pressure: float,
+        parameters: orm.Dict,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+    ):
+        """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
         builder = cls.get_builder()
         builder.code = code
         builder.pressure = orm.Float(pressure)
-        builder.parameters = orm.Dict(params)
+        builder.parameters = parameters
         builder.seed = orm.Int(seed)
         if options is not None:
             builder.options = orm.Dict(options)
-        builder.metadata.label = f"quench {params['protocol']} {pressure:g} GPa"  # type: ignore[attr-defined]
+        protocol = parameters.get("protocol", "custom")
+        builder.metadata.label = f"quench {protocol} {pressure:g} GPa"  # type: ignore[attr-defined]
         return builder
 
     def setup(self):

@@ -125,7 +125,7 @@ def validate_samples(value: dict, _ctx) -> str | None:
 
 
 def apply_softness(
-    model: orm.Data, frames: orm.ArrayData, parameters: orm.Dict | dict[str, Any] | None = None
+    model: orm.Data, frames: orm.TrajectoryData, parameters: orm.Dict | dict[str, Any] | None = None
 ) -> dict[str, orm.Data]:
     """Apply a softness model to tension frames: S of every Al per frame, clusters per frame, P_R(S).
 
@@ -182,7 +182,7 @@ class SoftnessWorkChain(LammpsLauncher, WorkChain):
         )
         spec.input_namespace(
             "frames",
-            valid_type=orm.ArrayData,
+            valid_type=orm.TrajectoryData,
             dynamic=True,
             required=False,
             help="Tension frames (e.g. PlaneStrainWorkChain `frames`) to apply the model to, keyed by label.",
@@ -202,7 +202,7 @@ class SoftnessWorkChain(LammpsLauncher, WorkChain):
         spec.output("model", valid_type=SoftnessModelData, help="The trained SoftnessModelData.")
         spec.output("report", valid_type=orm.Dict, help="Accuracies (grouped, time split), ablations, cross-pressure.")
         for name, kind, doc in (
-            ("trajectories", orm.ArrayData, "Recorded trajectory of each sample."),
+            ("trajectories", orm.TrajectoryData, "Recorded trajectory of each sample."),
             ("events", orm.ArrayData, "Labelled (atom, frame) events of each sample."),
             ("event_counts", orm.Dict, "Event counts of each sample."),
             ("features", orm.ArrayData, "Event features of each sample."),
@@ -222,16 +222,32 @@ class SoftnessWorkChain(LammpsLauncher, WorkChain):
         overrides: dict[str, Any] | None = None,
         seed: int = 1,
         options: dict[str, Any] | None = None,
-        frames: dict[str, orm.ArrayData] | None = None,
+        frames: dict[str, orm.TrajectoryData] | None = None,
         apply_model: SoftnessModelData | None = None,
     ):
         """A ready builder for ``protocol`` (smoke/demo/fast/paper); ``overrides`` by section, e.g.
         ``{"dynamics": {"run_ps": 50.0}, "events": {"t_r": 4.0}}``."""
-        params = load_protocol("dynamics", protocol, overrides)
+        params = orm.Dict(load_protocol("dynamics", protocol, overrides))
+        return cls.get_builder_from_parameters(
+            code, samples, params, seed=seed, options=options, frames=frames, apply_model=apply_model
+        )
+
+    @classmethod
+    def get_builder_from_parameters(
+        cls,
+        code: orm.AbstractCode,
+        samples: dict[str, orm.StructureData],
+        parameters: orm.Dict,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+        frames: dict[str, orm.TrajectoryData] | None = None,
+        apply_model: SoftnessModelData | None = None,
+    ):
+        """A ready builder from a resolved dynamics protocol ``parameters``; reads no protocol file."""
         builder = cls.get_builder()
         builder.code = code
         builder.samples = dict(samples)
-        builder.parameters = orm.Dict(params)
+        builder.parameters = parameters
         builder.seed = orm.Int(seed)
         if options is not None:
             builder.options = orm.Dict(options)
@@ -239,7 +255,8 @@ class SoftnessWorkChain(LammpsLauncher, WorkChain):
             builder.frames = dict(frames)
         if apply_model is not None:
             builder.apply_model = apply_model
-        builder.metadata.label = f"softness {params['protocol']} {'/'.join(sorted(samples))}"  # type: ignore[attr-defined]
+        protocol = parameters.get("protocol", "custom")
+        builder.metadata.label = f"softness {protocol} {'/'.join(sorted(samples))}"  # type: ignore[attr-defined]
         return builder
 
     def setup(self):

@@ -31,6 +31,12 @@ __all__ = ["GROUP_PREFIX", "LOADINGS", "OVERRIDE_SECTIONS", "FractureStudyWorkCh
 GROUP_PREFIX = "aloxide/study/"
 #: Override sections and the protocol file each one is checked against.
 OVERRIDE_SECTIONS = {"quench": "quench", "tension": "tension", "dynamics": "dynamics"}
+#: Validator of each section's resolved parameters (the input ``parameters.<section>``).
+PARAMETER_CHECKS = {
+    "quench": validate_quench_parameters,
+    "tension": validate_tension_parameters,
+    "dynamics": validate_softness_parameters,
+}
 #: Loading conditions of SPEC §3; plane strain is the one every analysis uses, so it is required.
 LOADINGS = ("plane_strain", "plane_stress")
 
@@ -88,6 +94,11 @@ def validate_overrides(value: orm.Dict | None, _ctx) -> str | None:
     return None
 
 
+def resolve_parameters(protocol: str, overrides: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The resolved parameters of every sub-workflow (protocol file + overrides), by section."""
+    return {section: load_protocol(section, protocol, (overrides or {}).get(section)) for section in PARAMETER_CHECKS}
+
+
 def check_override_values(protocol: str, overrides: dict[str, Any] | None) -> str | None:
     """Why the protocol with ``overrides`` gives invalid quench / tension / dynamics parameters, or None.
 
@@ -96,12 +107,7 @@ def check_override_values(protocol: str, overrides: dict[str, Any] | None) -> st
     """
     if overrides is not None and not isinstance(overrides, dict):
         return f"overrides must be a dictionary by section, got {type(overrides).__name__}"
-    checks = (
-        ("quench", validate_quench_parameters),
-        ("tension", validate_tension_parameters),
-        ("dynamics", validate_softness_parameters),
-    )
-    for section, check in checks:
+    for section, check in PARAMETER_CHECKS.items():
         try:
             params = load_protocol(section, protocol, (overrides or {}).get(section))
         except ProtocolError as exc:
@@ -121,15 +127,26 @@ def validate_study_inputs(value, _ctx) -> str | None:
     if overrides is not None and validate_overrides(value["overrides"], None) is not None:
         return None
     message = check_override_values(protocol, overrides)
-    if message or ("softness" in value and not value["softness"].value):
+    if message:
         return message
+    # The frozen parameters are what runs; they must be what protocol and overrides say (the record).
+    resolved = resolve_parameters(protocol, overrides)
+    given = value.get("parameters", {})
+    for section, params in resolved.items():
+        if section in given and given[section].get_dict() != params:
+            return (
+                f"parameters.{section} differ from protocol {protocol!r} with its overrides (the protocol file "
+                "changed since the builder was made?); build the study with get_builder_from_protocol"
+            )
+    if "softness" in value and not value["softness"].value:
+        return None
     # The model that meets the plane-strain frames (energy-minimised) must know that kind.
     if "softness_model" in value:
         kind, origin = value["softness_model"].configuration, "`softness_model` was trained on"
     else:
         from ..functions.softness import check_parameters
 
-        dyn = load_protocol("dynamics", protocol, (overrides or {}).get("dynamics"))
+        dyn = resolved["dynamics"]
         kind, origin = check_parameters("features", dyn.get("features"))["configuration"], "features.configuration is"
     if kind != "inherent":
         return (
@@ -191,6 +208,18 @@ class FractureStudyWorkChain(WorkChain):
             "(e.g. the packaged reference model; the demo's samples are too small for a meaningful one).",
         )
         spec.input("label", valid_type=orm.Str, required=False, help="Study label (group aloxide/study/<label>).")
+        spec.input_namespace(
+            "parameters",
+            help="The resolved parameters (protocol + overrides) of every sub-workflow, fixed at submission: "
+            "the sub-workflows are built from these, never from the protocol files.",
+        )
+        for section, check in PARAMETER_CHECKS.items():
+            spec.input(
+                f"parameters.{section}",
+                valid_type=orm.Dict,
+                validator=check,
+                help=f"Resolved {section} protocol, as `{section}` work chains take it.",
+            )
         spec.inputs.validator = validate_study_inputs
         spec.outline(
             cls.setup,
@@ -256,6 +285,8 @@ class FractureStudyWorkChain(WorkChain):
         builder.protocol = orm.Str(protocol)
         if overrides:
             builder.overrides = orm.Dict(overrides)
+        # Frozen here: a protocol file edited while the study runs changes nothing in it.
+        builder.parameters = {k: orm.Dict(v) for k, v in resolve_parameters(protocol, overrides).items()}
         builder.seed = orm.Int(seed)
         builder.softness = orm.Bool(softness)
         builder.loading = orm.List(list(loading))
@@ -270,8 +301,13 @@ class FractureStudyWorkChain(WorkChain):
         return builder
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _overrides(self, section: str) -> dict[str, Any] | None:
-        return self.inputs.overrides.get_dict().get(section) if "overrides" in self.inputs else None
+    def _parameters(self, section: str) -> orm.Dict:
+        """The frozen ``parameters.<section>`` input the sub-workflows are built from."""
+        if "parameters" in self.inputs and section in self.inputs.parameters:
+            return self.inputs.parameters[section]
+        # A study submitted by a version without the `parameters` inputs: resolved from the files, as then.
+        overrides = self.inputs.overrides.get_dict().get(section) if "overrides" in self.inputs else None
+        return orm.Dict(load_protocol(section, self.inputs.protocol.value, overrides))
 
     def _loadings(self) -> list[tuple[str, str, type]]:
         """(loading, link-label prefix, work chain) of every requested loading condition, plane strain first."""
@@ -340,11 +376,10 @@ class FractureStudyWorkChain(WorkChain):
         """One QuenchWorkChain per pressure, all at once."""
         futures = {}
         for label in self.ctx.labels:
-            builder = QuenchWorkChain.get_builder_from_protocol(
+            builder = QuenchWorkChain.get_builder_from_parameters(
                 self.inputs.code,
                 self.ctx.pressures[label],
-                protocol=self.inputs.protocol.value,
-                overrides=self._overrides("quench"),
+                self._parameters("quench"),
                 seed=self.inputs.seed.value,
                 options=self._options(),
             )
@@ -375,11 +410,10 @@ class FractureStudyWorkChain(WorkChain):
         futures = {}
         for label in self.ctx.labels:
             for loading, prefix, chain in self._loadings():
-                builder = chain.get_builder_from_protocol(
+                builder = chain.get_builder_from_parameters(
                     self.inputs.code,
                     self.ctx[f"quench_{label}"].outputs.structure,
-                    protocol=self.inputs.protocol.value,
-                    overrides=self._overrides("tension"),
+                    self._parameters("tension"),
                     seed=self.inputs.seed.value,
                     options=self._options(),
                 )
@@ -443,11 +477,10 @@ class FractureStudyWorkChain(WorkChain):
         """One SoftnessWorkChain on every sample, applied to every tension's frames."""
         samples = {label: self.ctx[f"quench_{label}"].outputs.structure for label in self.ctx.labels}
         frames = {f"tension_{label}": self.ctx[f"tension_{label}"].outputs.frames for label in self.ctx.labels}
-        builder = SoftnessWorkChain.get_builder_from_protocol(
+        builder = SoftnessWorkChain.get_builder_from_parameters(
             self.inputs.code,
             samples,
-            protocol=self.inputs.protocol.value,
-            overrides=self._overrides("dynamics"),
+            self._parameters("dynamics"),
             seed=self.inputs.seed.value,
             options=self._options(),
             frames=frames,

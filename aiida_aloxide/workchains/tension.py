@@ -132,7 +132,7 @@ class _TensionBase(LammpsLauncher, WorkChain):
         spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
         spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
-        spec.output("frames", valid_type=orm.ArrayData, required=False, help="Configuration at every strain step.")
+        spec.output("frames", valid_type=orm.TrajectoryData, required=False, help="Configuration at every strain step.")
         spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
         spec.output("equilibrated", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
         spec.exit_code(300, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed with exit status {status}: {message}")
@@ -157,11 +157,23 @@ class _TensionBase(LammpsLauncher, WorkChain):
         options: dict[str, Any] | None = None,
     ):
         """A ready builder for ``protocol`` (smoke/demo/fast/paper) with checked ``overrides``."""
-        params = load_protocol(cls._workflow, protocol, overrides)
+        params = orm.Dict(load_protocol(cls._workflow, protocol, overrides))
+        return cls.get_builder_from_parameters(code, structure, params, seed=seed, options=options)
+
+    @classmethod
+    def get_builder_from_parameters(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        parameters: orm.Dict,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+    ):
+        """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
         builder = cls.get_builder()
         builder.code = code
         builder.structure = structure
-        builder.parameters = orm.Dict(params)
+        builder.parameters = parameters
         builder.seed = orm.Int(seed)
         if options is not None:
             builder.options = orm.Dict(options)

@@ -18,6 +18,7 @@ from aiida_aloxide.functions.analysis import (
     validate_deformation_parameters,
 )
 from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.trajectory import frames_trajectory
 from tests.analysis.crystals import corundum_orthorhombic
 
 STRAINS = (0.0, 0.01, 0.02)
@@ -65,7 +66,7 @@ def _corundum_frames(
         vv.append(volume)
     return {
         "positions": np.array(positions, dtype=np.float32),
-        "cells": np.array(cells),
+        "lengths": np.array(cells),
         "types": types.astype(np.int8),
         "stress_volume": np.array(sv, dtype=np.float32),
         "voronoi_volume": np.array(vv, dtype=np.float32),
@@ -74,11 +75,9 @@ def _corundum_frames(
     }
 
 
-def _frames_node(arrays: dict[str, np.ndarray]) -> orm.ArrayData:
-    node = orm.ArrayData()
-    for name, arr in arrays.items():
-        node.set_array(name, arr)
-    return node
+def _frames_node(arrays: dict[str, np.ndarray]) -> orm.TrajectoryData:
+    rest = {k: v for k, v in arrays.items() if k not in ("positions", "lengths", "types", "steps")}
+    return frames_trajectory(arrays["positions"], arrays["lengths"], arrays["types"], steps=arrays["steps"], **rest)
 
 
 def _al_o_bonds(pos: np.ndarray, box: np.ndarray, types: np.ndarray, cutoff: float = 2.25) -> np.ndarray:
@@ -171,16 +170,16 @@ def test_affine_strain_gives_no_switching_and_zero_d(aiida_profile):
     assert summary["d2min_normalization"] == "sum"
     assert summary["final_strain"] == pytest.approx(STRAINS[-1])
     assert all(v is None or not isinstance(v, float) or np.isfinite(v) for v in summary.get_dict().values())
-    assert 0.0 <= summary["fracture_plane"] < arrays["cells"][-1, 0]
+    assert 0.0 <= summary["fracture_plane"] < arrays["lengths"][-1, 0]
 
 
 def test_o_moved_out_of_shell_gives_dc_and_local_d(aiida_profile):
     # An O vacancy far from Al 0 makes a few Al5 in the reference (mixed initial species).
     base = _corundum_frames()
-    _, dist0 = _al_o_bonds(base["positions"][0], base["cells"][0], base["types"])
+    _, dist0 = _al_o_bonds(base["positions"][0], base["lengths"][0], base["types"])
     vacancy = int(np.nonzero(base["types"] == 2)[0][np.argmax(dist0[0])])
     ref = _corundum_frames(vacancy=vacancy)
-    types, box_last = ref["types"], ref["cells"][-1]
+    types, box_last = ref["types"], ref["lengths"][-1]
     last = ref["positions"][-1].astype(np.float64)
     bonds, dist = _al_o_bonds(last, box_last, types)
     cn_ref = bonds.sum(axis=1)
@@ -232,7 +231,7 @@ def test_o_moved_out_of_shell_gives_dc_and_local_d(aiida_profile):
     # D: non-zero only for Al whose 4 Å neighbourhood (in the previous frame) holds the moved O.
     prev = arrays["positions"][1].astype(np.float64)
     al_pos = prev[types == 1]
-    r_to_o = np.linalg.norm(_min_image(prev[io] - al_pos, arrays["cells"][1]), axis=1)
+    r_to_o = np.linalg.norm(_min_image(prev[io] - al_pos, arrays["lengths"][1]), axis=1)
     near = r_to_o <= 4.0
     d = per_atom.get_array("d")
     assert np.all(d[near] > 0.05) and np.all(d[~near] < 1e-3)
@@ -241,7 +240,7 @@ def test_o_moved_out_of_shell_gives_dc_and_local_d(aiida_profile):
     # Per-neighbour normalisation: the last step's D²_min divided by the neighbour count (brute force).
     out_pn = deformation_analysis(_frames_node(arrays), orm.Dict({"d2min_per_neighbor": True}))
     assert out_pn["summary"]["d2min_normalization"] == "per_neighbor"
-    all_d = np.linalg.norm(_min_image(prev[None, :, :] - al_pos[:, None, :], arrays["cells"][1]), axis=-1)
+    all_d = np.linalg.norm(_min_image(prev[None, :, :] - al_pos[:, None, :], arrays["lengths"][1]), axis=-1)
     n_neigh = (all_d <= 4.0).sum(axis=1) - 1  # minus self
     np.testing.assert_allclose(
         out_pn["per_atom"].get_array("d2min")[-1][near],
@@ -356,7 +355,7 @@ def test_smoke_plane_strain_analysis(lammps_code):
     assert {"cn.npy", "switching.npy", "d2min.npy", "d.npy", "hydrostatic_stress.npy"} <= stored
     assert len(json.dumps(per_atom.base.attributes.all)) < 2000  # only shapes and labels in the database
     qb = orm.QueryBuilder()
-    qb.append(orm.ArrayData, filters={"id": frames.pk}, tag="frames")
+    qb.append(orm.TrajectoryData, filters={"id": frames.pk}, tag="frames")
     qb.append(orm.CalcFunctionNode, with_incoming="frames", tag="calc", filters={"label": "deformation_analysis"})
     qb.append(
         orm.Dict,

@@ -32,6 +32,7 @@ from aiida_aloxide.functions.structure import random_alumina
 from aiida_aloxide.functions.tension import replicate_x
 from aiida_aloxide.packing import random_packing
 from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.trajectory import frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
 from aiida_aloxide.workchains.protocols import load_protocol
 from aiida_aloxide.workchains.quench import QuenchWorkChain
@@ -344,10 +345,7 @@ def _thermal_model():
 
 
 def _softness_frames(code, sample, frames_kind, model_kind=None):
-    frames = orm.ArrayData()
-    frames.set_array("positions", np.zeros((1, 3, 3), dtype=np.float32))
-    frames.set_array("cells", np.ones((1, 3)))
-    frames.set_array("types", np.array([1, 2, 2], dtype=np.int8))
+    frames = frames_trajectory(np.zeros((1, 3, 3)), np.ones((1, 3)), [1, 2, 2])
     frames.base.attributes.set("configuration", frames_kind)
     extra = {}
     if model_kind is not None:
@@ -521,17 +519,12 @@ def test_study_overrides_not_dict(lammps_code):
 
 def _frames_without_voronoi(sample):
     pos, types, _, box = sample.as_arrays()
-    frames = orm.ArrayData()
-    frames.set_array("positions", np.stack([pos, pos]).astype(np.float32))
-    frames.set_array("cells", np.stack([box, box]))
-    frames.set_array("types", types.astype(np.int8))
-    return frames
+    return frames_trajectory(np.stack([pos, pos]), box, types)
 
 
 def _trajectory(sample):
-    t = _frames_without_voronoi(sample)
-    t.set_array("times", np.array([0.0, 0.1]))
-    return t
+    pos, types, _, box = sample.as_arrays()
+    return frames_trajectory(np.stack([pos, pos]), box, types, times=[0.0, 0.1])
 
 
 FUNCTION_ROWS = [
@@ -541,7 +534,8 @@ FUNCTION_ROWS = [
     ("deformation-parameters-range",
      lambda s: deformation_analysis(_frames_without_voronoi(s), orm.Dict({"d_bins": 10**9})),
      "'d_bins' must be <= 10000"),
-    ("deformation-frames-arrays", lambda s: deformation_analysis(orm.ArrayData()), "frames node lacks the array(s)"),
+    ("deformation-frames-arrays", lambda s: deformation_analysis(_frames_without_voronoi(s)),
+     "frames node lacks the array(s) ['strain']"),
     ("random-alumina-density", lambda s: random_alumina(orm.Int(30), orm.Float(-1.0), orm.Float(1.8), orm.Int(1)),
      "density must be positive"),
     ("random-alumina-packing", lambda s: random_alumina(orm.Int(30), orm.Float(2.75), orm.Float(3.0), orm.Int(1)),

@@ -10,7 +10,9 @@ from aiida.engine import run_get_node
 from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
 from aiida_aloxide.data.structure import structure_from_arrays
 from aiida_aloxide.functions.structure import random_alumina
+from aiida_aloxide.lammps_io import parse_dump
 from aiida_aloxide.parsers.lammps import AloxideLammpsParser
+from aiida_aloxide.trajectory import cell_lengths, frames_trajectory
 
 pytestmark = pytest.mark.lammps
 
@@ -23,7 +25,7 @@ def sample(aiida_profile):
 
 @pytest.fixture(scope="module")
 def finished(lammps_code, sample):
-    """A finished short NVT run with a trajectory dump of positions, stress and Voronoi volume."""
+    """A finished short NVT run with a trajectory dump of positions, stress and Voronoi volume (also retrieved)."""
     stage = {
         "velocity_temperature": 1000,
         "seed": 4,
@@ -32,22 +34,34 @@ def finished(lammps_code, sample):
         "dump_fields": ["xu", "yu", "zu", "stress", "voronoi"],
         "segments": [{"type": "nvt", "steps": 100, "temp": 1000}],
     }
-    _, node = run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage))
+    settings = orm.Dict({"additional_retrieve_list": ["trajectory.dump"]})  # for the round-trip test
+    _, node = run_get_node(
+        AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage), settings=settings
+    )
     return node
 
 
 def test_successful_run_outputs(finished, sample):
     assert finished.is_finished_ok, finished.exit_message
+    # The versions enter the cache hash: a run of an older layout is never reused for this one.
+    from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
+    from aiida_aloxide.parsers.lammps import AloxideLammpsParser
+
+    assert finished.base.attributes.get("cache_version") == {
+        "calc_job": AloxideLammpsCalculation.CACHE_VERSION,
+        "parser": AloxideLammpsParser.CACHE_VERSION,
+    }
+    assert finished.base.caching.get_objects_to_hash()["attributes"]["cache_version"]["parser"] == 2
     out = finished.outputs
     assert out.results["completed"] and out.results["final_step"] == 100
     assert out.thermo.get_array("step")[-1] == 100
     assert np.all(np.isfinite(out.thermo.get_array("poteng")))
     traj = out.trajectory
+    assert isinstance(traj, orm.TrajectoryData) and traj.numsteps == 5 and traj.numsites == 150
     assert traj.get_shape("positions") == (5, 150, 3)
-    assert traj.get_array("positions").dtype == np.float32
     np.testing.assert_allclose(traj.get_array("times"), [0.0, 0.025, 0.05, 0.075, 0.1])
     assert traj.get_shape("stress_volume") == (5, 150, 6)
-    np.testing.assert_allclose(traj.get_array("voronoi_volume").sum(axis=1), np.prod(traj.get_array("cells"), axis=1),
+    np.testing.assert_allclose(traj.get_array("voronoi_volume").sum(axis=1), np.prod(cell_lengths(traj), axis=1),
                                rtol=1e-4)  # fmt: skip
     # First frame = input structure (same atom order, positions unchanged at step 0).
     pos0, types0, _, _ = sample.as_arrays()
@@ -60,6 +74,48 @@ def test_successful_run_outputs(finished, sample):
     shift = (out.final_frame.get_array("positions") - wrapped) / out.final_frame.get_array("cell")
     np.testing.assert_allclose(shift, np.round(shift), atol=1e-4)
     assert out.velocities.get_shape("velocities") == (150, 3)
+
+
+def test_trajectory_is_the_retrieved_dump(finished):
+    """The ``trajectory`` TrajectoryData holds exactly what the project's dump reader reads from the dump file."""
+    traj = finished.outputs.trajectory
+    frames, truncated = parse_dump(finished.outputs.retrieved.base.repository.get_object_content("trajectory.dump"))
+    assert not truncated and len(frames) == traj.numsteps == 5
+    lo = np.stack([f.box[:, 0] for f in frames])
+    xyz = np.stack([np.column_stack([f.columns[c] for c in ("xu", "yu", "zu")]) for f in frames])
+    np.testing.assert_array_equal(traj.get_positions(), xyz - lo[:, None, :])
+    np.testing.assert_array_equal(traj.get_cells(), np.stack([np.diag(f.lengths) for f in frames]))
+    np.testing.assert_array_equal(cell_lengths(traj), np.stack([f.lengths for f in frames]))
+    np.testing.assert_array_equal(traj.get_stepids(), [f.timestep for f in frames])
+    np.testing.assert_array_equal(traj.get_array("types"), frames[0].columns["type"])
+    assert traj.symbols == ["Al" if t == 1 else "O" for t in frames[0].columns["type"]]
+    stress = np.stack([np.column_stack([f.columns[f"c_aloxStress[{k}]"] for k in range(1, 7)]) for f in frames])
+    np.testing.assert_array_equal(traj.get_array("stress_volume"), stress.astype(np.float32))
+    voro = np.stack([f.columns["c_aloxVoro[1]"] for f in frames])
+    np.testing.assert_array_equal(traj.get_array("voronoi_volume"), voro.astype(np.float32))
+    assert traj.base.attributes.get("n_frames") == 5 and traj.base.attributes.get("truncated") is False
+
+
+def test_verdi_exports_the_trajectory(finished, tmp_path):
+    """``verdi data core.trajectory export`` writes every frame of the stored node with all its atoms."""
+    from aiida.cmdline.commands.cmd_data.cmd_trajectory import trajectory_export
+    from click.testing import CliRunner
+
+    traj = finished.outputs.trajectory
+    out = tmp_path / "trajectory.xsf"
+    result = CliRunner().invoke(trajectory_export, ["--format", "xsf", "-o", str(out), str(traj.pk)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "ANIMSTEPS 5"
+    counts = [int(lines[k + 1].split()[0]) for k, line in enumerate(lines) if line.startswith("PRIMCOORD")]
+    assert counts == [150] * 5
+    # One frame (the default format, CIF; aiida's XSF writer does not take --trajectory-index).
+    one = tmp_path / "frame.cif"
+    result = CliRunner().invoke(trajectory_export, ["-i", "2", "-o", str(one), str(traj.pk)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    text = one.read_text()
+    assert "_cell_length_a" in text
+    assert sum(1 for line in text.splitlines() if line.split()[-1:] in (["Al"], ["O"])) == 150  # atom sites
 
 
 def test_script_is_stored_and_readable(finished):
@@ -222,18 +278,17 @@ def test_restart_wrapper_halves_timestep_then_gives_up(lammps_code, sample):
 def test_minimize_frames_inherent_structures(lammps_code, sample, finished):
     """Three thermal frames → three inherent structures, each a local energy minimum of its frame."""
     traj = finished.outputs.trajectory
-    frames = orm.ArrayData()
-    frames.set_array("positions", traj.get_array("positions")[1:4].astype(np.float64))
-    frames.set_array("cells", traj.get_array("cells")[1:4])
+    types = traj.get_array("types")
+    frames = frames_trajectory(traj.get_positions()[1:4], cell_lengths(traj)[1:4], types)
     stage = {"segments": [{"type": "minimize_frames", "n_frames": 3}], "thermo_every": 1000}
     _, node = run_get_node(
         AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage), frames=frames
     )
     assert node.is_finished_ok, node.exit_message
     mins = node.outputs.minimized_frames
-    assert mins.get_shape("positions") == (3, 150, 3)
-    thermal = traj.get_array("positions")[1:4].astype(np.float64)
-    cell = traj.get_array("cells")[1]
+    assert isinstance(mins, orm.TrajectoryData) and mins.get_shape("positions") == (3, 150, 3)
+    thermal = traj.get_positions()[1:4]
+    cell = cell_lengths(traj)[1]
     shift = mins.get_array("positions") - thermal
     shift -= cell * np.round(shift / cell)
     # A hot random packing relaxes by about an Å; frames keep their own identity.
@@ -241,9 +296,7 @@ def test_minimize_frames_inherent_structures(lammps_code, sample, finished):
     assert not np.allclose(mins.get_array("positions")[0], mins.get_array("positions")[1], atol=1e-3)
     np.testing.assert_allclose(mins.get_array("voronoi_volume").sum(axis=1), np.prod(cell), rtol=1e-4)
     # The minimised frame is stationary: a second minimisation from it hardly moves any atom.
-    again = orm.ArrayData()
-    again.set_array("positions", mins.get_array("positions")[:1].astype(np.float64))
-    again.set_array("cells", traj.get_array("cells")[1:2])
+    again = frames_trajectory(mins.get_positions()[:1], cell_lengths(traj)[1:2], types)
     one = {"segments": [{"type": "minimize_frames", "n_frames": 1}], "thermo_every": 1000}
     _, node2 = run_get_node(
         AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(one), frames=again
@@ -256,9 +309,7 @@ def test_minimize_frames_inherent_structures(lammps_code, sample, finished):
 
 def test_minimize_frames_bad_input(lammps_code, sample, finished):
     traj = finished.outputs.trajectory
-    frames = orm.ArrayData()
-    frames.set_array("positions", traj.get_array("positions")[:2].astype(np.float64))
-    frames.set_array("cells", traj.get_array("cells")[:2])
+    frames = frames_trajectory(traj.get_positions()[:2], cell_lengths(traj)[:2], traj.get_array("types"))
     stage = {"segments": [{"type": "minimize_frames", "n_frames": 3}]}
     with pytest.raises(ValueError, match="holds 2 configurations"):
         run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(stage),
@@ -273,3 +324,17 @@ def test_minimize_frames_bad_input(lammps_code, sample, finished):
     with pytest.raises(ValueError, match="only segment"):
         run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(mixed),
                      frames=frames)  # fmt: skip
+    two = {"segments": [{"type": "minimize_frames", "n_frames": 2}]}
+    tilted = orm.TrajectoryData()
+    cells = traj.get_cells()[:2].copy()
+    cells[:, 1, 0] = 1.0
+    tilted.set_trajectory(traj.symbols, traj.get_positions()[:2], cells=cells, pbc=(True, True, True))
+    with pytest.raises(ValueError, match="not orthorhombic"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(two),
+                     frames=tilted)  # fmt: skip
+    old_layout = orm.ArrayData()  # the former layout: box lengths (F, 3) in a plain ArrayData
+    old_layout.set_array("positions", traj.get_positions()[:2])
+    old_layout.set_array("cells", cell_lengths(traj)[:2])
+    with pytest.raises(ValueError, match="frames"):
+        run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(two),
+                     frames=old_layout)  # fmt: skip

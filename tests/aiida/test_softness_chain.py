@@ -19,6 +19,7 @@ from aiida_aloxide.functions.softness import (
     softness_of_frames,
     structure_function_parameters,
 )
+from aiida_aloxide.trajectory import cell_lengths, frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain, validate_dynamics_parameters
 from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
 from aiida_aloxide.workchains.quench import QuenchWorkChain
@@ -38,12 +39,13 @@ def test_protocols_valid(aiida_profile):
     paper = load_protocol("dynamics", "paper")
     assert paper["dynamics"]["temperature"] == 300.0 and paper["dynamics"]["run_ps"] == 200.0
     assert paper["events"]["t_r"] == 6.0
-    # Storage budget of the paper protocol (8100 atoms): chunks + merged copy of float32 positions.
+    # Storage of the paper protocol (8100 atoms): chunks + merged copy of the float64 positions
+    # (TrajectoryData). Over the 100 MB budget the float32 layout met; the merged copy alone is under it.
     d = paper["dynamics"]
     frames = round(d["run_ps"] / d["record_every_ps"]) + 1
     n_chunks = round(d["run_ps"] / d["chunk_ps"])
-    total = (2 * frames + n_chunks - 1) * 8100 * 3 * 4
-    assert total == 78_246_000 and total < 100e6
+    total = (2 * frames + n_chunks - 1) * 8100 * 3 * 8
+    assert total == 156_492_000 and frames * 8100 * 3 * 8 < 100e6
 
 
 def test_parameter_errors(aiida_profile):
@@ -95,18 +97,14 @@ def test_model_node_round_trip(aiida_profile):
     assert qb.count() == 1
 
 
-def _isolated_pairs(d: np.ndarray) -> orm.ArrayData:
+def _isolated_pairs(d: np.ndarray) -> orm.TrajectoryData:
     """Frames of 4 Al–O pairs 20 Å apart in a 40 Å box, Al–O distance d[f, k] in frame f."""
     n_f = d.shape[0]
     centres = np.array([[5.0, 5.0, 5.0], [25.0, 5.0, 5.0], [5.0, 25.0, 5.0], [25.0, 25.0, 25.0]])
     pos = np.zeros((n_f, 8, 3))
     pos[:, 0::2] = centres
     pos[:, 1::2] = centres + d[:, :, None] * np.array([1.0, 0.0, 0.0])
-    frames = orm.ArrayData()
-    frames.set_array("positions", pos.astype(np.float32))
-    frames.set_array("cells", np.full((n_f, 3), 40.0))
-    frames.set_array("types", np.tile([1, 2], 4).astype(np.int8))
-    frames.set_array("strain", np.arange(n_f) * 0.01)
+    frames = frames_trajectory(pos, np.full((n_f, 3), 40.0), np.tile([1, 2], 4), strain=np.arange(n_f) * 0.01)
     frames.base.attributes.set("configuration", "thermal")
     return frames
 
@@ -123,8 +121,7 @@ def test_softness_of_frames_known_answer(aiida_profile):
     w[names.index("G_O_1.8")] = 1.0
     model = SoftnessModel(tuple(names), np.zeros(len(names)), np.ones(len(names)), w, -0.5, 1.0)
     result = softness_of_frames(SoftnessModelData(model=model, structure_functions=sf), frames)
-    d32 = d.astype(np.float32).astype(np.float64)
-    expected = np.exp(-(((d32 - 1.8) / 0.2) ** 2)) - 0.5
+    expected = np.exp(-(((d - 1.8) / 0.2) ** 2)) - 0.5
     s = result["softness"].get_array("softness")
     np.testing.assert_allclose(s, expected, rtol=0, atol=2e-6)
     np.testing.assert_array_equal(result["softness"].get_array("al_index"), [0, 2, 4, 6])
@@ -158,7 +155,7 @@ def test_out_of_domain_and_configuration_kind(aiida_profile):
     model = SoftnessModel(tuple(names), np.zeros(len(names)), np.ones(len(names)), w, -0.5, 1.0)
     node = SoftnessModelData(model=model, structure_functions=sf, domain={"lower": lower, "upper": upper})
     res = softness_of_frames(node, frames)
-    g = np.exp(-(((d.astype(np.float32).astype(np.float64) - 1.8) / 0.2) ** 2))
+    g = np.exp(-(((d - 1.8) / 0.2) ** 2))
     np.testing.assert_array_equal(res["softness"].get_array("out_of_domain"), g < 0.5 - 1e-6)
     inside = np.where(g >= 0.5, g - 0.5, np.nan)
     np.testing.assert_allclose(res["summary"]["mean_softness"], np.nanmean(inside, axis=1), atol=1e-6)
@@ -182,18 +179,17 @@ def test_merge_trajectories_drops_boundary_frames(aiida_profile):
     first = np.concatenate([first, [[[1.2, 1.0, 1.0], [10.4, 5.0, 5.0]]]])
     chunks = {}
     for k, pos in enumerate((first, second)):
-        node = orm.ArrayData()
-        node.set_array("positions", pos.astype(np.float32))
-        node.set_array("cells", np.tile(box, (len(pos), 1)))
-        node.set_array("times", np.arange(len(pos)) * 0.5)
-        node.set_array("types", np.array([1, 2], dtype=np.int8))
-        chunks[f"chunk_{k:03d}"] = node
+        chunks[f"chunk_{k:03d}"] = frames_trajectory(pos, box, [1, 2], times=np.arange(len(pos)) * 0.5)
     out = merge_trajectories(orm.Dict({"timestep": 0.001, "chunk_ps": [1.0, 0.5], "temperature": 300.0}), **chunks)
     traj = out["trajectory"]
+    assert isinstance(traj, orm.TrajectoryData) and traj.symbols == ["Al", "O"]
     np.testing.assert_allclose(traj.get_array("times"), [0.0, 0.5, 1.0, 1.5])
+    np.testing.assert_array_equal(traj.get_stepids(), [0, 500, 1000, 1500])
+    np.testing.assert_array_equal(cell_lengths(traj), np.tile(box, (4, 1)))
     pos = traj.get_array("positions")
-    np.testing.assert_allclose(pos[:, 1, 0], [9.0, 9.9, 10.4, 10.5], atol=1e-5)
-    assert out["summary"]["n_frames"] == 4 and out["summary"]["max_boundary_mismatch"] < 1e-5
+    np.testing.assert_allclose(pos[:, 1, 0], [9.0, 9.9, 10.4, 10.5], atol=1e-12)
+    assert out["summary"]["n_frames"] == 4 and out["summary"]["max_boundary_mismatch"] < 1e-12
+    assert out["summary"]["positions_bytes"] == 4 * 2 * 3 * 8  # float64
 
 
 # ------------------------------------------------------------------------------------------------
@@ -238,7 +234,8 @@ def test_dynamics_trajectory(softness_chain):
     assert len(dyn) == 2 and all(c.is_finished_ok for c in dyn)
     traj = node.outputs.trajectories.p0
     # 2 ps every 0.01 ps in two 1 ps chunks: 201 frames, the repeated boundary frame dropped.
-    assert traj.get_shape("positions") == (201, 150, 3) and traj.get_array("positions").dtype == np.float32
+    assert isinstance(traj, orm.TrajectoryData) and traj.symbols.count("Al") == 60
+    assert traj.get_shape("positions") == (201, 150, 3) and traj.get_array("positions").dtype == np.float64
     np.testing.assert_allclose(traj.get_array("times"), np.arange(201) * 0.01, atol=1e-9)
     # Unwrapped positions are continuous, also across the chunk boundary (frame 100 → 101).
     step = np.abs(np.diff(traj.get_array("positions"), axis=0)).max(axis=(1, 2))
@@ -247,7 +244,7 @@ def test_dynamics_trajectory(softness_chain):
     summary = run.outputs.summary
     assert summary["n_chunks"] == 2 and summary["max_boundary_mismatch"] < 1e-3
     assert 150 < summary["temperature_mean"] < 600
-    assert summary["positions_bytes"] == 201 * 150 * 12
+    assert summary["positions_bytes"] == 201 * 150 * 24  # float64
     # The equilibration run draws velocities and dumps nothing; the recorded chunks continue it.
     labels = sorted(c.label for c in run.called if c.process_class.__name__ == "LammpsRestartWorkChain")
     assert labels == ["equilibrate", "record_000", "record_001"]
@@ -338,7 +335,7 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
     types = tension_frames.get_array("types")
     sf = structure_functions(
         tension_frames.get_array("positions")[0],
-        tension_frames.get_array("cells")[0],
+        cell_lengths(tension_frames)[0],
         types,
         **_sf_kwargs(model.structure_function_parameters),
     )

@@ -9,6 +9,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_aloxide.trajectory import cell_lengths
 from aiida_aloxide.workchains.protocols import ProtocolError
 from aiida_aloxide.workchains.quench import QuenchWorkChain
 from aiida_aloxide.workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
@@ -48,8 +49,8 @@ def test_plane_strain_to_max_strain(plane_strain, sample):
     assert not summary["fractured"] and summary["max_strain"] == pytest.approx(0.3)
     assert summary["peak_stress"] == pytest.approx(curve.get_array("stress_xx").max())
     # One frame per strain step; box x follows L0 (1 + ε) exactly, y and z stay fixed.
-    assert frames.get_shape("positions") == (7, 300, 3)
-    cells = frames.get_array("cells")
+    assert isinstance(frames, orm.TrajectoryData) and frames.get_shape("positions") == (7, 300, 3)
+    cells = cell_lengths(frames)
     l0 = node.outputs.equilibrated.cell[0][0]
     np.testing.assert_allclose(cells[:, 0], l0 * (1 + curve.get_array("strain")), rtol=1e-6)
     np.testing.assert_allclose(cells[:, 1:], np.broadcast_to(cells[0, 1:], cells[:, 1:].shape), rtol=1e-9)
@@ -83,7 +84,7 @@ def test_plane_stress(lammps_code, sample):
     assert frames.get_shape("positions")[0] == 5  # 0, 0.05, ..., 0.2
     np.testing.assert_allclose(frames.get_array("strain"), np.arange(5) * 0.05, atol=1e-6)
     # The barostat lets y and z contract (Poisson effect) under tension.
-    cells = frames.get_array("cells")
+    cells = cell_lengths(frames)
     assert cells[-1, 1] < cells[0, 1] and cells[-1, 2] < cells[0, 2]
 
 
@@ -130,7 +131,7 @@ def test_interrupted_chunk_resumes_from_last_completed_step(lammps_code, sample,
     assert seg["first_index"] == done and len(seg["strains"]) == 7 - done  # nothing recomputed
     # The resumed run starts from the last completed frame of the killed one.
     np.testing.assert_allclose(
-        second.inputs.structure.cell[0][0], first.outputs.trajectory.get_array("cells")[done - 1][0], rtol=1e-9
+        second.inputs.structure.cell[0][0], cell_lengths(first.outputs.trajectory)[done - 1][0], rtol=1e-9
     )
     curve = node.outputs.stress_strain
     np.testing.assert_array_equal(curve.get_array("index"), np.arange(7))
@@ -180,7 +181,7 @@ def test_report_figure_and_table_from_stored_nodes(plane_strain, tmp_path):
     assert image.size[0] > 300 and image.size[1] > 200
     assert plane_strain.outputs.stress_strain.uuid in image.info["Description"]
     table = tension_table([plane_strain])
-    assert "| 0 | plane_strain |" in table
+    assert "| 0 | plane strain |" in table and "| peak σ_xx (GPa) |" in table
     assert f"{plane_strain.outputs.summary['peak_stress']:.2f}" in table
 
 

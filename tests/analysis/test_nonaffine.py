@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aiida_aloxide.analysis.nonaffine import cumulative_nonaffine, d2min, d2min_steps
+from aiida_aloxide.analysis.nonaffine import cumulative_d_by_frame, cumulative_nonaffine, d2min, d2min_steps
 
 from .crystals import fcc, simple_cubic
 
@@ -145,3 +145,21 @@ def test_cumulative_d_sums_square_roots_of_steps() -> None:
     assert steps[1].max() < 1e-12
     assert d_cum[0] == pytest.approx(np.sqrt(18 * 0.01), rel=1e-5)
     np.testing.assert_allclose(d2min_steps(np.stack([f0, f1]), box0)[0], steps[0])
+
+
+def test_cumulative_d_by_frame_known_steps() -> None:
+    """D per frame: 0 at frame 0, running sums of sqrt(ΔD²_min), last row = cumulative D, nan stays nan."""
+    steps = np.array([[4.0, 1.0, np.nan], [9.0, 0.0, 1.0], [-1e-15, 16.0, 1.0]])
+    d = cumulative_d_by_frame(steps)
+    np.testing.assert_allclose(d[:, 0], [0.0, 2.0, 5.0, 5.0])
+    np.testing.assert_allclose(d[:, 1], [0.0, 1.0, 1.0, 5.0])
+    assert d[0, 2] == 0.0 and np.isnan(d[1:, 2]).all()
+    f0, box0 = simple_cubic(5, 2.5)
+    f1 = f0.copy()
+    f1[3] += [0.05, 0.1, 0.0]
+    f2 = f1.copy()
+    f2[7] -= [0.0, 0.1, 0.05]
+    d_cum, per_step = cumulative_nonaffine(np.stack([f0, f1, f2]), np.stack([box0] * 3))
+    np.testing.assert_allclose(cumulative_d_by_frame(per_step)[-1], d_cum)
+    with pytest.raises(ValueError, match="steps"):
+        cumulative_d_by_frame(np.zeros(3))
