@@ -51,3 +51,112 @@ def test_npt_ramp_in_bar_and_yz_barostat():
 def test_bad_stages_are_refused(stage, match):
     with pytest.raises(StageError, match=match):
         validate_stage(stage)
+
+
+RAMP = {
+    "checkpoint_every": 100,
+    "thermo_every": 10,
+    "segments": [
+        {"type": "nvt", "steps": 150, "temp": [3000, 2000]},
+        {"type": "density", "value": 3.1},
+        {"type": "npt", "steps": 300, "temp": [3000, 300], "press": 2.0},
+    ],
+}
+
+
+def _body(script: str) -> str:
+    """The script after the thermo settings: checkpoints and segments."""
+    return script.split("thermo 10\n", 1)[1]
+
+
+def test_checkpoints_only_add_the_restart_line():
+    plain = generate_script({**RAMP, "checkpoint_every": 0})
+    with_restart = generate_script(RAMP)
+    assert with_restart.replace("restart 100 checkpoint.a.restart checkpoint.b.restart\n", "") == plain
+    # A stage no longer than the interval writes no restart file, so its script is unchanged.
+    short = {**RAMP, "checkpoint_every": 450}
+    assert generate_script(short) == plain
+
+
+def test_resume_inside_a_ramp_continues_it_from_the_checkpoint():
+    script = generate_script({**RAMP, "resume_step": 200})
+    assert "read_restart checkpoint.in.restart\n" in script and "read_data" not in script
+    assert "velocity" not in script
+    # The force field is set again after read_restart.
+    assert script.index("read_restart") < script.index("pair_style buck/coul/long 10") < script.index("kspace_style")
+    assert _body(script) == (
+        "restart 100 checkpoint.a.restart checkpoint.b.restart\n"
+        "fix aloxInt2 all npt temp 3000 300 0.1 iso 20000 20000 1\n"
+        "run 450 upto start 150 stop 450\n"
+        "unfix aloxInt2\n"
+        "run 0 post no\n"
+        "write_dump all custom final.dump id type x y z xu yu zu vx vy vz q modify sort id\n"
+    )
+
+
+def test_resume_in_the_first_segment_runs_the_later_ones_whole():
+    body = _body(generate_script({**RAMP, "resume_step": 100, "velocity_temperature": 3000}))
+    assert body.startswith(
+        "restart 100 checkpoint.a.restart checkpoint.b.restart\n"
+        "fix aloxInt1 all nvt temp 3000 2000 0.1\n"
+        "run 150 upto start 0 stop 150\n"
+        "unfix aloxInt1\n"
+        "variable aloxMass equal mass(all)\n"
+    )
+    assert "fix aloxInt2 all npt temp 3000 300 0.1 iso 20000 20000 1\nrun 300\nunfix aloxInt2\n" in body
+
+
+def test_resume_at_a_segment_end_starts_the_next_segments():
+    stage = {**RAMP, "checkpoint_every": 150, "resume_step": 150}
+    body = _body(generate_script(stage))
+    # The density rescale after the first segment had not run when the checkpoint was written.
+    assert body.startswith("restart 150 checkpoint.a.restart checkpoint.b.restart\nvariable aloxMass")
+    assert "aloxInt1" not in body and "run 300\n" in body
+
+
+def test_resume_a_deform_chunk_at_constant_velocity():
+    stage = {
+        "checkpoint_every": 50,
+        "dump_every": 25,
+        "segments": [{"type": "deform", "velocity": 0.01, "steps": 200, "temp": 300}],
+    }
+    body = _body(generate_script({**stage, "thermo_every": 10, "resume_step": 100}))
+    assert "fix aloxDef1 all deform 1 x vel 0.01 remap x\nfix aloxInt1 all npt temp 300 300" in body
+    assert "run 200 upto\nunfix aloxInt1\nunfix aloxDef1\n" in body
+
+
+@pytest.mark.parametrize(
+    ("stage", "match"),
+    [
+        ({**RAMP, "checkpoint_every": -1}, "checkpoint_every"),
+        ({**RAMP, "resume_step": 150}, "multiple of checkpoint_every"),
+        ({**RAMP, "resume_step": 500}, "within the stage"),
+        ({**RAMP, "checkpoint_every": 0, "resume_step": 100}, "needs checkpoint_every"),
+        ({**RAMP, "dump_every": 30}, "multiple of dump_every"),
+        ({"checkpoint_every": 10, "segments": [{"type": "minimize"}, *RAMP["segments"]]}, "MD stages only"),
+    ],
+)
+def test_bad_checkpoint_settings_are_refused(stage, match):
+    with pytest.raises(StageError, match=match):
+        validate_stage(stage)
+
+
+def _restart_bytes(step: int, complete: bool = True) -> bytes:
+    """A minimal file laid out as LAMMPS writes a restart header (magic, endianness, revision, header)."""
+    import struct
+
+    magic = b"LammpS RestartT\x00"
+    version = b"22 Jul 2025\x00"
+    head = magic + struct.pack("<ii", 1, 1) + struct.pack("<ii", 0, len(version)) + version
+    head += struct.pack("<ii", 1, 4) + struct.pack("<ii", 48, 4) + struct.pack("<ii", 2, 4) + struct.pack("<ii", 3, 8)
+    head += struct.pack("<ii", 4, 6) + b"metal\x00" + struct.pack("<iq", 5, step)
+    return head + b"\x00" * 64 + (magic if complete else b"")
+
+
+def test_restart_timestep_needs_a_complete_file():
+    from aiida_aloxide.calculations.script import restart_timestep
+
+    assert restart_timestep(_restart_bytes(1200)) == 1200
+    assert restart_timestep(_restart_bytes(1200, complete=False)) is None
+    assert restart_timestep(b"not a restart file at all, not at all") is None
+    assert restart_timestep(b"") is None

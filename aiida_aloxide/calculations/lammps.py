@@ -25,6 +25,8 @@ from .script import (
     FRAMES_DUMP,
     LOG_FILENAME,
     MIN_DUMP,
+    RESTART_FILES,
+    RESTART_IN,
     STEPS_FILE,
     TRAJ_DUMP,
     StageError,
@@ -54,8 +56,9 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
     """Run one stage (a sequence of MD / minimise / box segments) of a Matsui a-Al2O3 sample."""
 
     #: Part of every run's cache hash: bump when the inputs or the script change meaning
-    #: (2: ``frames`` input as TrajectoryData), so that older runs are not reused.
-    CACHE_VERSION = 2
+    #: (2: ``frames`` input as TrajectoryData; 3: checkpoints and ``restart_file``), so that older runs
+    #: are not reused.
+    CACHE_VERSION = 3
 
     FILENAME_INPUT = "aloxide.in"
     FILENAME_OUTPUT = "lammps.out"
@@ -93,6 +96,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             help="Configurations for a `minimize_frames` stage (aiida_aloxide.trajectory.frames_trajectory): "
             "positions (F, N, 3) Å and orthorhombic cells (F, 3, 3) Å, the atoms of `structure` in the same order.",
         )
+        spec.input(
+            "restart_file",
+            valid_type=orm.SinglefileData,
+            required=False,
+            help="LAMMPS checkpoint of an interrupted run of this stage (its `restart_file` output, attribute "
+            "`timestep`); the stage resumes from it (parameter `resume_step`) instead of from the start.",
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.output("thermo", valid_type=orm.ArrayData, help="Thermo series: one array per thermo column.")
         spec.output("structure", valid_type=orm.StructureData, required=False, help="Final structure.")
@@ -121,6 +131,12 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             required=False,
             help="Per strain step: strain, mean σ_xx (GPa, tension +) and its standard error, σ_yy, σ_zz, box.",
         )
+        spec.output(
+            "restart_file",
+            valid_type=orm.SinglefileData,
+            required=False,
+            help="An interrupted run's newest complete checkpoint (attribute `timestep`), to resume the stage from.",
+        )
         spec.exit_code(310, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file.", invalidates_cache=True)
         spec.exit_code(
             311,
@@ -132,6 +148,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         spec.exit_code(313, "ERROR_NON_FINITE_ENERGY", message="Energies or pressures became NaN/inf: {detail}")
         spec.exit_code(314, "ERROR_DUMP_CORRUPT", message="A dump file is corrupted or truncated: {detail}")
         spec.exit_code(315, "ERROR_FINAL_STRUCTURE_MISSING", message="The final configuration was not written.")
+        spec.exit_code(
+            316,
+            "ERROR_RUN_INCOMPLETE_CHECKPOINT",
+            message="The LAMMPS run stopped before the end (killed or out of wall time): {detail}; "
+            "its checkpoint at step {checkpoint} is the `restart_file` output",
+            invalidates_cache=True,
+        )
 
     @classmethod
     def validate_inputs(cls, value, ctx):
@@ -149,8 +172,25 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
                 return f"`velocities` has shape {vel.get_shape('velocities')}, structure has {n} atoms"
             if not np.all(np.isfinite(vel.get_array("velocities"))):
                 return "`velocities` must be finite (no NaN or inf)"
-        msg = cls._validate_frames(value)
+        msg = cls._validate_frames(value) or cls._validate_restart(value)
         return msg or super().validate_inputs(value, ctx)
+
+    @staticmethod
+    def _validate_restart(value) -> str | None:
+        """`restart_file` is given exactly when the stage resumes, and holds the resume step."""
+        try:
+            stage = validate_stage(value["parameters"].get_dict()) if "parameters" in value else None
+        except StageError:
+            return None  # reported by the parameters validator
+        resume = stage["resume_step"] if stage else None
+        if "restart_file" not in value:
+            return "a stage with `resume_step` needs the `restart_file` input" if resume is not None else None
+        if resume is None:
+            return "`restart_file` is only used by a stage with `resume_step`"
+        held = value["restart_file"].base.attributes.get("timestep", None)
+        if held != resume:
+            return f"`restart_file` holds step {held}, the stage resumes at step {resume}"
+        return None
 
     @staticmethod
     def _validate_frames(value) -> str | None:
@@ -213,7 +253,11 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         calcinfo.codes_info = [codeinfo]
         calcinfo.retrieve_list = [self.inputs.metadata.options.output_filename, LOG_FILENAME, FINAL_DUMP, STEPS_FILE]
         # Frames are parsed into compact arrays; the raw text dump is not kept twice.
-        calcinfo.retrieve_temporary_list = [TRAJ_DUMP, MIN_DUMP]
+        # Checkpoints: retrieved whatever the run's fate; the parser keeps the newest complete one.
+        calcinfo.retrieve_temporary_list = [TRAJ_DUMP, MIN_DUMP, *RESTART_FILES]
+        if "restart_file" in self.inputs:
+            restart = self.inputs.restart_file
+            calcinfo.local_copy_list = [(restart.uuid, restart.filename, RESTART_IN)]
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         return calcinfo

@@ -194,9 +194,24 @@ def aiida_log_to_file(path: str | Path, terminal_level: int = logging.WARNING) -
         for h in consoles:
             lowered.append((h, h.level))
             h.setLevel(max(h.level, terminal_level))
+    # Whatever the logging set-up (a host application or a test harness may have replaced AiiDA's
+    # console handlers), the REPORT lines of the processes reach the file.
+    from aiida.common.log import LOG_LEVEL_REPORT
+
+    top = logging.getLogger("aiida")
+    if top not in loggers:
+        if handler.formatter is None:
+            handler.setFormatter(logging.Formatter("%(asctime)s <%(process)d> %(name)s: [%(levelname)s] %(message)s"))
+            handler.setLevel(LOG_LEVEL_REPORT)
+        top.addHandler(handler)
+        loggers.append(top)
+    top_level = top.level
+    if top.getEffectiveLevel() > LOG_LEVEL_REPORT:
+        top.setLevel(LOG_LEVEL_REPORT)
     try:
         yield path
     finally:
+        top.setLevel(top_level)
         for h, level in lowered:
             h.setLevel(level)
         for logger in loggers:

@@ -15,10 +15,12 @@ from ..calculations.script import (
     FINAL_DUMP,
     LOG_FILENAME,
     MIN_DUMP,
+    RESTART_FILES,
     STEP_COLUMNS,
     STEP_TAG,
     STEPS_FILE,
     TRAJ_DUMP,
+    restart_timestep,
     validate_stage,
 )
 from ..data.structure import structure_from_arrays
@@ -35,9 +37,9 @@ GPA_PER_BAR = 1.0e-4
 class AloxideLammpsParser(Parser):
     """Parse the files of an ``aloxide.lammps`` calculation."""
 
-    #: Part of every run's cache hash: bump when the outputs change (2: frames as TrajectoryData), so
-    #: that runs parsed by an older version are not reused.
-    CACHE_VERSION = 2
+    #: Part of every run's cache hash: bump when the outputs change (2: frames as TrajectoryData;
+    #: 3: ``restart_file`` of an interrupted run), so that runs parsed by an older version are not reused.
+    CACHE_VERSION = 3
 
     def parse(self, **kwargs) -> ExitCode | None:
         """Store thermo, results, final structure/velocities and frames; return a named exit code."""
@@ -117,9 +119,11 @@ class AloxideLammpsParser(Parser):
             return self.exit_codes.ERROR_PARSER_DETECTED_LAMMPS_RUN_ERROR.format(error=" | ".join(log.errors))
         if not log.completed:
             last = results.get("final_step", "none")
-            return self.exit_codes.ERROR_RUN_INCOMPLETE.format(
-                detail=f"log ends without 'Total wall time'; last step {last}"
-            )
+            detail = f"log ends without 'Total wall time'; last step {last}"
+            checkpoint = self._parse_checkpoint(kwargs.get("retrieved_temporary_folder"))
+            if checkpoint is not None:
+                return self.exit_codes.ERROR_RUN_INCOMPLETE_CHECKPOINT.format(detail=detail, checkpoint=checkpoint)
+            return self.exit_codes.ERROR_RUN_INCOMPLETE.format(detail=detail)
         if trajectory_error:
             return self.exit_codes.ERROR_DUMP_CORRUPT.format(detail=trajectory_error)
         if final_error:
@@ -127,6 +131,28 @@ class AloxideLammpsParser(Parser):
                 return self.exit_codes.ERROR_FINAL_STRUCTURE_MISSING
             return self.exit_codes.ERROR_DUMP_CORRUPT.format(detail=final_error)
         return None
+
+    def _parse_checkpoint(self, temp_folder) -> int | None:
+        """The newest complete checkpoint of an interrupted run as the ``restart_file`` output; its timestep."""
+        if temp_folder is None:
+            return None
+        import io
+        from pathlib import Path
+
+        best: tuple[int, bytes] | None = None
+        for name in RESTART_FILES:
+            path = Path(temp_folder) / name
+            if path.exists():
+                data = path.read_bytes()
+                step = restart_timestep(data)  # None while LAMMPS was still writing it
+                if step is not None and (best is None or step > best[0]):
+                    best = (step, data)
+        if best is None:
+            return None
+        node = orm.SinglefileData(io.BytesIO(best[1]), filename="checkpoint.restart")
+        node.base.attributes.set("timestep", best[0])
+        self.out("restart_file", node)
+        return best[0]
 
     def _parse_final(self, names: list[str]) -> str | None:
         """Final dump -> structure (box origin shifted to 0), velocities and per-atom arrays."""

@@ -45,12 +45,13 @@ __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dy
 
 DYNAMICS_KEYS = {
     "temperature", "equilibrate_ps", "run_ps", "record_every_ps", "chunk_ps", "timestep", "tdamp",
-    "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
+    "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
 #: Bounds on the recorded run: frames kept in memory by the analyses, LAMMPS jobs per sample.
 MAX_FRAMES = 100_000
 MAX_CHUNKS = 1000
-_OPTIONAL = {"protocol", *RESOURCE_KEYS}
+#: ``checkpoint_ps`` may be absent: parameters frozen before checkpoints existed (no restart files).
+_OPTIONAL = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
 
 
 def _multiple(value: float, unit: float) -> bool:
@@ -79,11 +80,11 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
         return f"missing dynamics parameters {sorted(missing)}"
     if (error := validate_resources(p)) is not None:
         return error
-    for key in DYNAMICS_KEYS - _OPTIONAL:
+    for key in sorted(DYNAMICS_KEYS - _OPTIONAL | ({"checkpoint_ps"} & set(p))):
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             return f"{key} must be a finite number, got {v!r}"
-        if v < 0 or (v == 0 and key != "equilibrate_ps"):
+        if v < 0 or (v == 0 and key not in {"equilibrate_ps", "checkpoint_ps"}):
             return f"{key} must be > 0, got {v!r}"
     if not 0 < p["timestep"] <= 0.01:
         return f"timestep must be in (0, 0.01] ps, got {p['timestep']}"
@@ -188,6 +189,13 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
         """MD steps covering ``ps``."""
         return int(round(ps / self.ctx.params["timestep"]))
 
+    def _checkpoint(self, multiple: int = 1) -> dict[str, Any]:
+        """Stage key for LAMMPS restart files every ``checkpoint_ps`` (a multiple of the dump interval)."""
+        ps = self.ctx.params.get("checkpoint_ps")
+        if not ps:
+            return {}
+        return {"checkpoint_every": multiple * max(math.ceil(self._steps(ps) / multiple), 1)}
+
     def _stage(self, **extra) -> dict[str, Any]:
         """Stage keys shared by every run."""
         p = self.ctx.params
@@ -226,6 +234,7 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
         if n == 0:
             return None
         stage = self._stage(
+            **self._checkpoint(),
             velocity_temperature=p["temperature"],
             thermo_every=max(1, n // 50),
             segments=[{"type": "nvt", "steps": n, "temp": p["temperature"]}],
@@ -257,6 +266,7 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
         if self.ctx.velocities is None:  # no equilibration: draw velocities here
             extra["velocity_temperature"] = p["temperature"]
         stage = self._stage(
+            **self._checkpoint(every),
             thermo_every=every,
             dump_every=every,
             dump_fields=["xu", "yu", "zu"],

@@ -1,7 +1,9 @@
 """``aloxide.quench``: melt-quench an Al2O3 sample under pressure (SPEC §2), one CalcJob per step.
 
 Each SPEC step (melt; cool + hold; compress + hold; NPT quench; relax) is its own
-``aloxide.lammps`` CalcJob, chained by final structure + velocities. Why not one job:
+``aloxide.lammps`` CalcJob (inside :class:`LammpsRestartWorkChain`, which resumes a killed
+stage from its last checkpoint, every ``checkpoint_ps``), chained by final structure +
+velocities. Why not one job:
 each step's thermo and configuration is then a node of its own (provenance a
 scientist can inspect and query), a failure in the 650 ps quench does not cost the
 135 ps of melting before it, and caching can reuse the shared melt. The price is a few
@@ -14,15 +16,13 @@ import math
 from typing import Any
 
 from aiida import orm
-from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, while_
 
-from ..calculations.lammps import AloxideLammpsCalculation
 from ..data.structure import validate_alumina
 from ..functions.structure import random_alumina, sample_properties
 from ..lammps_io import box_for_density
 from ..potentials import MATSUI
-from .common import RESOURCE_KEYS, calcjob_options, validate_resources, validate_seed
+from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_seed
 from .protocols import load_protocol
 
 __all__ = ["QuenchWorkChain", "quench_stages"]
@@ -35,8 +35,10 @@ PROTOCOL_KEYS = {
     "n_units", "initial_density", "compressed_density", "min_distance", "timestep",
     "melt_temperature", "liquid_temperature", "final_temperature", "melt_ps", "cool_ps",
     "liquid_ps", "compressed_ps", "quench_ps", "relax_nvt_ps", "relax_npt_ps", "tdamp",
-    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
+    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
+#: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
+OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
 
 
 def _steps(ps: float, dt: float) -> int:
@@ -56,6 +58,8 @@ def quench_stages(params: dict[str, Any], pressure: float, seed: int) -> list[tu
         "kspace_accuracy": params["kspace_accuracy"],
         "seed": seed,
     }
+    if params.get("checkpoint_ps"):  # LAMMPS restart files every checkpoint_ps within longer stages
+        common["checkpoint_every"] = max(_steps(params["checkpoint_ps"], dt), 1)
 
     def stage(segments: list[dict], **extra) -> dict[str, Any]:
         steps = sum(s.get("steps", 0) for s in segments)
@@ -121,7 +125,7 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     unknown = set(params) - PROTOCOL_KEYS
     if unknown:
         return f"unknown quench parameters {sorted(unknown)}"
-    missing = PROTOCOL_KEYS - set(params) - {"protocol", *RESOURCE_KEYS}
+    missing = PROTOCOL_KEYS - set(params) - OPTIONAL_KEYS
     if missing:
         return f"missing quench parameters {sorted(missing)}"
     if (error := validate_resources(params)) is not None:
@@ -173,7 +177,7 @@ def validate_initial(value: orm.StructureData | None, _ctx) -> str | None:
     return validate_alumina(value, MATSUI.charges)
 
 
-class QuenchWorkChain(WorkChain):
+class QuenchWorkChain(LammpsLauncher, WorkChain):
     """Random packing -> melt -> liquid -> compress -> NPT quench at P -> relax; then density and Al CN."""
 
     @classmethod
@@ -283,20 +287,10 @@ class QuenchWorkChain(WorkChain):
         return self.ctx.index < len(self.ctx.stages)
 
     def run_stage(self):
-        """Submit the next stage from the current structure and velocities."""
+        """Submit the next stage (with restarts) from the current structure and velocities."""
         name, stage = self.ctx.stages[self.ctx.index]
-        inputs = AttributeDict(
-            {
-                "code": self.inputs.code,
-                "structure": self.ctx.structure,
-                "parameters": orm.Dict(stage),
-                "metadata": {"options": self.ctx.options, "call_link_label": name, "label": name},
-            }
-        )
-        if self.ctx.velocities is not None:
-            inputs.velocities = self.ctx.velocities
         self.report(f"stage {self.ctx.index + 1}/{len(self.ctx.stages)} {name}: launching")
-        return ToContext(current=self.submit(AloxideLammpsCalculation, **inputs))
+        return ToContext(current=self._launch(name, self.ctx.structure, stage, self.ctx.velocities))
 
     def inspect_stage(self):
         """Stop with a named code on failure; otherwise carry structure and velocities on."""

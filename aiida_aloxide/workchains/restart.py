@@ -2,6 +2,11 @@
 
 Handlers (all tested with real LAMMPS runs):
 
+- a run that stopped part way after writing a checkpoint (exit 316: an MD stage with
+  ``checkpoint_every``) resumes from that checkpoint: the same stage with ``resume_step`` and
+  the checkpoint as ``restart_file``, so only the remaining steps run, with the thermostat and
+  barostat state of the checkpoint. The stage's ``thermo`` (and ``trajectory``) outputs are then
+  joined from the runs (``join_resumed_runs``), as one uninterrupted run's.
 - a run that stopped part way (killed, out of wall time; exit 311) whose stage is a
   plane-strain ``strain_steps`` loop resumes from the last *completed* strain step: that
   frame (positions, velocities, cell) becomes the new input and only the remaining
@@ -17,6 +22,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from ..calculations.lammps import AloxideLammpsCalculation
+from ..functions.restart import join_resumed_runs
 from ..functions.tension import frame_to_structure
 
 __all__ = ["LammpsRestartWorkChain"]
@@ -47,10 +53,38 @@ class LammpsRestartWorkChain(BaseRestartWorkChain):
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(AloxideLammpsCalculation, "lammps"))
         self.ctx.timestep_halved = False
+        # (pk, checkpoint step) of each interrupted run the stage was resumed from, in order.
+        self.ctx.resumed = []
 
     def results(self):
         """Attach the outputs of the last run; strain steps and frames of earlier partial runs stay linked."""
         return super().results()
+
+    def get_outputs(self, node):
+        """The last run's outputs, with thermo and frames joined over the runs a checkpointed stage resumed from."""
+        outputs = dict(super().get_outputs(node))
+        if self.ctx.resumed:
+            runs = [orm.load_node(pk) for pk, _ in self.ctx.resumed] + [node]
+            if all("thermo" in n.outputs for n in runs):
+                parts = {f"thermo_{k}": n.outputs.thermo for k, n in enumerate(runs)}
+                if all("trajectory" in n.outputs for n in runs):
+                    parts.update({f"trajectory_{k}": n.outputs.trajectory for k, n in enumerate(runs)})
+                outputs.update(join_resumed_runs(orm.List([step for _, step in self.ctx.resumed]), **parts))
+        return outputs
+
+    @process_handler(priority=510, exit_codes=[AloxideLammpsCalculation.exit_codes.ERROR_RUN_INCOMPLETE_CHECKPOINT])
+    def handle_checkpoint(self, node):
+        """Resume the stage from the interrupted run's newest complete checkpoint: only the remaining steps run."""
+        checkpoint = node.outputs.restart_file
+        step = int(checkpoint.base.attributes.get("timestep"))
+        params = self.ctx.inputs.parameters.get_dict()
+        params["resume_step"] = step
+        self.ctx.inputs.parameters = orm.Dict(params)
+        self.ctx.inputs.restart_file = checkpoint
+        self.ctx.resumed.append((node.pk, step))
+        total = sum(s.get("steps", 0) for s in params["segments"])
+        self.report(f"{node.process_label}<{node.pk}> stopped early: resuming from its checkpoint, step {step}/{total}")
+        return ProcessHandlerReport(do_break=True)
 
     @process_handler(priority=500, exit_codes=[AloxideLammpsCalculation.exit_codes.ERROR_RUN_INCOMPLETE])
     def handle_incomplete(self, node):
@@ -59,7 +93,9 @@ class LammpsRestartWorkChain(BaseRestartWorkChain):
         seg_k = next((k for k, s in enumerate(params["segments"]) if s["type"] == "strain_steps"), None)
         done = int(node.outputs.strain_steps.get_shape("index")[0]) if "strain_steps" in node.outputs else 0
         if seg_k is None or done == 0 or "trajectory" not in node.outputs:
-            self.report(f"{node.process_label}<{node.pk}> stopped early: running the stage again")
+            where = params.get("resume_step")
+            start = "the start" if where is None else f"its checkpoint at step {where}"
+            self.report(f"{node.process_label}<{node.pk}> stopped early: running the stage again from {start}")
             return ProcessHandlerReport(do_break=True)
         traj = node.outputs.trajectory
         n_frames = int(traj.get_shape("positions")[0])
@@ -98,6 +134,12 @@ class LammpsRestartWorkChain(BaseRestartWorkChain):
                 ),
             )
         params = self.ctx.inputs.parameters.get_dict()
+        # From the start of the stage: a checkpoint's timestep counts steps of the old size.
+        params.pop("resume_step", None)
+        self.ctx.inputs.pop("restart_file", None)
+        self.ctx.resumed = []
+        if params.get("checkpoint_every"):
+            params["checkpoint_every"] = int(params["checkpoint_every"]) * 2
         params["timestep"] = params.get("timestep", 0.001) / 2
         for seg in params["segments"]:
             for key in ("steps", "equil_steps", "sample_steps"):

@@ -40,8 +40,10 @@ TENSION_KEYS = {
     "replicate_x", "temperature", "equilibrate_ps", "strain_step", "max_strain", "relax_ps",
     "sample_fraction", "sample_every", "chunk_steps", "stop_fraction", "stop_consecutive", "min_ftol",
     "min_maxiter", "strain_rate", "plane_stress_strain", "frame_strain", "timestep", "tdamp", "pdamp",
-    "cutoff", "kspace_accuracy", "protocol", *RESOURCE_KEYS,
+    "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
 }  # fmt: skip
+#: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
+OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
 
 
 #: Integer parameters and their upper bounds (2 copies in the paper; a chunk is one LAMMPS job).
@@ -56,12 +58,12 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
     unknown = set(p) - TENSION_KEYS
     if unknown:
         return f"unknown tension parameters {sorted(unknown)}"
-    missing = TENSION_KEYS - set(p) - {"protocol", *RESOURCE_KEYS}
+    missing = TENSION_KEYS - set(p) - OPTIONAL_KEYS
     if missing:
         return f"missing tension parameters {sorted(missing)}"
     if (error := validate_resources(p)) is not None:
         return error
-    for key in TENSION_KEYS - {"protocol", *RESOURCE_KEYS}:
+    for key in sorted(set(p) - {"protocol", *RESOURCE_KEYS}):
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             return f"{key} must be a finite number, got {v!r}"
@@ -79,6 +81,8 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
     for key in ("relax_ps", "equilibrate_ps", "temperature", "timestep", "strain_rate", "frame_strain"):
         if p[key] <= 0:
             return f"{key} must be > 0, got {p[key]}"
+    if p.get("checkpoint_ps", 0) < 0:
+        return f"checkpoint_ps must be >= 0 (0: no checkpoints), got {p['checkpoint_ps']}"
     if not 0.0 < p["stop_fraction"] < 1.0:
         return f"stop_fraction must be in (0, 1), got {p['stop_fraction']}"
     if p["max_strain"] / p["strain_step"] > MAX_STRAIN_STEPS:
@@ -196,6 +200,13 @@ class _TensionBase(LammpsLauncher, WorkChain):
         """MD steps covering ``ps``."""
         return max(int(round(ps / self.ctx.params["timestep"])), 1)
 
+    def _checkpoint(self, multiple: int = 1) -> dict[str, Any]:
+        """Stage key for LAMMPS restart files every ``checkpoint_ps`` (a multiple of the dump interval)."""
+        ps = self.ctx.params.get("checkpoint_ps")
+        if not ps:
+            return {}
+        return {"checkpoint_every": multiple * math.ceil(self._steps(ps) / multiple)}
+
     # -- steps -----------------------------------------------------------------------------------
     def setup(self):
         """Protocol parameters and CalcJob options."""
@@ -212,6 +223,7 @@ class _TensionBase(LammpsLauncher, WorkChain):
         p = self.ctx.params
         stage = {
             **self._common_stage(),
+            **self._checkpoint(),
             "velocity_temperature": p["temperature"],
             "thermo_every": max(1, self._steps(p["equilibrate_ps"]) // 100),
             "segments": [
@@ -355,6 +367,7 @@ class PlaneStressWorkChain(_TensionBase):
         steps = n * self.ctx.steps_per_frame
         stage = {
             **self._common_stage(),
+            **self._checkpoint(self.ctx.steps_per_frame),
             "thermo_every": max(self.ctx.steps_per_frame // 20, 1),
             "dump_every": self.ctx.steps_per_frame,
             "dump_fields": ["xu", "yu", "zu", "vx", "vy", "vz", "stress", "voronoi"],

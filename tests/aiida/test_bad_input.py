@@ -603,6 +603,12 @@ CLI_ROWS = [
     ("cli-study-show-type", ["study", "show", "{dict}"], "not a fracture study"),
     ("cli-study-report-type", ["study", "report", "{dict}"], "not a fracture study"),
     ("cli-study-export-type", ["study", "export", "{dict}", "out.aiida"], "not a fracture study"),
+    ("cli-study-frames-type", ["study", "frames", "{dict}", "-o", "frames"],
+     "neither a fracture study nor a tension run"),
+    ("cli-study-frames-missing", ["study", "frames", "999999999", "-o", "frames"], "no node"),
+    ("cli-study-frames-format", ["study", "frames", "{dict}", "-o", "frames", "--format", "pdb"],
+     "'pdb' is not one of"),
+    ("cli-study-frames-output", ["study", "frames", "{dict}"], "Missing option '-o'"),
 ]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.lammps
 
 
 def _stage_calcs(wc: orm.WorkflowNode) -> list[orm.CalcJobNode]:
-    return sorted((n for n in wc.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime)
+    return sorted((n for n in wc.called_descendants if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime)
 
 
 def test_repeated_quench_comes_from_cache(lammps_code):

@@ -25,7 +25,10 @@ def _check_quench(node, pressure: float):
     assert 2.5 < props["density"] < 4.0
     assert props["al4"] + props["al5"] + props["al6"] + props["al_other"] == pytest.approx(1.0)
     assert set(node.outputs.thermo) == {"melt", "cool_liquid", "compress", "quench", "relax"}
-    calcs = [c for c in node.called if c.process_type.endswith("aloxide.lammps")]
+    # Every stage runs through the restart wrapper (same call link label and label as the stage).
+    wrappers = [c for c in node.called if c.process_label == "LammpsRestartWorkChain"]
+    assert sorted(c.label for c in wrappers) == sorted(node.outputs.thermo)
+    calcs = [c for c in node.called_descendants if c.process_type.endswith("aloxide.lammps")]
     assert len(calcs) == 5 and all(c.is_finished_ok for c in calcs)
     # Stages chain: each stage starts from the previous stage's final structure.
     by_label = {c.label: c for c in calcs}

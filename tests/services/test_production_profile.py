@@ -60,7 +60,7 @@ def test_production_profile_runs_a_study(production, record_property):
     assert states[str(pk)]["exit_status"] == 0, box.daemon_log()[-3000:]
 
     shown = box.aloxide("study", "show", "-p", box.profile, str(pk)).stdout
-    assert "Finished [0]" in shown and "tension_p0" in shown and "| pressure |" in shown, shown
+    assert "Finished [0]" in shown and "tension_p0" in shown and "| quench pressure (GPa) |" in shown, shown
     info = box.probe("describe", str(pk))[str(pk)]
     assert info["storage_backend"] == "core.psql_dos" and info["broker_backend"] == "core.rabbitmq"
     assert info["summary"]["labels"] == ["p0"] and 2.0 < info["summary"]["rows"]["p0"]["density"] < 4.5

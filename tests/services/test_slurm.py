@@ -105,7 +105,8 @@ def test_smoke_quench_through_slurm(aiida_profile, slurm, fail_fast, tmp_path):
     assert node.is_finished_ok, f"{node.exit_status} {node.exit_message}\n{slurm.logs()}"
     _check_quench(node, 0.0)
 
-    calcs = [c for c in node.called if c.process_type.endswith("aloxide.lammps")]
+    calcs = sorted((c for c in node.called_descendants if c.process_type.endswith("aloxide.lammps")),
+                   key=lambda c: c.ctime)  # fmt: skip
     completed = slurm.completed_jobs()
     job_ids = [c.get_job_id() for c in calcs]
     assert all(j and j.isdigit() for j in job_ids) and len(set(job_ids)) == 5, job_ids
