@@ -120,6 +120,13 @@ STAGE_ROWS = [
     ("stage-deform-axis", {"segments": [{"type": "deform", "axis": "y", "velocity": 0.1, "steps": 10}]},
      "only loading along x"),
     ("stage-sample-steps", {"segments": [{**STEPS, "sample_steps": 15}]}, "multiple of sample_every"),
+    ("stage-checkpoint-not-md", {"segments": [STEPS], "checkpoint_every": 10},
+     "checkpoint_every is for MD stages only"),
+    ("stage-checkpoint-dump", {"segments": [NVT], "dump_every": 3, "checkpoint_every": 5},
+     "must be a multiple of dump_every"),
+    ("stage-resume-without-checkpoints", {"segments": [NVT], "resume_step": 5}, "resume_step needs checkpoint_every"),
+    ("stage-resume-off-checkpoint", {"segments": [NVT], "checkpoint_every": 4, "resume_step": 6},
+     "must be a checkpoint"),
 ]  # fmt: skip
 
 

@@ -51,7 +51,8 @@ def test_successful_run_outputs(finished, sample):
         "calc_job": AloxideLammpsCalculation.CACHE_VERSION,
         "parser": AloxideLammpsParser.CACHE_VERSION,
     }
-    assert finished.base.caching.get_objects_to_hash()["attributes"]["cache_version"]["parser"] == 2
+    hashed = finished.base.caching.get_objects_to_hash()["attributes"]["cache_version"]
+    assert hashed["parser"] == AloxideLammpsParser.CACHE_VERSION >= 2  # 2: frames became TrajectoryData
     out = finished.outputs
     assert out.results["completed"] and out.results["final_step"] == 100
     assert out.thermo.get_array("step")[-1] == 100

@@ -65,7 +65,7 @@ def test_study_submit_survives_sigkilled_worker(sandboxes, record_property):
     # The undisturbed twin, in the foreground of the other sandbox, meanwhile.
     ref_run = subprocess.Popen(
         [str(BIN / "aiida-aloxide"), "study", "run", "-p", reference.profile, *STUDY_ARGS],
-        env=reference.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=reference.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=reference.root,
     )  # fmt: skip
     try:
         # Kill the worker while the tension chunk's LAMMPS job runs: the job must outlive it and be picked up.

@@ -103,7 +103,13 @@ def test_study_run_smoke(smoke_study, demo_output):
 @pytest.mark.lammps
 def test_study_run_command_trimmed(aiida_profile, smoke_study, tmp_path):
     """`study run` itself, trimmed (one pressure, plane strain only, no softness); the quench comes from the cache."""
+    from aiida.common.log import configure_logging
+
     from aiida_aloxide.setup import CACHED_PROCESSES
+
+    # AiiDA's logging as a fresh `aiida-aloxide` process has it: verdi commands invoked in this
+    # test process earlier (CliRunner) reconfigure the loggers.
+    configure_logging(with_orm=True)
 
     args = ["run", "-p", aiida_profile.name, "--protocol", "smoke", "-P", "0", "--no-softness", "--loading",
             "plane_strain", "--overrides", '{"tension": {"max_strain": 0.1}}', "--interval", "0.5",
