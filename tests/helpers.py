@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,31 @@ def service_missing(reason: str) -> None:
     if os.environ.get("ALOXIDE_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service missing in CI: {reason}")
     pytest.skip(reason)
+
+
+def kill_once_wrapper(tmp_path: Path, select: str, kill_when: str, poll: float = 0.1) -> tuple[Path, Path]:
+    """An MPI launcher prefix that SIGKILLs its own LAMMPS child once: the first run for which the
+    shell condition ``select`` holds, as soon as ``kill_when`` holds (checked every ``poll`` s).
+
+    Both conditions run in the calculation's folder; only the process this script started is ever
+    signalled. Returns the wrapper and the marker file it touches when it arms.
+    """
+    marker = tmp_path / "killed-once"
+    wrapper = tmp_path / "kill_once.sh"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        f"if {select} && [ ! -e '{marker}' ]; then\n"
+        f"  touch '{marker}'\n"
+        '  "$@" &\n'
+        "  pid=$!\n"
+        "  while kill -0 $pid 2>/dev/null; do\n"
+        f"    if {kill_when}; then kill -9 $pid; break; fi\n"
+        f"    sleep {poll}\n"
+        "  done\n"
+        "  wait $pid\n"
+        "  exit 137\n"
+        "fi\n"
+        'exec "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return wrapper, marker

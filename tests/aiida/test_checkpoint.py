@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 import time
 
 import numpy as np
@@ -16,6 +15,7 @@ from aiida_aloxide.functions.structure import random_alumina
 from aiida_aloxide.trajectory import frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
 from aiida_aloxide.workchains.quench import QuenchWorkChain
+from tests.helpers import kill_once_wrapper
 
 pytestmark = pytest.mark.lammps
 
@@ -94,29 +94,14 @@ def test_join_resumed_runs_keeps_each_part_up_to_the_next_checkpoint(aiida_profi
 
 
 def _kill_wrapper(tmp_path, pattern: str, kill_at: int):
-    """A launcher that SIGKILLs its own LAMMPS child once, when the script has ``pattern`` and the log ``kill_at``."""
-    marker = tmp_path / "killed-once"
-    wrapper = tmp_path / "kill_once.sh"
-    wrapper.write_text(
-        "#!/bin/bash\n"
-        "# SIGKILL the first (not resumed) run of the chosen stage once its log reaches the given step; only the\n"
-        "# process this script started, in this calculation's folder, is ever signalled.\n"
-        f"if grep -q '{pattern}' aloxide.in && ! grep -q read_restart aloxide.in && [ ! -e '{marker}' ]; then\n"
-        f"  touch '{marker}'\n"
-        '  "$@" &\n'
-        "  pid=$!\n"
-        "  while kill -0 $pid 2>/dev/null; do\n"
-        "    step=$(tail -n 1 log.lammps 2>/dev/null | awk '{print $1}')\n"
-        f'    if [[ "$step" =~ ^[0-9]+$ ]] && [ "$step" -ge {kill_at} ]; then kill -9 $pid; break; fi\n'
-        "    sleep 0.02\n"
-        "  done\n"
-        "  wait $pid\n"
-        "  exit 137\n"
-        "fi\n"
-        'exec "$@"\n'
+    """SIGKILL the first (not resumed) run whose script has ``pattern`` once its log reaches step ``kill_at``."""
+    return kill_once_wrapper(
+        tmp_path,
+        f"grep -q '{pattern}' aloxide.in && ! grep -q read_restart aloxide.in",
+        "step=$(tail -n 1 log.lammps 2>/dev/null | awk '{print $1}'); "
+        f'[[ "$step" =~ ^[0-9]+$ ]] && [ "$step" -ge {kill_at} ]',
+        poll=0.02,
     )
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    return wrapper, marker
 
 
 def test_sigkilled_quench_resumes_from_last_checkpoint(lammps_code, tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import stat
-
 import numpy as np
 import pytest
 from aiida import orm
@@ -13,6 +11,7 @@ from aiida_aloxide.trajectory import cell_lengths
 from aiida_aloxide.workchains.protocols import ProtocolError
 from aiida_aloxide.workchains.quench import QuenchWorkChain
 from aiida_aloxide.workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
+from tests.helpers import kill_once_wrapper
 
 pytestmark = pytest.mark.lammps
 
@@ -90,26 +89,11 @@ def test_plane_stress(lammps_code, sample):
 
 def test_interrupted_chunk_resumes_from_last_completed_step(lammps_code, sample, tmp_path):
     """The first LAMMPS strain run is killed (SIGKILL) part way; the handler resumes it."""
-    marker = tmp_path / "killed-once"
-    wrapper = tmp_path / "kill_once.sh"
-    wrapper.write_text(
-        "#!/bin/bash\n"
-        "# SIGKILL the first plane-strain run once two step frames are written (as a wall-time kill).\n"
-        f'if grep -q ALOXIDE_STEP aloxide.in && [ ! -e "{marker}" ]; then\n'
-        f'  touch "{marker}"\n'
-        '  "$@" &\n'
-        "  pid=$!\n"
-        "  while kill -0 $pid 2>/dev/null; do\n"
-        "    n=$(grep -c 'ITEM: TIMESTEP' trajectory.dump 2>/dev/null)\n"
-        '    if [ "${n:-0}" -ge 2 ]; then kill -9 $pid; break; fi\n'
-        "    sleep 0.1\n"
-        "  done\n"
-        "  wait $pid\n"
-        "  exit 137\n"
-        "fi\n"
-        'exec "$@"\n'
-    )
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    # SIGKILL the first plane-strain run once two step frames are written (as a wall-time kill).
+    wrapper, marker = kill_once_wrapper(
+        tmp_path, "grep -q ALOXIDE_STEP aloxide.in",
+        "n=$(grep -c 'ITEM: TIMESTEP' trajectory.dump 2>/dev/null); [ \"${n:-0}\" -ge 2 ]",
+    )  # fmt: skip
     overrides = {"chunk_steps": 7}
     builder = PlaneStrainWorkChain.get_builder_from_protocol(
         lammps_code, sample, protocol="smoke", overrides=overrides,
