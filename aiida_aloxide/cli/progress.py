@@ -35,8 +35,8 @@ BRANCH_PREFIXES = (("quench_", "quench"), ("tension_", "plane strain"), ("plane_
 
 def branch_of(link_label: str) -> str | None:
     """Display name of the branch a study child is (``p0 quench``, ``softness``), ``None`` for others."""
-    if link_label == "softness":
-        return "softness"
+    if link_label in ("softness", "liquid"):
+        return link_label
     for prefix, name in BRANCH_PREFIXES:
         if link_label.startswith(prefix):
             return f"{link_label[len(prefix) :]} {name}"
@@ -61,10 +61,15 @@ def planned_stages(node) -> int | None:
     try:
         p = node.inputs.parameters.get_dict()
         label = node.process_label
-        if label == "QuenchWorkChain":
+        if label in ("QuenchWorkChain", "LiquidWorkChain"):
             from ..workchains.quench import quench_stages
 
-            return len(quench_stages(p, node.inputs.pressure.value, node.inputs.seed.value))
+            links = {link.link_label for link in node.base.links.get_incoming().all()}
+            part = "liquid" if label == "LiquidWorkChain" else "all"
+            if "liquid__structure" in links:  # a quench of a shared liquid: its pressure stages only
+                part = "pressure"
+            pressure = node.inputs.pressure.value if "pressure" in links else 0.0
+            return len(quench_stages(p, pressure, node.inputs.seed.value, part=part))
         if label == "PlaneStrainWorkChain":
             steps = math.floor(p["max_strain"] / p["strain_step"] + 1e-9) + 1
             return 1 + math.ceil(steps / int(p["chunk_steps"]))

@@ -1,6 +1,7 @@
 """``aloxide.study``: the whole study of SPEC.md as one process and one group.
 
-Quench at every pressure (concurrently) → plane-strain tension of every sample (concurrently)
+One shared liquid (melt → cool → compress, pressure-independent) → quench of it at every pressure
+(concurrently) → plane-strain tension of every sample (concurrently)
 → :func:`deformation_analysis` of every tension's frames → optionally one
 :class:`SoftnessWorkChain` on all samples, applied to the tension frames → a ``summary`` Dict.
 Every node the study creates (and the inputs it used) is added to the group
@@ -21,7 +22,7 @@ from ..functions.analysis import deformation_analysis
 from ..functions.study import pressure_label, study_summary
 from .common import validate_seed
 from .protocols import ProtocolError, available_protocols, load_protocol
-from .quench import MAX_PRESSURE_GPA, QuenchWorkChain
+from .quench import MAX_PRESSURE_GPA, LiquidWorkChain, QuenchWorkChain
 from .quench import validate_parameters as validate_quench_parameters
 from .softness import SoftnessWorkChain, validate_softness_parameters
 from .tension import PlaneStrainWorkChain, PlaneStressWorkChain, validate_tension_parameters
@@ -223,6 +224,8 @@ class FractureStudyWorkChain(WorkChain):
         spec.inputs.validator = validate_study_inputs
         spec.outline(
             cls.setup,
+            cls.run_liquid,
+            cls.inspect_liquid,
             cls.run_quenches,
             cls.inspect_quenches,
             cls.run_tensions,
@@ -249,6 +252,7 @@ class FractureStudyWorkChain(WorkChain):
         spec.exit_code(302, "ERROR_TENSION_FAILED", message="Tension at {pressure} GPa failed [{status}]: {message}")
         spec.exit_code(303, "ERROR_ANALYSIS_FAILED", message="Deformation analysis at {pressure} GPa failed: {message}")
         spec.exit_code(304, "ERROR_SOFTNESS_FAILED", message="Softness failed [{status}]: {message}")
+        spec.exit_code(305, "ERROR_LIQUID_FAILED", message="The shared liquid failed [{status}]: {message}")
 
     @classmethod
     def get_builder_from_protocol(
@@ -372,9 +376,31 @@ class FractureStudyWorkChain(WorkChain):
         self.report(f"study {group.label}: pressures {[self.ctx.pressures[k] for k in self.ctx.labels]} GPa")
         self._collect()
 
+    def run_liquid(self):
+        """The pressure-independent melt → cool → compress, once for every pressure (SPEC §2 steps 2-4)."""
+        builder = LiquidWorkChain.get_builder_from_parameters(
+            self.inputs.code, self._parameters("quench"), seed=self.inputs.seed.value, options=self._options()
+        )
+        builder.metadata.call_link_label = "liquid"  # type: ignore[attr-defined]
+        self.report("melting one liquid for every pressure")
+        return ToContext(liquid=self.submit(builder))
+
+    def inspect_liquid(self):
+        """The liquid must have finished."""
+        node = self.ctx.liquid
+        if not node.is_finished_ok:
+            return self._fail(
+                self.exit_codes.ERROR_LIQUID_FAILED.format(
+                    status=node.exit_status, message=node.exit_message or node.process_state.value
+                )
+            )
+        self._collect()
+        return None
+
     def run_quenches(self):
-        """One QuenchWorkChain per pressure, all at once."""
+        """One QuenchWorkChain per pressure from the shared liquid, all at once."""
         futures = {}
+        liquid = {"structure": self.ctx.liquid.outputs.structure, "velocities": self.ctx.liquid.outputs.velocities}
         for label in self.ctx.labels:
             builder = QuenchWorkChain.get_builder_from_parameters(
                 self.inputs.code,
@@ -383,6 +409,7 @@ class FractureStudyWorkChain(WorkChain):
                 seed=self.inputs.seed.value,
                 options=self._options(),
             )
+            builder.liquid = liquid
             builder.metadata.call_link_label = f"quench_{label}"  # type: ignore[attr-defined]
             futures[f"quench_{label}"] = self.submit(builder)
         self.report(f"quenching {len(futures)} samples")

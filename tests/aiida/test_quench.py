@@ -11,7 +11,7 @@ from aiida_aloxide.data.structure import structure_from_arrays
 from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.query import find_samples
 from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
-from aiida_aloxide.workchains.quench import QuenchWorkChain, quench_stages
+from aiida_aloxide.workchains.quench import LiquidWorkChain, QuenchWorkChain, quench_stages
 
 pytestmark = pytest.mark.lammps
 
@@ -59,6 +59,50 @@ def test_smoke_quench_run(lammps_code):
         / (node.outputs.structure.get_cell_volume() * 1e-24),
         rel=1e-4,
     )  # fmt: skip  (ASE masses differ in the 5th digit)
+
+
+def test_quench_from_a_shared_liquid_is_the_full_quench(lammps_code):
+    """Liquid once, then the pressure stages from it: the same sample as the five-stage quench, bit for bit."""
+    params = orm.Dict(load_protocol("quench", "smoke"))
+    _, liquid = run_get_node(LiquidWorkChain.get_builder_from_parameters(lammps_code, params, seed=7))
+    assert liquid.is_finished_ok, liquid.exit_message
+    assert set(liquid.outputs.thermo) == {"melt", "cool_liquid", "compress"}
+    builder = QuenchWorkChain.get_builder_from_parameters(lammps_code, 2.0, params, seed=7)
+    builder.liquid = {"structure": liquid.outputs.structure, "velocities": liquid.outputs.velocities}
+    _, shared = run_get_node(builder)
+    assert shared.is_finished_ok, shared.exit_message
+    assert set(shared.outputs.thermo) == {"quench", "relax"}  # melt, cool and compress were not run again
+    calcs = {c.label: c for c in shared.called_descendants if c.process_type.endswith("aloxide.lammps")}
+    assert set(calcs) == {"quench", "relax"}
+    assert calcs["quench"].inputs.structure.uuid == liquid.outputs.structure.uuid
+    # Caching is off in the test profile: the full quench runs all five stages itself.
+    _, full = run_get_node(QuenchWorkChain.get_builder_from_parameters(lammps_code, 2.0, params, seed=7))
+    assert full.is_finished_ok and set(full.outputs.thermo) == {"melt", "cool_liquid", "compress", "quench", "relax"}
+    a, b = shared.outputs.structure, full.outputs.structure
+    assert np.array_equal(np.array([s.position for s in a.sites]), np.array([s.position for s in b.sites]))
+    assert shared.outputs.properties.get_dict() == full.outputs.properties.get_dict()
+
+
+def test_bad_liquid_is_refused(lammps_code):
+    """A liquid without velocities, beside a packing, or of another size than the parameters say."""
+    grid = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3)[:10] * 1.8 + 0.5
+    small = structure_from_arrays(grid, np.array([1] * 4 + [2] * 6), [5.4] * 3, dict(MATSUI.charges))
+    velocities = orm.ArrayData()
+    velocities.set_array("velocities", np.zeros((10, 3)))
+    cases = [
+        ({"structure": small}, "needs both `structure` and `velocities`"),
+        ({"structure": small, "velocities": velocities}, "liquid has 10 atoms, the parameters' n_units"),
+    ]
+    for liquid, match in cases:
+        builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke")
+        builder.liquid = liquid
+        with pytest.raises(ValueError, match=match):
+            run_get_node(builder)
+    builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke")
+    builder.structure = small
+    builder.liquid = {"structure": small, "velocities": velocities}
+    with pytest.raises(ValueError, match="not both"):
+        run_get_node(builder)
 
 
 @pytest.mark.daemon

@@ -51,13 +51,14 @@ def test_study_run_smoke(smoke_study, demo_output):
     node, output = smoke_study
     assert node.is_finished_ok
     # Progress: per branch, stages done / planned whenever one finishes; then the overhead ratio and the report.
-    for branch in ("p0 quench", "p4 plane strain", "p0 plane stress", "p4 analysis", "softness"):
+    for branch in ("liquid", "p0 quench", "p4 plane strain", "p0 plane stress", "p4 analysis", "softness"):
         assert re.search(rf"^\[demo +\d+ s\] {branch} +(\d+)/\1 finished in \d+ s$", output, re.M), branch
-    assert re.search(r"^\[demo +\d+ s\] p4 quench +\d+/5 done", output, re.M)  # melt, cool, compress, quench, relax
+    assert re.search(r"^\[demo +\d+ s\] liquid +\d+/3 done", output, re.M)  # melt, cool + liquid, compress
+    assert re.search(r"^\[demo +\d+ s\] p4 quench +\d+/2 done", output, re.M)  # NPT quench, relax
     states: dict[str, list] = {}
     for branch, *state in re.findall(r"^\[demo +\d+ s\] (.+?) +(\d+)/(\S+) (done|finished)", output, re.M):
         states.setdefault(branch, []).append(tuple(state))
-    assert len(states) == 9 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
+    assert len(states) == 10 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
     # AiiDA's own lines go to the log file the progress names, not to the terminal.
     log = demo_output / "study.log"
     assert f"AiiDA log of the run (every work chain's REPORT lines): {log.resolve()}" in output
@@ -90,6 +91,17 @@ def test_study_run_smoke(smoke_study, demo_output):
     assert node.outputs.plane_stress.p0["loading"] == "plane_stress"
     assert node.outputs.tension.p0["loading"] == "plane_strain"
     assert set(node.outputs.samples) == {"p0", "p4"}
+    # One shared liquid: its melt / cool / compress ran once; every pressure's quench starts from it.
+    (liquid,) = [c for c in node.called if c.process_label == "LiquidWorkChain"]
+    assert liquid.is_finished_ok and set(liquid.outputs.thermo) == {"melt", "cool_liquid", "compress"}
+    stages = [c.label for c in node.called_descendants if c.process_type.endswith("aloxide.lammps")]
+    assert sorted(s for s in stages if s in ("melt", "cool_liquid", "compress")) == ["compress", "cool_liquid", "melt"]
+    quenches = [c for c in node.called if c.process_label == "QuenchWorkChain"]
+    assert sorted(q.inputs.pressure.value for q in quenches) == [0.0, 4.0]
+    for quench in quenches:
+        assert quench.inputs.liquid.structure.uuid == liquid.outputs.structure.uuid
+        assert quench.inputs.liquid.velocities.uuid == liquid.outputs.velocities.uuid
+        assert set(quench.outputs.thermo) == {"quench", "relax"}
     assert set(node.outputs.stress_strain) == {"p0", "p4"}
     assert set(node.outputs.deformation) == {"p0", "p4"}
     # The group holds the study, its children, their outputs and the summary.
@@ -252,12 +264,13 @@ def test_failed_quench_exit_code_and_group(aiida_profile, lammps_code):
         lammps_code, [0.0], protocol="smoke", options={"resources": {"num_machines": 0}}, label="broken"
     )
     _, node = run_get_node(builder)
-    assert node.exit_status == FractureStudyWorkChain.exit_codes.ERROR_QUENCH_FAILED.status
-    assert "Quench at 0.0 GPa failed" in node.exit_message
+    # The shared liquid is the first LAMMPS work: its failure is the study's (305).
+    assert node.exit_status == FractureStudyWorkChain.exit_codes.ERROR_LIQUID_FAILED.status
+    assert "The shared liquid failed" in node.exit_message
     group = orm.load_group("aloxide/study/broken")
     assert {node.uuid, *(n.uuid for n in node.called)} <= {n.uuid for n in group.nodes}
     shown = CliRunner().invoke(study, ["show", "-p", aiida_profile.name, str(node.pk)])
-    assert shown.exit_code == 0 and "quench_p0" in shown.output and "[301]" in shown.output, shown.output
+    assert shown.exit_code == 0 and "liquid" in shown.output and "[305]" in shown.output, shown.output
     # A study without tension frames has nothing to export: a clear error.
     frames = CliRunner().invoke(study, ["frames", "-p", aiida_profile.name, str(node.pk), "-o", "never-written"])
     assert frames.exit_code != 0 and "no complete tension frames" in frames.output

@@ -1,0 +1,196 @@
+"""The parameters of a melt-quench (SPEC §2): its protocol keys, its LAMMPS stages, their checks.
+
+Kept apart from the work chains (``quench.py``) so that the stage plan can be read without them
+(the progress display and the docs use it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiida import orm
+
+from ..data.structure import validate_alumina
+from ..lammps_io import box_for_density
+from ..potentials import MATSUI
+from .common import RESOURCE_KEYS, validate_resources
+
+__all__ = [
+    "LIQUID_STAGES",
+    "MAX_PRESSURE_GPA",
+    "MAX_UNITS",
+    "quench_stages",
+    "validate_initial",
+    "validate_parameters",
+    "validate_pressure",
+]
+
+MAX_PRESSURE_GPA = 50.0
+#: Largest sample the validators accept: 10^5 Al2O3 units = 500,000 atoms (the paper: 1620 units).
+MAX_UNITS = 100_000
+
+PROTOCOL_KEYS = {
+    "n_units", "initial_density", "compressed_density", "min_distance", "timestep",
+    "melt_temperature", "liquid_temperature", "final_temperature", "melt_ps", "cool_ps",
+    "liquid_ps", "compressed_ps", "quench_ps", "relax_nvt_ps", "relax_npt_ps", "tdamp",
+    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
+}  # fmt: skip
+#: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
+OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
+
+
+def _steps(ps: float, dt: float) -> int:
+    """Number of MD steps covering ``ps`` picoseconds."""
+    return max(int(round(ps / dt)), 0)
+
+
+#: The pressure-independent stages (SPEC §2 steps 2-4): a study runs them once and branches per pressure.
+LIQUID_STAGES = ("melt", "cool_liquid", "compress")
+
+
+def quench_stages(
+    params: dict[str, Any], pressure: float, seed: int, part: str = "all"
+) -> list[tuple[str, dict[str, Any]]]:
+    """The LAMMPS stages of SPEC §2 (steps 2-6) as (name, stage description) pairs.
+
+    ``part``: ``all`` five, ``liquid`` (melt, cool + liquid, compress: no pressure in them) or
+    ``pressure`` (NPT quench at ``pressure``, relax), the two halves a shared liquid splits them into.
+    """
+    if part not in ("all", "liquid", "pressure"):
+        raise ValueError(f"part must be 'all', 'liquid' or 'pressure', got {part!r}")
+    stages = _all_stages(params, pressure, seed)
+    if part == "all":
+        return stages
+    return [(name, st) for name, st in stages if (name in LIQUID_STAGES) == (part == "liquid")]
+
+
+def _all_stages(params: dict[str, Any], pressure: float, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """The five stages of :func:`quench_stages`."""
+    dt = params["timestep"]
+    tm, tl, tf = params["melt_temperature"], params["liquid_temperature"], params["final_temperature"]
+    common = {
+        "timestep": dt,
+        "tdamp": params["tdamp"],
+        "pdamp": params["pdamp"],
+        "cutoff": params["cutoff"],
+        "kspace_accuracy": params["kspace_accuracy"],
+        "seed": seed,
+    }
+    if params.get("checkpoint_ps"):  # LAMMPS restart files every checkpoint_ps within longer stages
+        common["checkpoint_every"] = max(_steps(params["checkpoint_ps"], dt), 1)
+
+    def stage(segments: list[dict], **extra) -> dict[str, Any]:
+        steps = sum(s.get("steps", 0) for s in segments)
+        every = max(1, math.ceil(max(steps, 1) / params["thermo_points"]))
+        return {**common, "thermo_every": every, "segments": segments, **extra}
+
+    return [
+        ("melt", stage([{"type": "nvt", "steps": _steps(params["melt_ps"], dt), "temp": tm}], velocity_temperature=tm)),
+        (
+            "cool_liquid",
+            stage(
+                [
+                    {"type": "nvt", "steps": _steps(params["cool_ps"], dt), "temp": [tm, tl]},
+                    {"type": "nvt", "steps": _steps(params["liquid_ps"], dt), "temp": tl},
+                ]
+            ),
+        ),
+        (
+            "compress",
+            stage(
+                [
+                    {"type": "density", "value": params["compressed_density"]},
+                    {"type": "nvt", "steps": _steps(params["compressed_ps"], dt), "temp": tl},
+                ]
+            ),
+        ),
+        (
+            "quench",
+            stage(
+                [
+                    {
+                        "type": "npt",
+                        "steps": _steps(params["quench_ps"], dt),
+                        "temp": [tl, tf],
+                        "press": pressure,
+                        "couple": "iso",
+                    }
+                ]
+            ),
+        ),
+        (
+            "relax",
+            stage(
+                [
+                    {"type": "nvt", "steps": _steps(params["relax_nvt_ps"], dt), "temp": tf},
+                    {"type": "npt", "steps": _steps(params["relax_npt_ps"], dt), "temp": tf, "press": 0.0},
+                ]
+            ),
+        ),
+    ]
+
+
+def validate_pressure(value: orm.Float, _ctx) -> str | None:
+    """Quench pressure in GPa: 0 to 50."""
+    if not 0.0 <= value.value <= MAX_PRESSURE_GPA or not math.isfinite(value.value):
+        return f"pressure must be between 0 and {MAX_PRESSURE_GPA} GPa, got {value.value}"
+    return None
+
+
+def validate_parameters(value: orm.Dict, _ctx) -> str | None:
+    """Resolved protocol parameters: known keys, sane numbers, stages that validate."""
+    params = value.get_dict()
+    unknown = set(params) - PROTOCOL_KEYS
+    if unknown:
+        return f"unknown quench parameters {sorted(unknown)}"
+    missing = PROTOCOL_KEYS - set(params) - OPTIONAL_KEYS
+    if missing:
+        return f"missing quench parameters {sorted(missing)}"
+    if (error := validate_resources(params)) is not None:
+        return error
+    n_units = params["n_units"]
+    if isinstance(n_units, bool) or not isinstance(n_units, int) or not 2 <= n_units <= MAX_UNITS:
+        return f"n_units must be an integer in [2, {MAX_UNITS}], got {n_units!r}"
+    for key in sorted(k for k in params if k.endswith("_ps") or k.endswith("_temperature")):
+        v = params[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+            return f"{key} must be a finite number >= 0, got {v!r}"
+    for key in ("initial_density", "compressed_density", "min_distance", "thermo_points"):
+        v = params[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return f"{key} must be a finite number, got {v!r}"
+    for key in ("initial_density", "compressed_density"):
+        if not 1.0 <= params[key] <= 6.0:
+            return f"{key} must be between 1 and 6 g/cm³, got {params[key]}"
+    if not isinstance(params["thermo_points"], int) or not 1 <= params["thermo_points"] <= 10**6:
+        return f"thermo_points must be an integer in [1, 1000000], got {params['thermo_points']!r}"
+    msg = _check_packing(n_units, params["initial_density"], params["min_distance"])
+    if msg:
+        return msg
+    try:
+        from ..calculations.script import validate_stage
+
+        for _name, st in quench_stages(params, 0.0, 1):
+            validate_stage(st)
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"invalid quench parameters: {exc}"
+    return None
+
+
+def _check_packing(n_units: int, density: float, min_distance: float) -> str | None:
+    """Why the random packing of :func:`random_alumina` cannot be made (SPEC §2.1), or None."""
+    if not 0.5 <= min_distance <= 3.0:
+        return f"min_distance must be between 0.5 and 3 Å, got {min_distance}"
+    edge = box_for_density(2 * n_units, 3 * n_units, density)
+    phi = 5 * n_units * (math.pi / 6.0) * min_distance**3 / edge**3
+    if min_distance >= 0.5 * edge or phi > 0.35:
+        return f"min_distance {min_distance} Å is too large for {n_units} units at {density} g/cm³ (packing {phi:.2f})"
+    return None
+
+
+def validate_initial(value: orm.StructureData | None, _ctx) -> str | None:
+    """An optional starting structure must be a charged Al2O3 sample."""
+    if value is None:
+        return None
+    return validate_alumina(value, MATSUI.charges)
