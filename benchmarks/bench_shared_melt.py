@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_shared_melt.py --study PK [--study PK ...]  # demo scale, from finished studies
     python benchmarks/bench_shared_melt.py --paper                      # paper scale, measured MD speed
     python benchmarks/bench_shared_melt.py --study PK --paper --write   # also write docs/benchmarks-shared-melt.md
+    AIIDA_PATH=... python benchmarks/bench_shared_melt.py --study PK --append  # add a study of another profile
 
 * Demo scale (``--study``, in the current AiiDA profile): LAMMPS' own wall time of every stage
   CalcJob of the study, grouped by stage. A study made before the liquid was shared ran melt,
@@ -156,6 +157,7 @@ def main() -> None:
     ap.add_argument("--profile", default=None, help="AiiDA profile of the studies [default profile].")
     ap.add_argument("--paper", action="store_true", help="Time the paper-scale MD (about a minute on 2 cores).")
     ap.add_argument("--write", action="store_true", help=f"Write {DOC.name} in docs/.")
+    ap.add_argument("--append", action="store_true", help=f"Add the rows to the table of {DOC.name} (another profile).")
     args = ap.parse_args()
     rows: list[tuple[str, str]] = []
     if args.study:
@@ -168,6 +170,10 @@ def main() -> None:
         rows += paper_rows(paper_speeds())
     if not rows:
         ap.error("give --study PK and/or --paper")
+    if args.append and DOC.exists():
+        lines = [*DOC.read_text().splitlines(), *[f"| {a} | {b} |" for a, b in rows]]
+        emit(lines, DOC, True)
+        return
     lines = [
         "# Benchmarks: the shared liquid",
         "",

@@ -8,7 +8,7 @@ from aiida.engine import run_get_node
 from aiida.manage.caching import enable_caching
 
 from aiida_aloxide.setup import CACHED_PROCESSES
-from aiida_aloxide.workchains.quench import QuenchWorkChain
+from aiida_aloxide.workchains.quench import LiquidWorkChain, QuenchWorkChain
 
 pytestmark = pytest.mark.lammps
 
@@ -30,7 +30,7 @@ def test_repeated_quench_comes_from_cache(lammps_code):
     assert [c.base.caching.get_cache_source() for c in calcs2] == [c.uuid for c in calcs1]
     assert not any(c.base.caching.is_created_from_cache for c in calcs1)
     assert second.outputs.properties.get_dict() == first.outputs.properties.get_dict()
-    # A different seed is a different calculation: nothing is reused.
+    # A different seed is a different calculation: nothing is reused (the melt, cool and compress stages of seed 12).
     with enable_caching(identifier=CACHED_PROCESSES[0]):
-        _, third = run_get_node(QuenchWorkChain.get_builder_from_protocol(lammps_code, 1.0, protocol="smoke", seed=12))
-    assert not any(c.base.caching.is_created_from_cache for c in _stage_calcs(third))
+        _, third = run_get_node(LiquidWorkChain.get_builder_from_parameters(lammps_code, builder.parameters, seed=12))
+    assert len(_stage_calcs(third)) == 3 and not any(c.base.caching.is_created_from_cache for c in _stage_calcs(third))

@@ -14,7 +14,8 @@ from aiida_aloxide.functions.restart import join_resumed_runs
 from aiida_aloxide.functions.structure import random_alumina
 from aiida_aloxide.trajectory import frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
-from aiida_aloxide.workchains.quench import QuenchWorkChain
+from aiida_aloxide.workchains.protocols import load_protocol
+from aiida_aloxide.workchains.quench import LiquidWorkChain, QuenchWorkChain
 from tests.helpers import kill_once_wrapper
 
 pytestmark = pytest.mark.lammps
@@ -107,24 +108,28 @@ def _kill_wrapper(tmp_path, pattern: str, kill_at: int):
 def test_sigkilled_quench_resumes_from_last_checkpoint(lammps_code, tmp_path):
     """LAMMPS killed mid NPT ramp: the quench finishes from the checkpoint, steps and density as uninterrupted."""
     wrapper, marker = _kill_wrapper(tmp_path, "npt temp 3000 300", KILL_AT)
-    builder = QuenchWorkChain.get_builder_from_protocol(
-        lammps_code, 2.0, protocol="smoke", overrides=OVERRIDES, seed=7,
-        options={"mpirun_extra_params": [str(wrapper)]},
-    )  # fmt: skip
+    # Both quenches start from one liquid, as a study's pressures do (melt, cool, compress run once).
+    params = orm.Dict(load_protocol("quench", "smoke", OVERRIDES))
+    _, liquid = run_get_node(LiquidWorkChain.get_builder_from_parameters(lammps_code, params, seed=7))
+    assert liquid.is_finished_ok, liquid.exit_message
+
+    def quench(options=None):
+        builder = QuenchWorkChain.get_builder_from_parameters(lammps_code, 2.0, params, seed=7, options=options)
+        builder.liquid = {"structure": liquid.outputs.structure, "velocities": liquid.outputs.velocities}
+        return builder
+
     t0 = time.monotonic()
-    _, node = run_get_node(builder)
+    _, node = run_get_node(quench({"mpirun_extra_params": [str(wrapper)]}))
     t1 = time.monotonic()
     assert node.is_finished_ok, node.exit_message
     assert marker.exists()
-    _, twin = run_get_node(
-        QuenchWorkChain.get_builder_from_protocol(lammps_code, 2.0, protocol="smoke", overrides=OVERRIDES, seed=7)
-    )
+    _, twin = run_get_node(quench())
     t2 = time.monotonic()
     assert twin.is_finished_ok, twin.exit_message
 
     # Every stage ran through the restart wrapper, with the labels of before.
     stages = {c.label: c for c in node.called if c.process_label == "LammpsRestartWorkChain"}
-    assert set(stages) == {"melt", "cool_liquid", "compress", "quench", "relax"}
+    assert set(stages) == {"quench", "relax"}
     killed, resumed = _lammps_calcs(stages["quench"])
     assert killed.exit_status == AloxideLammpsCalculation.exit_codes.ERROR_RUN_INCOMPLETE_CHECKPOINT.status
     checkpoint = killed.outputs.restart_file.base.attributes.get("timestep")

@@ -40,9 +40,15 @@ def _check_quench(node, pressure: float):
     return props
 
 
-def test_smoke_quench_run(lammps_code):
-    builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 2.0, protocol="smoke", seed=7)
-    _, node = run_get_node(builder)
+@pytest.fixture(scope="module")
+def smoke_quench(lammps_code):
+    """The five-stage smoke quench at 2 GPa, seed 7 (caching is off in the test profile: all stages run)."""
+    _, node = run_get_node(QuenchWorkChain.get_builder_from_protocol(lammps_code, 2.0, protocol="smoke", seed=7))
+    return node
+
+
+def test_smoke_quench_run(smoke_quench):
+    node = smoke_quench
     props = _check_quench(node, 2.0)
     # QueryBuilder helpers find it by pressure and protocol, and exclude it otherwise.
     pks = lambda **kw: {r["pk"] for r in find_samples(**kw)}  # noqa: E731
@@ -61,7 +67,7 @@ def test_smoke_quench_run(lammps_code):
     )  # fmt: skip  (ASE masses differ in the 5th digit)
 
 
-def test_quench_from_a_shared_liquid_is_the_full_quench(lammps_code):
+def test_quench_from_a_shared_liquid_is_the_full_quench(lammps_code, smoke_quench):
     """Liquid once, then the pressure stages from it: the same sample as the five-stage quench, bit for bit."""
     params = orm.Dict(load_protocol("quench", "smoke"))
     _, liquid = run_get_node(LiquidWorkChain.get_builder_from_parameters(lammps_code, params, seed=7))
@@ -75,9 +81,10 @@ def test_quench_from_a_shared_liquid_is_the_full_quench(lammps_code):
     calcs = {c.label: c for c in shared.called_descendants if c.process_type.endswith("aloxide.lammps")}
     assert set(calcs) == {"quench", "relax"}
     assert calcs["quench"].inputs.structure.uuid == liquid.outputs.structure.uuid
-    # Caching is off in the test profile: the full quench runs all five stages itself.
-    _, full = run_get_node(QuenchWorkChain.get_builder_from_parameters(lammps_code, 2.0, params, seed=7))
+    # The five-stage quench of the same seed and pressure ran all its stages itself (caching is off).
+    full = smoke_quench
     assert full.is_finished_ok and set(full.outputs.thermo) == {"melt", "cool_liquid", "compress", "quench", "relax"}
+    assert full.inputs.parameters.get_dict() == params.get_dict()
     a, b = shared.outputs.structure, full.outputs.structure
     assert np.array_equal(np.array([s.position for s in a.sites]), np.array([s.position for s in b.sites]))
     assert shared.outputs.properties.get_dict() == full.outputs.properties.get_dict()
