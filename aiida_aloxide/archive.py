@@ -20,7 +20,7 @@ from typing import Any
 
 from aiida import orm
 
-__all__ = ["SLIM_NOTE", "dynamics_trajectories", "slim_archive"]
+__all__ = ["SLIM_NOTE", "dynamics_trajectories", "export_study", "slim_archive"]
 
 #: Attribute set on every node whose arrays a slim archive leaves out.
 SLIM_NOTE = "arrays left out of this slim archive (aiida-aloxide study export --slim); the full archive has them"
@@ -99,3 +99,21 @@ def slim_archive(full: str | Path, slim: str | Path, drop: list[str]) -> dict[st
         shutil.move(tmp_out, slim)
     return {"nodes_emptied": emptied, "objects_removed": len(removed), "bytes_full": full.stat().st_size,
             "bytes_slim": slim.stat().st_size}  # fmt: skip
+
+
+def export_study(
+    study: orm.WorkflowNode, group: orm.Group, filename: str | Path, overwrite: bool = False, slim: bool = False
+) -> tuple[Path, dict[str, int] | None]:
+    """Archive ``group`` (the study's) into ``filename``; ``slim``: without the arrays of its dynamics trajectories.
+
+    Returns the archive's path and, for a slim archive, the counts of :func:`slim_archive`.
+    """
+    from aiida.tools.archive import create_archive
+
+    if not slim:
+        return create_archive([group], filename=filename, overwrite=overwrite), None
+    drop = [n.uuid for n in dynamics_trajectories(study)]
+    with tempfile.TemporaryDirectory() as tmp:
+        full = create_archive([group], filename=Path(tmp) / "full.aiida")
+        stats = slim_archive(full, filename, drop)
+    return Path(filename), stats

@@ -1,20 +1,44 @@
-"""``aiida-aloxide study``: the whole study as one product (run, submit, list, show, report, frames, export)."""
+"""``aiida-aloxide study``: the whole study as one product (run, submit, list, show, report, frames, export); ``demo``.
+
+The report, the frames and the archive are written by :mod:`aiida_aloxide.report` and
+:mod:`aiida_aloxide.archive`; this module checks the arguments and prints.
+"""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import PROFILE_OPTION, _code, _load
+from .common import load_code, load_node, load_softness_model, with_profile
+from .options import (
+    CODE_OPTION,
+    FORCE_OPTION,
+    INTERVAL_OPTION,
+    LABEL_OPTION,
+    LOADING_OPTION,
+    OUTPUT_DIR_OPTION,
+    PRESSURES_OPTION,
+    PROTOCOL_OPTION,
+    SEED_OPTION,
+)
 from .progress import run_with_progress
 
-__all__ = ["study"]
+if TYPE_CHECKING:
+    from aiida import orm
+    from aiida.engine import ProcessBuilder
+
+__all__ = ["demo", "study", "study_builder"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
-def study():
+def study() -> None:
     """The fracture study as one work chain: quench → tension → analysis (→ softness) → summary."""
 
 
@@ -24,10 +48,18 @@ def study():
 DEFAULT_SOFTNESS_MODEL = {"smoke": "reference", "demo": "reference"}
 
 
-def _builder(code_label, pressures, protocol, seed, softness, label, overrides, loading=(), softness_model=None):
+def study_builder(
+    code_label: str | None,
+    pressures: Sequence[float],
+    protocol: str,
+    seed: int,
+    softness: bool,
+    label: str | None,
+    overrides: str | None,
+    loading: Sequence[str] = (),
+    softness_model: str | None = None,
+) -> ProcessBuilder:
     """A FractureStudyWorkChain builder, protocol errors as click errors."""
-    import json
-
     from aiida import orm
 
     from ..workchains.protocols import ProtocolError
@@ -41,7 +73,7 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides, 
         over = json.loads(overrides) if overrides else None
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"--overrides is not JSON: {exc}") from exc
-    code = _code(code_label)
+    code = load_code(code_label)
     try:
         builder = FractureStudyWorkChain.get_builder_from_protocol(
             code,
@@ -59,29 +91,23 @@ def _builder(code_label, pressures, protocol, seed, softness, label, overrides, 
     # The model applied to the frames, once every other input has been checked.
     choice = softness_model or DEFAULT_SOFTNESS_MODEL.get(protocol, "trained")
     if softness and choice != "trained":
-        from . import load_softness_model
-
         builder.softness_model = load_softness_model(choice)
     return builder
 
 
-def _study_options(func):
-    """Options shared by ``run`` and ``submit``."""
+def _study_options(func: F) -> F:
+    """Options shared by ``run`` and ``submit`` (``-p/--profile`` comes from :func:`with_profile`)."""
     options = [
-        PROFILE_OPTION,
-        click.option("-P", "--pressure", "pressures", type=float, multiple=True, help="GPa; repeatable [0, 4]."),
-        click.option("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper."),
-        click.option("--seed", type=int, default=1, show_default=True),
+        PRESSURES_OPTION(),
+        PROTOCOL_OPTION(),
+        SEED_OPTION(),
         click.option(
             "--softness/--no-softness",
             default=True,
             show_default=True,
             help="Learn softness from the samples' thermal dynamics and apply it to the tension frames.",
         ),
-        click.option(
-            "--loading",
-            "loading",
-            type=click.Choice(["plane_strain", "plane_stress"]),
+        LOADING_OPTION(
             multiple=True,
             help="Loading condition; repeatable [both]. plane_strain is always run (the analyses use it).",
         ),
@@ -91,16 +117,16 @@ def _study_options(func):
             help="Model applied to the tension frames: 'trained' (this study's own), 'reference' (the packaged "
             "model) or a SoftnessModelData PK [reference for smoke/demo, trained for fast/paper].",
         ),
-        click.option("--label", default=None, help="Study label (group aloxide/study/<label>) [the PK]."),
+        LABEL_OPTION(help="Study label (group aloxide/study/<label>) [the PK]."),
         click.option("--overrides", default=None, help='JSON by section, e.g. \'{"tension": {"max_strain": 0.2}}\'.'),
-        click.option("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide]."),
+        CODE_OPTION(),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _state(node) -> str:
+def _state(node: orm.ProcessNode) -> str:
     """``Finished [0]``, ``Waiting``, ``Excepted``, ..."""
     state = node.process_state.value.capitalize() if node.process_state else "Created"
     if node.exit_status is not None:
@@ -108,7 +134,7 @@ def _state(node) -> str:
     return state
 
 
-def _name(node) -> str:
+def _name(node: orm.ProcessNode) -> str:
     """Link label (call) or process label of a child."""
     from aiida.common.links import LinkType
 
@@ -119,14 +145,9 @@ def _name(node) -> str:
 
 
 @study.command("run")
+@with_profile
 @_study_options
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=2.0,
-    show_default=True,
-    help="Seconds between progress checks.",
-)
+@INTERVAL_OPTION(default=2.0, help="Seconds between progress checks.")
 @click.option(
     "--log",
     "log_path",
@@ -134,49 +155,53 @@ def _name(node) -> str:
     default=None,
     help="File for AiiDA's log of the run (every work chain's REPORT lines) [./study-<PK>.log].",
 )
-def run_cmd(profile, pressures, protocol, seed, softness, loading, softness_model, label, overrides, code_label,
-            interval, log_path):  # fmt: skip
+def run_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
+            softness_model: str | None, label: str | None, overrides: str | None, code_label: str | None,
+            interval: float, log_path: str | None) -> None:  # fmt: skip
     """Run the study here and wait, printing a line per branch whenever one of its stages finishes."""
-    _load(profile)
     from ..report.tables import summary_markdown
 
-    builder = _builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model)
+    builder = study_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model)
     node = run_with_progress(builder, interval, log=log_path)
     click.echo(summary_markdown(node.outputs.summary.get_dict()))
     click.echo(f"group: {node.base.extras.get('aloxide_study_group')}")
 
 
 @study.command("submit")
+@with_profile
 @_study_options
-def submit_cmd(profile, pressures, protocol, seed, softness, loading, softness_model, label, overrides, code_label):
+def submit_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
+               softness_model: str | None, label: str | None, overrides: str | None,
+               code_label: str | None) -> None:  # fmt: skip
     """Submit the study to the daemon (start it with `verdi daemon start`)."""
-    _load(profile)
     from aiida.engine import submit
 
-    node = submit(_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model))
+    builder = study_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model)
+    node = submit(builder)
     click.echo(f"submitted study PK {node.pk}; follow it with `aiida-aloxide study show {node.pk}`")
 
 
-def _load_study(ident: str):
-    """The FractureStudyWorkChain node ``ident`` (PK or UUID)."""
+def _is_study(node: orm.Node) -> bool:
+    """Whether ``node`` is a FractureStudyWorkChain."""
     from aiida import orm
 
     from ..workchains.study import FractureStudyWorkChain
 
-    try:
-        node = orm.load_node(ident)
-    except Exception as exc:  # noqa: BLE001 - any lookup failure reads the same to the user
-        raise click.ClickException(f"no node {ident!r}: {exc}") from exc
-    if not isinstance(node, orm.WorkflowNode) or node.process_class is not FractureStudyWorkChain:
+    return isinstance(node, orm.WorkflowNode) and node.process_class is FractureStudyWorkChain
+
+
+def _load_study(ident: str) -> orm.WorkflowNode:
+    """The FractureStudyWorkChain node ``ident`` (PK or UUID)."""
+    node = load_node(ident)
+    if not _is_study(node):
         raise click.ClickException(f"node {ident!r} is not a fracture study")
     return node
 
 
 @study.command("list")
-@PROFILE_OPTION
-def list_cmd(profile):
+@with_profile
+def list_cmd() -> None:
     """Studies with their state, protocol, pressures and group."""
-    _load(profile)
     from aiida import orm
 
     from ..workchains.study import FractureStudyWorkChain
@@ -198,7 +223,7 @@ def list_cmd(profile):
         )
 
 
-def _tree(node, depth: int = 0) -> list[str]:
+def _tree(node: orm.ProcessNode, depth: int = 0) -> list[str]:
     """One line per process, children indented under their caller."""
     msg = f" {node.exit_message}" if node.exit_message else ""
     lines = [f"{'  ' * depth}{_name(node) if depth else node.process_label} (PK {node.pk}): {_state(node)}{msg}"]
@@ -208,11 +233,10 @@ def _tree(node, depth: int = 0) -> list[str]:
 
 
 @study.command("show")
-@PROFILE_OPTION
+@with_profile
 @click.argument("ident")
-def show_cmd(profile, ident):
+def show_cmd(ident: str) -> None:
     """Status tree of a study: every child process, its state and exit code / message."""
-    _load(profile)
     node = _load_study(ident)
     click.echo("\n".join(_tree(node)))
     if node.is_finished_ok:
@@ -222,46 +246,43 @@ def show_cmd(profile, ident):
 
 
 @study.command("report")
-@PROFILE_OPTION
+@with_profile
 @click.argument("ident")
-@click.option("-o", "--output", "output_dir", default="study-report", show_default=True, type=click.Path())
-def report_cmd(profile, ident, output_dir):
+@OUTPUT_DIR_OPTION(default="study-report")
+def report_cmd(ident: str, output_dir: str) -> None:
     """Figures, summary.md, summary.csv and index.html of a finished study, from its stored nodes only."""
-    _load(profile)
     node = _load_study(ident)
     if not node.is_finished_ok:
         raise click.ClickException(f"study {node.pk} is not finished ok ({_state(node)}); see `study show`")
-    write_report(node, Path(output_dir))
+    _write_report(node, Path(output_dir))
 
 
-def write_report(node, out: Path) -> Path:
+def _write_report(node: orm.WorkflowNode, out: Path) -> Path:
     """Write the report of the finished study ``node`` into ``out`` (:mod:`aiida_aloxide.report.study`), say what.
 
     Returns the path of summary.md.
     """
-    from ..report.study import write_report as write_study_report
+    from ..report.study import write_report
 
-    report = write_study_report(node, Path(out))
+    report = write_report(node, out)
     click.echo(report.terminal)
     click.echo(f"report in {report.directory.resolve()}: " + ", ".join(f.name for f in report.files))
     return report.summary_md
 
 
 @study.command("export")
-@PROFILE_OPTION
+@with_profile
 @click.argument("ident")
 @click.argument("filename", type=click.Path())
-@click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
+@FORCE_OPTION(help="Overwrite an existing file.")
 @click.option("--slim", is_flag=True,
               help="Leave out the arrays of the thermal-dynamics trajectories (every node, link, event, feature, "
                    "model and result stays; the report still works).")  # fmt: skip
-def export_cmd(profile, ident, filename, force, slim):
+def export_cmd(ident: str, filename: str, force: bool, slim: bool) -> None:
     """AiiDA archive of the study's group (with the full provenance of its nodes)."""
-    _load(profile)
-    import tempfile
-
     from aiida import orm
-    from aiida.tools.archive import create_archive
+
+    from ..archive import export_study
 
     node = _load_study(ident)
     label = node.base.extras.get("aloxide_study_group", None)
@@ -270,16 +291,10 @@ def export_cmd(profile, ident, filename, force, slim):
     if Path(filename).exists() and not force:
         raise click.ClickException(f"{filename} exists; pass --force to overwrite it")
     group = orm.load_group(label)
-    if not slim:
-        path = create_archive([group], filename=filename, overwrite=force)
+    path, stats = export_study(node, group, filename, overwrite=force, slim=slim)
+    if stats is None:
         click.echo(f"exported group {label} ({group.count()} nodes) to {path}")
         return
-    from ..archive import dynamics_trajectories, slim_archive
-
-    drop = [n.uuid for n in dynamics_trajectories(node)]
-    with tempfile.TemporaryDirectory() as tmp:
-        full = create_archive([group], filename=Path(tmp) / "full.aiida")
-        stats = slim_archive(full, filename, drop)
     click.echo(
         f"exported group {label} ({group.count()} nodes) to {filename}, slim: the arrays of "
         f"{stats['nodes_emptied']} thermal-dynamics trajectories left out "
@@ -288,13 +303,11 @@ def export_cmd(profile, ident, filename, force, slim):
 
 
 @study.command("frames")
-@PROFILE_OPTION
+@with_profile
 @click.argument("ident")
-@click.option(
-    "-o",
-    "--output",
-    "output_dir",
+@OUTPUT_DIR_OPTION(
     required=True,
+    show_default=None,
     type=click.Path(file_okay=False),
     help="Folder for the frame files and manifest.json (must not exist or be empty).",
 )
@@ -306,27 +319,22 @@ def export_cmd(profile, ident, filename, force, slim):
     show_default=True,
     help="extxyz (ASE, OVITO) or lammps (custom dump: OVITO, LAMMPS read_dump).",
 )
-@click.option("-f", "--force", is_flag=True, help="Write into a folder that is not empty.")
-def frames_cmd(profile, ident, output_dir, fmt, force):
+@FORCE_OPTION(help="Write into a folder that is not empty.")
+def frames_cmd(ident: str, output_dir: str, fmt: str, force: bool) -> None:
     """Per-atom frames of a study (its samples and tension runs) or of one tension run, for OVITO and ASE.
 
     Columns: species, Al coordination, bond-switching class vs ε = 0, cumulative D, hydrostatic
     stress, Voronoi volume, softness with its out-of-domain flag and the high-softness cluster id.
     """
-    _load(profile)
     from aiida import orm
 
     from ..report.atoms import export_run_frames, export_study_frames
-    from ..workchains.study import FractureStudyWorkChain
     from ..workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
 
-    try:
-        node = orm.load_node(ident)
-    except Exception as exc:  # noqa: BLE001 - any lookup failure reads the same to the user
-        raise click.ClickException(f"no node {ident!r}: {exc}") from exc
+    node = load_node(ident)
     out = Path(output_dir)
     try:
-        if isinstance(node, orm.WorkflowNode) and node.process_class is FractureStudyWorkChain:
+        if _is_study(node):
             if not node.is_finished_ok:
                 raise click.ClickException(
                     f"study {node.pk} is {_state(node)}, not finished ok: it has no complete tension frames to export"
@@ -342,3 +350,33 @@ def frames_cmd(profile, ident, output_dir, fmt, force):
     for entry in files:
         click.echo(f"  {entry['file']}: {entry['frames']} frame(s), columns {', '.join(entry['columns'])}")
     click.echo(f"{len(files)} files in {out.resolve()}; column units and source UUIDs in {manifest.name}")
+
+
+@click.command()
+@with_profile
+@PROTOCOL_OPTION(help="smoke (seconds, for tests) or demo.")
+@PRESSURES_OPTION()
+@OUTPUT_DIR_OPTION("--output", "output_dir", default="demo-output")
+@LABEL_OPTION(help="Study label (group aloxide/study/<label>) [demo-<date>-<time>].")
+@INTERVAL_OPTION(default=5.0, help="Seconds between checks.")
+def demo(protocol: str, pressures: tuple[float, ...], output_dir: str, label: str | None, interval: float) -> None:
+    """The whole study (SPEC.md) at the demo protocol for 0 and 4 GPa, then its report.
+
+    Same as `study run --protocol demo -P 0 -P 4 --label demo-...` followed by `study report`:
+    quench, plane-strain and plane-stress tension, SPEC §4 analyses, thermal dynamics, softness
+    model and its application, summary; figures, tables (summary.md, summary.csv, index.html) and
+    AiiDA's log of the run (study.log) in ``--output``.
+    """
+    t0 = time.monotonic()
+    label = label or f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    builder = study_builder(None, pressures or (0.0, 4.0), protocol, 1, True, label, None)
+    out = Path(output_dir)
+    click.echo(f"[demo] the whole study at the {protocol!r} protocol; progress below, one line per branch change")
+    node = run_with_progress(builder, interval, prefix="demo", log=out / "study.log")
+    summary = _write_report(node, out)
+    click.echo(
+        f"[demo] done in {time.monotonic() - t0:.0f} s. Report: {summary.resolve()}\n"
+        f"       (tables and figures: {(out / 'index.html').resolve()}; AiiDA log: {(out / 'study.log').resolve()})\n"
+        f"       study PK {node.pk}, group {node.base.extras.get('aloxide_study_group')}; "
+        f"`aiida-aloxide study show {node.pk}`, `aiida-aloxide study export {node.pk} study.aiida`"
+    )
