@@ -103,7 +103,8 @@ def examples(ph, positions, grid_frames, rule, seed=0):
 
 
 def score(x, y, groups, names, repeats=10, select=True, subset=None):
-    from aiida_aloxide.analysis.softness import candidate_subsets, repeated_grouped_cv
+    """Mean and std of the repeated grouped-CV balanced accuracy (subset chosen inside the folds, or fixed)."""
+    from aiida_aloxide.analysis.softness_validation import candidate_subsets, repeated_grouped_cv
 
     subsets = candidate_subsets(names) if subset is None else {"fixed": subset}
     cv = repeated_grouped_cv(x, y, groups, names, folds=5, repeats=repeats, seed=0, subsets=subsets, select=select)
@@ -111,6 +112,7 @@ def score(x, y, groups, names, repeats=10, select=True, subset=None):
 
 
 def main():
+    """Score every labelling rule and configuration kind on the stored fast dynamics."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="aloxide")
     ap.add_argument("--code", default="lammps@localhost-aloxide")
@@ -121,7 +123,7 @@ def main():
     from aiida import load_profile, orm
 
     from aiida_aloxide.analysis.phop import phop
-    from aiida_aloxide.analysis.softness import default_ablation_subsets
+    from aiida_aloxide.analysis.softness_validation import default_ablation_subsets
 
     load_profile(args.profile)
     code = orm.load_code(args.code)
@@ -143,6 +145,7 @@ def main():
     names = json.loads((workdir / "names.json").read_text())
 
     def build(kind, rule, n_max=None, seed=0):
+        """Features, labels and groups of every sample's examples under ``rule`` and configuration ``kind``."""
         xs, ys, gs = [], [], []
         for k, (_name, (ph, pos, frames, feats)) in enumerate(sorted(data.items())):
             g, a, y = examples(ph, pos, frames, rule, seed=seed)

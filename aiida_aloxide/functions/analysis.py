@@ -14,18 +14,10 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-from ..analysis.atomic_stress import hydrostatic_stress, species_histograms
-from ..analysis.bond_switching import (
-    CLASS_NAMES,
-    bond_switching_trajectory,
-    fracture_plane,
-    signed_distance_to_plane,
-    switching_by_species,
-    switching_fractions,
-    switching_profile,
-)
-from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers, species_fractions
-from ..analysis.nonaffine import D2MIN_CUTOFF, cumulative_nonaffine
+from ..analysis.bond_switching import CLASS_NAMES
+from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
+from ..analysis.deformation import SPECIES, deformation
+from ..analysis.nonaffine import D2MIN_CUTOFF
 from ..analysis.rdf import first_minimum, partial_rdfs
 from ..data.structure import structure_arrays
 from ..potentials import SPECIES_TYPES
@@ -44,8 +36,6 @@ __all__ = [
 
 #: Al–Al cut-off at the first minimum of g_AlAl (Du et al. 2021), Å.
 AL_AL_CUTOFF = 3.7
-#: Species of the break-downs, in row order of every (3, ...) array.
-SPECIES = (4, 5, 6)
 
 #: Keys of the ``parameters`` Dict of :func:`deformation_analysis` and their defaults.
 DEFORMATION_DEFAULTS: dict[str, Any] = {
@@ -63,6 +53,7 @@ _PAIR_KEYS = {"Al-O": "al_o", "Al-Al": "al_al", "O-O": "o_o"}
 
 
 def _positive_float(params: dict[str, Any], key: str) -> float:
+    """``params[key]`` as a float, refused unless it is a finite positive number."""
     value = params[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"parameter {key!r} must be a positive number, got {value!r}")
@@ -70,6 +61,7 @@ def _positive_float(params: dict[str, Any], key: str) -> float:
 
 
 def _positive_int(params: dict[str, Any], key: str) -> int:
+    """``params[key]`` as an int, refused unless it is an integer of at least 1."""
     value = params[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"parameter {key!r} must be a positive integer, got {value!r}")
@@ -202,21 +194,16 @@ def _read_frames(frames: orm.TrajectoryData) -> dict[str, np.ndarray | None]:
     return out
 
 
-def _hydrostatic_al(sv: np.ndarray, vv: np.ndarray, al: np.ndarray) -> np.ndarray:
-    """Hydrostatic stress (GPa) of the Al atoms in every frame; NaN where the Voronoi volume is unusable."""
-    out = np.full((sv.shape[0], int(al.sum())), np.nan)
-    for f in range(sv.shape[0]):
-        s, v = sv[f][al], vv[f][al]
-        ok = np.isfinite(v) & (v > 0) & np.all(np.isfinite(s), axis=1)
-        if ok.any():
-            out[f, ok] = hydrostatic_stress(s[ok], v[ok])
-    return out
-
-
-def _nan_stat(func, values: np.ndarray) -> float | None:
-    """A statistic over the finite values, None when there are none."""
-    v = values[np.isfinite(values)]
-    return finite_or_none(func(v)) if v.size else None
+#: Storage dtypes of the per-atom arrays (the rest is stored as computed).
+_PER_ATOM_DTYPES = {
+    "al_indices": np.int32,
+    "initial_species": np.int8,
+    "cn": np.int8,
+    "switching": np.int8,
+    "d2min": np.float32,
+    "d": np.float32,
+    "hydrostatic_stress": np.float32,
+}
 
 
 @calcfunction
@@ -226,87 +213,23 @@ def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None
     ``frames``: the ``frames`` output of a tension work chain (frame 0 = unstrained reference).
     ``parameters``: optional Dict, keys of :data:`DEFORMATION_DEFAULTS`. Outputs ``per_atom``
     (ArrayData, per-atom arrays in the repository), ``summary`` (Dict of queryable scalars) and
-    ``curves`` (ArrayData of the curves and histograms the figures need). See docs/analysis.md.
+    ``curves`` (ArrayData of the curves and histograms the figures need). See docs/analysis.md;
+    the science is :func:`aiida_aloxide.analysis.deformation.deformation`.
     """
     p = validate_deformation_parameters(None if parameters is None else parameters.get_dict())
     data = _read_frames(frames)
-    pos, cells, types, strain = data["positions"], data["cells"], data["types"], data["strain"]
-    n_frames = pos.shape[0]
-    al = types == _AL
-    n_al = int(al.sum())
-    if n_al == 0:
-        raise ValueError("frames contain no Al atoms (type 1)")
-    last = n_frames - 1
-
-    # Coordination and bond switching vs frame 0.
-    codes, cn = bond_switching_trajectory(
-        pos, cells, types, center_type=_AL, neighbor_type=_O, cutoff=p["al_o_cutoff"], reference=0
-    )
-    cn0 = cn[0]
-    fractions = switching_fractions(codes)
-    species_curve = [species_fractions(cn[f], SPECIES) for f in range(n_frames)]
-    by_total = switching_by_species(codes[last:], cn0, SPECIES, normalize="total")
-    by_within = switching_by_species(codes[last:], cn0, SPECIES, normalize="species")
-    breakdown_total = np.array([[by_total[f"Al{s}"][c][0] for c in CLASS_NAMES] for s in SPECIES])
-    breakdown_within = np.array([[by_within[f"Al{s}"][c][0] for c in CLASS_NAMES] for s in SPECIES])
-
-    # Spatial distribution of the final switch classes vs the fracture plane (final frame, along x).
-    plane = fracture_plane(pos[last], cells[last], axis=0)
-    half = 0.5 * float(cells[last, 0])
-    distance = signed_distance_to_plane(pos[last][al], cells[last], plane, axis=0)
-    profile_edges, profile_counts, _ = switching_profile(distance, codes[last], p["profile_bins"], range_=(-half, half))
-
-    # Cumulative non-affine displacement D (neighbourhood: all atoms within d2min_cutoff).
-    d_cum, d2_steps = cumulative_nonaffine(
-        pos, cells, centers=al, cutoff=p["d2min_cutoff"], per_neighbor=p["d2min_per_neighbor"], unwrapped=True
-    )
-    d_finite = d_cum[np.isfinite(d_cum)]
-    d_range = (0.0, float(d_finite.max()) if d_finite.size and d_finite.max() > 0 else 1.0)
-    d_counts, d_edges = np.histogram(d_finite, bins=p["d_bins"], range=d_range)
-
-    # Local hydrostatic stress of the Al atoms.
-    per_atom = orm.ArrayData()
-    curves = orm.ArrayData()
-    stress_summary: dict[str, Any] = {"stress_available": data["stress_volume"] is not None}
-    if data["stress_volume"] is not None:
-        hydro = _hydrostatic_al(data["stress_volume"], data["voronoi_volume"], al)
-        per_atom.set_array("hydrostatic_stress", hydro.astype(np.float32))
-        both = np.concatenate([hydro[0], hydro[last]])
-        both = both[np.isfinite(both)]
-        s_range = (float(both.min()), float(both.max())) if both.size else None
-        if s_range is not None and s_range[0] == s_range[1]:
-            s_range = (s_range[0] - 0.5, s_range[1] + 0.5)
-        edges0, h0 = species_histograms(hydro[0], cn0, p["stress_bins"], SPECIES, range_=s_range)
-        _, h1 = species_histograms(hydro[last], cn[last], p["stress_bins"], SPECIES, range_=s_range)
-        curves.set_array("stress_edges", np.asarray(edges0, dtype=np.float64))
-        curves.set_array("stress_density_initial", np.stack([h0[f"Al{s}"] for s in SPECIES]))
-        curves.set_array("stress_density_final", np.stack([h1[f"Al{s}"] for s in SPECIES]))
-        curves.set_array("hydrostatic_mean", np.array([_nan_stat(np.mean, h) for h in hydro], dtype=np.float64))
-        stress_summary["hydrostatic_mean_al_initial"] = _nan_stat(np.mean, hydro[0])
-        stress_summary["hydrostatic_mean_al_final"] = _nan_stat(np.mean, hydro[last])
-        for s in SPECIES:
-            stress_summary[f"hydrostatic_mean_al{s}_initial"] = _nan_stat(np.mean, hydro[0][cn0 == s])
-        stress_summary["stress_undefined"] = int(np.count_nonzero(~np.isfinite(hydro)))
-    else:
-        stress_summary["hydrostatic_mean_al_initial"] = None
-        stress_summary["hydrostatic_mean_al_final"] = None
-        for s in SPECIES:
-            stress_summary[f"hydrostatic_mean_al{s}_initial"] = None
-        stress_summary["stress_undefined"] = None
-
-    # --- per_atom -------------------------------------------------------------------------
-    per_atom.set_array("al_indices", np.nonzero(al)[0].astype(np.int32))
-    per_atom.set_array("initial_species", cn0.astype(np.int8))
-    per_atom.set_array("cn", cn.astype(np.int8))
-    per_atom.set_array("switching", codes.astype(np.int8))
-    per_atom.set_array("d2min", d2_steps.astype(np.float32))
-    per_atom.set_array("d", d_cum.astype(np.float32))
-    per_atom.set_array("strain", strain)
+    res = deformation(data["positions"], data["cells"], data["types"], data["strain"], p,
+                      data["stress_volume"], data["voronoi_volume"])  # fmt: skip
+    per_atom, curves = orm.ArrayData(), orm.ArrayData()
+    for name, arr in res.per_atom.items():
+        per_atom.set_array(name, arr.astype(_PER_ATOM_DTYPES[name]) if name in _PER_ATOM_DTYPES else arr)
+    for name, arr in res.curves.items():
+        curves.set_array(name, arr)
     per_atom.base.attributes.set_many(
         {
             "switching_codes": {name: k for k, name in enumerate(CLASS_NAMES)},
-            "n_frames": int(n_frames),
-            "n_al": n_al,
+            "n_frames": res.summary["n_frames"],
+            "n_al": res.summary["n_al"],
             "units": {
                 "d2min": "Å² per neighbour" if p["d2min_per_neighbor"] else "Å² (sum over neighbours)",
                 "d": "Å",
@@ -314,25 +237,11 @@ def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None
             },
         }
     )
-
-    # --- curves ---------------------------------------------------------------------------
-    curves.set_array("strain", strain)
-    for name in CLASS_NAMES:
-        curves.set_array(f"fraction_{name.lower()}", np.asarray(fractions[name], dtype=np.float64))
-    for s in SPECIES:
-        curves.set_array(f"fraction_al{s}", np.array([sc[f"Al{s}"] for sc in species_curve]))
-    curves.set_array("fraction_al_other", np.array([sc["other"] for sc in species_curve]))
-    curves.set_array("by_species_final", breakdown_total)
-    curves.set_array("by_species_final_within", breakdown_within)
-    curves.set_array("profile_edges", np.asarray(profile_edges, dtype=np.float64))
-    curves.set_array("profile_counts", np.asarray(profile_counts, dtype=np.int64))
-    curves.set_array("d_edges", d_edges.astype(np.float64))
-    curves.set_array("d_counts", d_counts.astype(np.int64))
     curves.base.attributes.set_many(
         {
             "species_rows": [f"Al{s}" for s in SPECIES],
             "class_columns": list(CLASS_NAMES),
-            "fracture_plane": float(plane),
+            "fracture_plane": res.fracture_plane,
             "units": {
                 "profile_edges": "Å, signed distance along x to the fracture plane",
                 "d_edges": "Å",
@@ -341,44 +250,7 @@ def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None
             },
         }
     )
-
-    # --- summary --------------------------------------------------------------------------
-    final = {name: float(fractions[name][last]) for name in CLASS_NAMES}
-    summary: dict[str, Any] = {
-        "n_frames": int(n_frames),
-        "n_atoms": int(pos.shape[1]),
-        "n_al": n_al,
-        "reference_strain": float(strain[0]),
-        "final_strain": float(strain[last]),
-        **{f"{name.lower()}_fraction_final": final[name] for name in CLASS_NAMES},
-        **{
-            f"dc_fraction_final_from_al{s}": float(breakdown_total[i, CLASS_NAMES.index("DC")])
-            for i, s in enumerate(SPECIES)
-        },
-        **{f"al{s}_fraction_initial": species_curve[0][f"Al{s}"] for s in SPECIES},
-        "al_other_fraction_initial": species_curve[0]["other"],
-        **{f"al{s}_fraction_final": species_curve[last][f"Al{s}"] for s in SPECIES},
-        "al_other_fraction_final": species_curve[last]["other"],
-        "mean_cn_initial": float(cn0.mean()),
-        "mean_cn_final": float(cn[last].mean()),
-        "d_mean": _nan_stat(np.mean, d_cum),
-        "d_median": _nan_stat(np.median, d_cum),
-        "d_std": _nan_stat(np.std, d_cum),
-        "d_max": _nan_stat(np.max, d_cum),
-        "d_undefined": int(np.count_nonzero(~np.isfinite(d_cum))),
-        **stress_summary,
-        "fracture_plane": finite_or_none(plane),
-        "fracture_plane_relative": finite_or_none(plane / float(cells[last, 0])),
-        "al_o_cutoff": p["al_o_cutoff"],
-        "al_al_cutoff": p["al_al_cutoff"],
-        "d2min_cutoff": p["d2min_cutoff"],
-        "d2min_per_neighbor": p["d2min_per_neighbor"],
-        "d2min_normalization": "per_neighbor" if p["d2min_per_neighbor"] else "sum",
-        "profile_bins": p["profile_bins"],
-        "d_bins": p["d_bins"],
-        "stress_bins": p["stress_bins"],
-    }
-    return {"per_atom": per_atom, "summary": orm.Dict(summary), "curves": curves}
+    return {"per_atom": per_atom, "summary": orm.Dict(res.summary), "curves": curves}
 
 
 # ---------------------------------------------------------------------------------------------

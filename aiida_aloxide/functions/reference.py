@@ -1,8 +1,8 @@
 """The packaged reference softness model, rebuilt in the user's database with its provenance.
 
 :func:`reference_model` stores the packaged training features once (one ``ArrayData`` per sample,
-the same layout as :func:`~aiida_aloxide.functions.softness.event_features` outputs, tagged with the
-reference name and the files' SHA-256) and trains :func:`~aiida_aloxide.functions.softness.train_softness`
+the same layout as :func:`~aiida_aloxide.functions.softness_events.event_features` outputs, tagged with the
+reference name and the files' SHA-256) and trains :func:`~aiida_aloxide.functions.softness_training.train_softness`
 on them with the packaged training parameters. Calling it again returns the stored model.
 """
 
@@ -13,7 +13,8 @@ from aiida import orm
 
 from ..data.softness_model import SoftnessModelData
 from ..reference import load_reference, reference_names
-from .softness import check_parameters, train_softness
+from .softness_parameters import check_parameters
+from .softness_training import train_softness
 
 __all__ = ["reference_model"]
 
@@ -21,6 +22,7 @@ _EXTRA = "aloxide_reference"
 
 
 def _existing(name: str, digest: str) -> SoftnessModelData | None:
+    """The oldest stored model built from the packaged reference ``name`` with files of SHA-256 ``digest``."""
     qb = orm.QueryBuilder().append(
         SoftnessModelData, filters={f"extras.{_EXTRA}": name, f"extras.{_EXTRA}_sha256": digest}, tag="m"
     )

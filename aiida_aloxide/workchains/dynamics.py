@@ -37,7 +37,7 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
-from ..functions.softness import merge_trajectories
+from ..functions.softness_events import merge_trajectories
 from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample, validate_seed
 from .protocols import load_protocol
 

@@ -329,7 +329,7 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
     assert summary["strain_at_max_mean"] in list(tension_frames.get_array("strain"))
     # Same numbers as the stored model applied by hand to frame 0.
     from aiida_aloxide.analysis.structure_functions import structure_functions
-    from aiida_aloxide.functions.softness import _sf_kwargs
+    from aiida_aloxide.functions.softness_parameters import structure_function_kwargs
 
     model = softness_chain.outputs.model
     types = tension_frames.get_array("types")
@@ -337,7 +337,7 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
         tension_frames.get_array("positions")[0],
         cell_lengths(tension_frames)[0],
         types,
-        **_sf_kwargs(model.structure_function_parameters),
+        **structure_function_kwargs(model.structure_function_parameters),
     )
     # The model uses the subset chosen inside the folds; its columns by name.
     assert set(model.feature_names) <= set(sf.names)

@@ -1,4 +1,4 @@
-"""Linear-SVM softness: recovery of a planted hyperplane, exact serialisation, split helpers."""
+"""Linear-SVM softness: recovery of a planted hyperplane, exact serialisation, splits and cross-validation."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from sklearn.svm import SVC
 
 from aiida_aloxide.analysis.softness import (
     SoftnessModel,
-    ablation,
     accuracy,
-    cross_pressure_table,
-    default_ablation_subsets,
+    balanced_accuracy,
+    domain_bounds,
+    out_of_domain,
     predict,
     softness,
     train_softness_model,
+)
+from aiida_aloxide.analysis.softness_validation import (
+    default_ablation_subsets,
+    repeated_grouped_cv,
     train_test_grouped,
     train_test_time_split,
 )
@@ -42,6 +46,7 @@ def _planted(n, w_true, b_true=0.3, flip=0.0, margin=0.0, seed=0):
 
 
 def _cosine(a, b):
+    """Cosine of the angle between two vectors."""
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
@@ -130,39 +135,25 @@ def test_time_split():
 
 
 def test_ablation_subsets():
-    # Signal only in the radial columns; the "Voronoi" column is pure noise.
+    # Signal only in the radial columns; the angular and "Voronoi" columns are pure noise.
     rng = np.random.default_rng(9)
     w_true = np.array([1.0, -1.0, 2.0])
     xs, y = _planted(1200, w_true, seed=10)
     x = np.column_stack([xs, rng.standard_normal((len(y), 2)), rng.standard_normal(len(y))])
     names = ["G_Al_1", "G_Al_2", "G_O_1", "Psi_AlO_a", "Psi_AlO_b", "voronoi_volume"]
     subsets = default_ablation_subsets(names)
-    assert subsets["radial"] == names[:3] and subsets["voronoi"] == ["voronoi_volume"]
+    assert set(subsets) == {"radial", "angular", "structure", "voronoi", "all+voronoi"}
+    assert subsets["radial"] == names[:3] and subsets["angular"] == names[3:5]
+    assert subsets["structure"] == names[:5] and subsets["voronoi"] == ["voronoi_volume"]
     assert subsets["all+voronoi"] == names
+    assert "voronoi" not in default_ablation_subsets(names[:5])
     groups = np.arange(len(y)) // 3
-    res = ablation(x, y, groups, names)
-    assert set(res) == {"radial", "angular", "structure", "voronoi", "all+voronoi"}
-    assert res["radial"].test_accuracy > 0.95
-    assert res["all+voronoi"].test_accuracy > 0.93
-    assert 0.35 < res["voronoi"].test_accuracy < 0.65
-    assert res["voronoi"].model.feature_names == ("voronoi_volume",)
-    # Same split for every subset.
-    assert np.array_equal(res["radial"].test_index, res["voronoi"].test_index)
-
-
-def test_cross_pressure_table():
-    w_a = np.array([1.0, 0.0, 0.0, 1.0])
-    w_b = np.array([0.0, 1.0, 1.0, 0.0])  # orthogonal rule: cross accuracy ~ 0.5
-    xa, ya = _planted(800, w_a, b_true=0.0, seed=11)
-    xb, yb = _planted(800, w_b, b_true=0.0, seed=12)
-    ga = np.arange(800) // 2
-    table = cross_pressure_table({"0GPa": (xa, ya, ga), "4GPa": (xb, yb)})
-    assert table.keys == ["0GPa", "4GPa"]
-    acc = table.accuracy
-    assert acc.shape == (2, 2)
-    assert acc[0, 0] > 0.95 and acc[1, 1] > 0.97
-    assert 0.35 < acc[0, 1] < 0.65 and 0.35 < acc[1, 0] < 0.65
-    assert set(table.models) == {"0GPa", "4GPa"}
+    cv = {
+        key: repeated_grouped_cv(x, y, groups, names, subsets={key: cols}, select=False, repeats=1, folds=4).mean
+        for key, cols in subsets.items()
+    }
+    assert cv["radial"] > 0.95 and cv["structure"] > 0.93 and cv["all+voronoi"] > 0.93
+    assert abs(cv["voronoi"] - 0.5) < 0.08 and abs(cv["angular"] - 0.5) < 0.08
 
 
 def test_bad_labels_rejected():
@@ -173,20 +164,21 @@ def test_bad_labels_rejected():
         train_softness_model(x, [1, 1, 1, 1])
 
 
-def test_cross_validated_accuracy_matches_label_noise():
+def test_cross_validation_matches_label_noise():
     """Planted hyperplane with 15 % of labels flipped: every grouped fold scores ≈ 0.85; pure noise ≈ 0.5."""
-    from aiida_aloxide.analysis.softness import cross_validated_accuracy
-
     w_true = np.array([1.0, -2.0, 0.5])
     x, y = _planted(1500, w_true, flip=0.15, seed=5)
     groups = np.arange(y.size) // 3  # three events per atom; an atom's events stay in one fold
-    mean, std, folds = cross_validated_accuracy(x, y, groups, folds=5, seed=1)
-    assert folds == 5 and 0.80 < mean < 0.90 and std < 0.05
+    names = ["G_a", "G_b", "G_c"]
+    cv = repeated_grouped_cv(x, y, groups, names, folds=5, repeats=2, seed=1, subsets={"radial": names}, select=False)
+    assert cv.folds == 5 and cv.scores.size == 10 and 0.80 < cv.mean < 0.90 and cv.std < 0.05
+    assert set(cv.choices) == {("radial", 0.1)}  # without selection: the first subset and the first C
     rng = np.random.default_rng(6)
-    noise_mean, _, _ = cross_validated_accuracy(x, rng.integers(0, 2, y.size), groups, folds=5, seed=1)
-    assert abs(noise_mean - 0.5) < 0.06
+    noise = repeated_grouped_cv(x, rng.integers(0, 2, y.size), groups, names, folds=5, repeats=1, seed=1,
+                                subsets={"radial": names}, select=False)  # fmt: skip
+    assert abs(noise.mean - 0.5) < 0.06
     with pytest.raises(ValueError, match="two atoms"):
-        cross_validated_accuracy(x[:3], y[:3], np.zeros(3), folds=5)
+        repeated_grouped_cv(x[:3], y[:3], np.zeros(3), names, folds=5, subsets={"radial": names}, select=False)
 
 
 def test_time_split_gap_leaves_a_hole():
@@ -202,8 +194,6 @@ def test_time_split_gap_leaves_a_hole():
 
 
 def test_balanced_accuracy_known_values():
-    from aiida_aloxide.analysis.softness import balanced_accuracy
-
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
     p = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1])
     # recall of 1: 3/4, recall of 0: 6/8 -> 0.75; plain accuracy would be 9/12 as well, but
@@ -228,8 +218,6 @@ def _grouped_planted(seed=0, n_atoms=300, per_atom=3, flip=0.1):
 
 
 def test_repeated_grouped_cv_planted_and_selection_inside_folds():
-    from aiida_aloxide.analysis.softness import repeated_grouped_cv
-
     x, y, groups, names = _grouped_planted()
     subsets = {"structure": names, "radial": names[:2], "angular": names[2:]}
     cv = repeated_grouped_cv(x, y, groups, names, folds=5, repeats=3, seed=2, subsets=subsets, Cs=(0.1, 1.0))
@@ -248,8 +236,6 @@ def test_repeated_grouped_cv_planted_and_selection_inside_folds():
 def test_repeated_grouped_cv_never_splits_an_atom():
     """An atom memorised in training would score in test if the folds leaked it: labels are random per
     atom and features identify the atom exactly, so grouped CV must stay at chance."""
-    from aiida_aloxide.analysis.softness import repeated_grouped_cv
-
     rng = np.random.default_rng(4)
     n_atoms, per = 200, 5
     groups = np.repeat(np.arange(n_atoms), per)
@@ -261,8 +247,6 @@ def test_repeated_grouped_cv_never_splits_an_atom():
 
 
 def test_out_of_domain_known_answer():
-    from aiida_aloxide.analysis.softness import domain_bounds, out_of_domain
-
     train = np.array([[0.0, 10.0], [1.0, 20.0], [0.5, 15.0]])
     b = domain_bounds(train)
     np.testing.assert_array_equal(b["lower"], [0.0, 10.0])

@@ -1,0 +1,227 @@
+"""Calcfunctions applying a softness model to frames, e.g. every strain step of a tension run (SPEC §5).
+
+* :func:`softness_of_frames` — softness of every Al atom at every frame, out-of-domain flags;
+* :func:`softness_clusters` — clusters of the softest Al per frame;
+* :func:`rearrangement_probability_fn` — P_R(S) of the Al atoms of one coordination.
+
+Nodes in → arrays → :mod:`~aiida_aloxide.analysis.softness_frames` → nodes out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+
+from ..analysis.configurations import CONFIGURATION_KINDS
+from ..analysis.softness import VORONOI_COLUMN
+from ..analysis.softness_frames import coordination_loss, frame_clusters, frame_statistics, frames_softness
+from ..data.softness_model import SoftnessModelData
+from ..potentials import SPECIES_TYPES
+from ..trajectory import cell_lengths
+from ..values import finite_or_none
+from .softness_parameters import check_parameters, structure_function_kwargs
+from .versioning import calcfunction
+
+__all__ = [
+    "check_configuration",
+    "frames_configuration",
+    "rearrangement_probability_fn",
+    "softness_clusters",
+    "softness_of_frames",
+]
+
+_AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
+#: Model attributes copied into the summary of :func:`softness_of_frames` (as ``model_<name>``).
+_MODEL_ATTRIBUTES = ("source", "n_train_events", "cv_balanced_accuracy", "cv_balanced_accuracy_std")
+
+
+def _frame_axis(frames: orm.TrajectoryData) -> tuple[np.ndarray, str]:
+    """The per-frame abscissa: ``strain`` if stored, else ``times``, else the frame index."""
+    names = frames.get_arraynames()
+    n = frames.get_shape("positions")[0]
+    for key in ("strain", "times"):
+        if key in names:
+            return np.asarray(frames.get_array(key), dtype=np.float64), key
+    return np.arange(n, dtype=np.float64), "index"
+
+
+def _out_of_domain(softness: orm.ArrayData, shape: tuple[int, ...]) -> np.ndarray:
+    """The stored out-of-domain flags of a softness node (all False for nodes made without them)."""
+    if "out_of_domain" in softness.get_arraynames():
+        return softness.get_array("out_of_domain")
+    return np.zeros(shape, dtype=bool)
+
+
+def frames_configuration(frames: orm.TrajectoryData) -> str | None:
+    """The configuration kind a frames node holds: its ``configuration`` attribute, else what its
+    creator implies (plane-strain frames are energy-minimised, plane-stress ones thermal)."""
+    kind = frames.base.attributes.get("configuration", None)
+    if kind is not None:
+        return str(kind)
+    creator = frames.creator
+    name = getattr(creator, "process_label", None) if creator is not None else None
+    return {"collect_plane_strain": "inherent", "collect_plane_stress": "thermal"}.get(name)
+
+
+def check_configuration(model: SoftnessModelData, frames: orm.TrajectoryData) -> None:
+    """Refuse frames of another configuration kind than the model was trained on."""
+    kind = frames_configuration(frames)
+    if kind is None:
+        raise ValueError(
+            "the frames do not say which configuration they hold; set their attribute 'configuration' "
+            f"to one of {list(CONFIGURATION_KINDS)} (the model was trained on {model.configuration} ones)"
+        )
+    if kind != model.configuration:
+        raise ValueError(
+            f"the model was trained on {model.configuration} configurations but the frames are {kind}: "
+            "train and apply on the same kind (features.configuration)"
+        )
+
+
+@calcfunction
+def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> dict:
+    """Softness of every Al atom at every frame (features recomputed with the model's parameters).
+
+    ``frames`` (TrajectoryData): positions (F, N, 3), cells, types, optionally strain and voronoi_volume
+    (needed only if the model uses that column); they must hold the configuration kind the model
+    was trained on. Atoms with a feature outside the model's training range (plus a margin) are
+    flagged out of domain: new surfaces and voids, where a linear model extrapolates. Outputs
+    ``softness`` (ArrayData: softness (F, N_Al) float32, out_of_domain (F, N_Al) bool, al_index,
+    the abscissa; per frame the mean and median over in-domain Al, the mean over all Al, the
+    out-of-domain fraction) and ``summary``.
+    """
+    check_configuration(model, frames)
+    m = model.to_model()
+    sf = model.structure_function_parameters
+    types = frames.get_array("types").astype(np.int64)
+    al = np.nonzero(types == int(sf.get("center_type", _AL)))[0]
+    vor = frames.get_array("voronoi_volume") if VORONOI_COLUMN in m.feature_names else None
+    if VORONOI_COLUMN in m.feature_names and vor is None:
+        raise ValueError("the model uses the Voronoi volume but the frames carry no 'voronoi_volume'")
+    positions = frames.get_array("positions")
+    s, ood = frames_softness(
+        positions, cell_lengths(frames), types, al, m, structure_function_kwargs(sf), vor, model.domain()
+    )
+    stats = frame_statistics(s, ood)
+    mean_in, median_in = stats["mean"], stats["median"]
+    axis, axis_name = _frame_axis(frames)
+    out = orm.ArrayData()
+    out.set_array("softness", s.astype(np.float32))
+    out.set_array("out_of_domain", ood)
+    out.set_array("al_index", al.astype(np.int64))
+    out.set_array(axis_name if axis_name != "index" else "frame", axis)
+    for name in ("mean", "median", "mean_all", "std", "out_of_domain_fraction"):
+        out.set_array(name, stats[name])
+    n_f = positions.shape[0]
+    k = int(np.nanargmax(mean_in)) if n_f and np.isfinite(mean_in).any() else 0
+    summary = {
+        "n_frames": int(n_f),
+        "n_al": int(al.size),
+        "axis": axis_name,
+        "configuration": model.configuration,
+        "model_uuid": model.uuid,
+        **{f"model_{key}": model.base.attributes.get(key, None) for key in _MODEL_ATTRIBUTES},
+        axis_name: [finite_or_none(v) for v in axis],
+        "mean_softness": [finite_or_none(v) for v in mean_in],
+        "median_softness": [finite_or_none(v) for v in median_in],
+        "out_of_domain_fraction": [finite_or_none(v) for v in stats["out_of_domain_fraction"]],
+        "fraction_positive": [finite_or_none(v) for v in stats["fraction_positive"]],
+        "max_mean_softness": finite_or_none(mean_in[k]) if n_f else None,
+        f"{axis_name}_at_max_mean": finite_or_none(axis[k]) if n_f else None,
+        "frame_at_max_mean": k,
+        "unstrained_mean_softness": finite_or_none(mean_in[0]) if n_f else None,
+        "unstrained_median_softness": finite_or_none(median_in[0]) if n_f else None,
+        "unstrained_out_of_domain_fraction": finite_or_none(ood[0].mean()) if n_f else None,
+    }
+    out.base.attributes.set_many(
+        {"n_frames": int(n_f), "n_al": int(al.size), "axis": axis_name, "configuration": model.configuration}
+    )
+    return {"softness": out, "summary": orm.Dict(summary)}
+
+
+@calcfunction
+def softness_clusters(frames: orm.TrajectoryData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
+    """High-softness clusters per frame: the ``top_fraction`` softest Al, linked within ``cutoff``.
+
+    Outputs ``clusters`` (ArrayData: n_clusters, largest, n_selected (F,) and labels (F, N_Al)
+    int32, −1 = not selected, clusters numbered by decreasing size) and ``summary`` (the per-frame
+    lists, the unstrained values and the frame / abscissa of the largest cluster).
+    """
+    p = check_parameters("clusters", parameters.get_dict())
+    s = softness.get_array("softness")
+    al = softness.get_array("al_index").astype(np.int64)
+    positions = frames.get_array("positions")
+    if positions.shape[0] != s.shape[0]:
+        raise ValueError(f"frames hold {positions.shape[0]} frames but softness {s.shape[0]}")
+    res = frame_clusters(positions, cell_lengths(frames), al, s, _out_of_domain(softness, s.shape),
+                         float(p["top_fraction"]), float(p["cutoff"]))  # fmt: skip
+    axis, axis_name = _frame_axis(frames)
+    out = orm.ArrayData()
+    for name, arr in (("n_clusters", res.n_clusters), ("largest", res.largest), ("n_selected", res.n_selected)):
+        out.set_array(name, arr)
+    out.set_array("labels", res.labels)
+    out.set_array(axis_name if axis_name != "index" else "frame", axis)
+    n_f, largest = s.shape[0], res.largest
+    k = int(np.argmax(largest)) if n_f else 0
+    summary = {
+        "top_fraction": float(p["top_fraction"]),
+        "cutoff": float(p["cutoff"]),
+        "axis": axis_name,
+        axis_name: [finite_or_none(v) for v in axis],
+        "n_clusters": res.n_clusters.tolist(),
+        "largest": largest.tolist(),
+        "n_selected": res.n_selected.tolist(),
+        "unstrained_n_clusters": int(res.n_clusters[0]) if n_f else 0,
+        "unstrained_largest": int(largest[0]) if n_f else 0,
+        "max_largest": int(largest[k]) if n_f else 0,
+        f"{axis_name}_at_max_largest": finite_or_none(axis[k]) if n_f else None,
+    }
+    return {"clusters": out, "summary": orm.Dict(summary)}
+
+
+@calcfunction
+def rearrangement_probability_fn(frames: orm.TrajectoryData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
+    """P_R(S): fraction of Al atoms of the given initial CN (Al5) whose CN has decreased by the final strain.
+
+    Binned by each atom's softness in the first (unstrained) frame, with the exponential fit
+    P_R = exp(a S + b). ``final_strain`` picks the frame nearest that strain (default: the last).
+    Outputs ``probability`` (ArrayData: edges, centers, probability (nan = empty bin), counts,
+    n_decreased) and ``summary`` (fit a, b, r2, counts, the final strain).
+    """
+    p = check_parameters("rearrangement", parameters.get_dict())
+    types = frames.get_array("types").astype(np.int64)
+    positions = frames.get_array("positions")
+    cells = cell_lengths(frames)
+    s0 = np.asarray(softness.get_array("softness")[0], dtype=np.float64)
+    al_mask, o_mask = types == _AL, types == _O
+    if not np.array_equal(np.nonzero(al_mask)[0], softness.get_array("al_index")):
+        raise ValueError("softness and frames disagree on the Al atoms")
+    axis, axis_name = _frame_axis(frames)
+    final = axis.size - 1 if p["final_strain"] is None else int(np.argmin(np.abs(axis - p["final_strain"])))
+    ood0 = _out_of_domain(softness, (1, *s0.shape))[0]
+    bins = p["bins"] if isinstance(p["bins"], list) else int(p["bins"])
+    loss = coordination_loss((positions[0], cells[0]), (positions[final], cells[final]), al_mask, o_mask,
+                             float(p["al_o_cutoff"]), s0, ood0, int(p["coordination"]), bins)  # fmt: skip
+    res, sel, decreased = loss.probability, loss.selected, loss.decreased
+    out = orm.ArrayData()
+    if res is not None:
+        for name in ("edges", "centers", "probability"):
+            out.set_array(name, np.asarray(getattr(res, name), dtype=np.float64))
+        out.set_array("counts", res.counts)
+        out.set_array("n_decreased", res.n_decreased)
+    out.set_array("cn_initial", loss.cn_initial.astype(np.int8))
+    out.set_array("cn_final", loss.cn_final.astype(np.int8))
+    summary = {
+        "coordination": int(p["coordination"]),
+        "n_selected": int(sel.sum()),
+        "n_decreased": int(decreased.sum()),
+        "fraction_decreased": finite_or_none(decreased.mean()) if sel.any() else None,
+        "final_frame": final,
+        f"final_{axis_name}": finite_or_none(axis[final]),
+        "fit_a": finite_or_none(res.fit.a) if res else None,
+        "fit_b": finite_or_none(res.fit.b) if res else None,
+        "fit_r2": finite_or_none(res.fit.r2) if res else None,
+        "probability": [finite_or_none(v) for v in res.probability] if res else [],
+        "centers": [finite_or_none(v) for v in res.centers] if res else [],
+    }
+    return {"probability": out, "summary": orm.Dict(summary)}
