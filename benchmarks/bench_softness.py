@@ -25,7 +25,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from aiida_aloxide.analysis.phop import label_events, phop
+from aiida_aloxide.analysis.hop_events import label_events
+from aiida_aloxide.analysis.phop import phop
 from aiida_aloxide.analysis.structure_functions import (
     ANGULAR_CUTOFF,
     default_radial_cutoff,

@@ -92,7 +92,7 @@ def inherent(traj, frames, code):
 
 def examples(ph, positions, grid_frames, rule, seed=0):
     """(grid index, atom, label) of one labelling variant, snapped onto the feature grid."""
-    from aiida_aloxide.analysis.phop import label_events
+    from aiida_aloxide.analysis.hop_events import label_events
 
     lab = label_events(ph, seed=seed, positions=positions if rule.get("hops") else None, cage_frames=12,
                        min_frame=int(grid_frames[0]), **rule)  # fmt: skip

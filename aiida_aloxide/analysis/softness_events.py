@@ -2,7 +2,7 @@
 
 :func:`label_trajectory` turns the ``events`` parameters (durations in ps) into frame counts and
 labels rearranging / non-rearranging (atom, frame) examples with
-:func:`~aiida_aloxide.analysis.phop.label_events`; :func:`cap_per_class` keeps a seeded random subset
+:func:`~aiida_aloxide.analysis.hop_events.label_events`; :func:`cap_per_class` keeps a seeded random subset
 of each class; :func:`event_statistics` gives the counts people filter on; :func:`event_feature_matrix`
 computes the structure functions (+ Voronoi volume) of each example atom, one vectorised evaluation
 per distinct frame.
@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..values import finite_or_none
-from .phop import LabelledEvents, label_events, phop, window_half_width
+from .hop_events import LabelledEvents, label_events
+from .phop import phop, window_half_width
 from .softness import VORONOI_COLUMN
 from .structure_functions import structure_functions
 from .voronoi import voronoi_volumes

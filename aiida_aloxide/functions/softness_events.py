@@ -98,7 +98,7 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
 def phop_events(trajectory: orm.TrajectoryData, parameters: orm.Dict) -> dict:
     """p_hop of every Al atom and balanced rearranging (1) / non-rearranging (0) (atom, frame) labels.
 
-    Rules and their parameters (``events`` section): see :func:`~aiida_aloxide.analysis.phop.label_events`
+    Rules and their parameters (``events`` section): see :func:`~aiida_aloxide.analysis.hop_events.label_events`
     and docs/softness.md. ``max_events`` (optional) caps each class by a seeded random subset.
     Outputs ``events`` (ArrayData: atom, frame, label, time, event_phop; ``phop`` (frames, Al)
     float32 and ``al_index``) and ``counts`` (Dict, with the distinct atoms of each class).

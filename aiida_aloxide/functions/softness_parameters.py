@@ -16,14 +16,8 @@ import numpy as np
 from ..analysis.clusters import AL_AL_CUTOFF
 from ..analysis.configurations import CONFIGURATION_KINDS
 from ..analysis.coordination import AL_O_CUTOFF
-from ..analysis.phop import (
-    HOP_KINDS,
-    NON_REARRANGING_RULES,
-    NON_REARRANGING_THRESHOLD,
-    REARRANGING_FRAMES,
-    REARRANGING_THRESHOLD,
-    T_R,
-)
+from ..analysis.hop_events import HOP_KINDS, NON_REARRANGING_RULES, REARRANGING_FRAMES
+from ..analysis.phop import NON_REARRANGING_THRESHOLD, REARRANGING_THRESHOLD, T_R
 from ..analysis.structure_functions import (
     ANGULAR_CUTOFF,
     RADIAL_L,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aiida_aloxide.analysis.phop import label_events, phop, rearranging_events, window_half_width
+from aiida_aloxide.analysis.hop_events import label_events, rearranging_events
+from aiida_aloxide.analysis.phop import phop, window_half_width
 
 DT = 0.1  # ps between frames
 T_R = 2.0  # ps -> h = t_R / 2 / dt = 10 frame intervals, 11 frames per window
@@ -164,7 +165,7 @@ def test_hysteresis_and_min_gap_merge_one_noisy_hop():
     p[10:14, 0] = [0.25, 0.3, 0.22, 0.21]
     p[14:16, 0] = 0.15
     p[16:19, 0] = [0.23, 0.4, 0.21]
-    from aiida_aloxide.analysis.phop import find_excursions
+    from aiida_aloxide.analysis.hop_events import find_excursions
 
     plain = find_excursions(p, 0.2)
     assert plain.size == 2 and list(plain.start) == [10, 16] and list(plain.peak) == [11, 17]
@@ -193,7 +194,7 @@ def _hopping_trajectory():
 
 
 def test_precursor_frame_and_reversible_hops_known_answer():
-    from aiida_aloxide.analysis.phop import find_excursions
+    from aiida_aloxide.analysis.hop_events import find_excursions
 
     traj = _hopping_trajectory()
     p = phop(traj, _times(200), T_R)
@@ -225,7 +226,7 @@ def test_precursor_frame_and_reversible_hops_known_answer():
 
 
 def test_quiet_window_excludes_frames_near_a_hop():
-    from aiida_aloxide.analysis.phop import quiet_mask
+    from aiida_aloxide.analysis.hop_events import quiet_mask
 
     traj = _hopping_trajectory()
     p = phop(traj, _times(200), T_R)
