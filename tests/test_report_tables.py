@@ -99,7 +99,7 @@ def test_progress_lines():
     assert BranchState(2, 5, None, 12.3).text() == "2/5 done (12 s)"
     assert BranchState(7, 12, "finished", 80.0).text() == "7/7 finished in 80 s"  # plane strain stops at fracture
     assert BranchState(6, 5, None, 1.0).text() == "6/6 done (1 s)"
-    assert BranchState(1, None, "FAILED [302]: x", 5.0).text() == "1/? FAILED [302]: x after 5 s"
+    assert BranchState(1, None, "FAILED [501]: x", 5.0).text() == "1/? FAILED [501]: x after 5 s"
 
 
 def test_aiida_log_goes_to_the_file_and_warnings_stay_on_the_terminal(tmp_path):

@@ -16,6 +16,7 @@ from aiida.common.folders import Folder
 from aiida_lammps.calculations.raw import LammpsRawCalculation
 
 from ..data.structure import structure_arrays, validate_alumina
+from ..exit_codes import add_exit_codes
 from ..lammps_io import write_data
 from ..potentials import MATSUI
 from ..trajectory import cell_lengths
@@ -137,24 +138,7 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             required=False,
             help="An interrupted run's newest complete checkpoint (attribute `timestep`), to resume the stage from.",
         )
-        spec.exit_code(310, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file.", invalidates_cache=True)
-        spec.exit_code(
-            311,
-            "ERROR_RUN_INCOMPLETE",
-            message="The LAMMPS run stopped before the end (killed or out of wall time): {detail}",
-            invalidates_cache=True,
-        )
-        spec.exit_code(312, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms: {error}")
-        spec.exit_code(313, "ERROR_NON_FINITE_ENERGY", message="Energies or pressures became NaN/inf: {detail}")
-        spec.exit_code(314, "ERROR_DUMP_CORRUPT", message="A dump file is corrupted or truncated: {detail}")
-        spec.exit_code(315, "ERROR_FINAL_STRUCTURE_MISSING", message="The final configuration was not written.")
-        spec.exit_code(
-            316,
-            "ERROR_RUN_INCOMPLETE_CHECKPOINT",
-            message="The LAMMPS run stopped before the end (killed or out of wall time): {detail}; "
-            "its checkpoint at step {checkpoint} is the `restart_file` output",
-            invalidates_cache=True,
-        )
+        add_exit_codes(spec, "aloxide.lammps")  # 310-316 (aiida_aloxide/exit_codes.py)
 
     @classmethod
     def validate_inputs(cls, value, ctx):

@@ -99,7 +99,7 @@ class BranchState:
     seconds: float
 
     def text(self) -> str:
-        """``3/5 done (45 s)``, ``5/5 finished in 82 s``, ``1/12 FAILED [302]: ... after 20 s``."""
+        """``3/5 done (45 s)``, ``5/5 finished in 82 s``, ``1/12 FAILED [501]: ... after 20 s``."""
         if self.outcome == "finished":
             return f"{self.done}/{self.done} finished in {self.seconds:.0f} s"
         total = "?" if self.total is None else str(max(self.total, self.done))
@@ -134,7 +134,7 @@ def branch_state(node) -> BranchState:
 
 
 def _failure(node) -> str:
-    """``FAILED [302]: message`` (``FAILED [excepted]`` without exit status or message)."""
+    """``FAILED [501]: message`` (``FAILED [excepted]`` without exit status or message)."""
     status = node.exit_status if node.exit_status is not None else node.process_state.value
     return f"FAILED [{status}]" + (f": {node.exit_message}" if node.exit_message else "")
 

@@ -39,7 +39,7 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
 from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample, validate_seed
-from .protocols import load_protocol
+from .protocols import ProtocolMixin
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
 
@@ -129,12 +129,16 @@ def _check_dynamics_stage(p: dict[str, Any]) -> str | None:
     return None
 
 
-class DynamicsWorkChain(LammpsLauncher, WorkChain):
+class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
     """Velocities at T → NVT equilibration (not recorded) → recorded NVT run in chunks → merged trajectory."""
+
+    _protocol_file = "dynamics"
 
     @classmethod
     def define(cls, spec):
         """Inputs, outline, outputs and exit codes."""
+        from ..exit_codes import add_exit_codes
+
         super().define(spec)
         spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Unstrained sample.")
@@ -159,29 +163,32 @@ class DynamicsWorkChain(LammpsLauncher, WorkChain):
             help="positions (F, N, 3) unwrapped Å, cells, times (ps from the first recorded frame), steps, types.",
         )
         spec.output("summary", valid_type=orm.Dict, help="Frames, interval, duration, mean temperature, bytes.")
-        spec.exit_code(300, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed with exit status {status}: {message}")
-        spec.exit_code(301, "ERROR_NO_FRAMES", message="LAMMPS run {name} finished without a trajectory.")
+        add_exit_codes(spec, "aloxide.dynamics")
 
     @classmethod
-    def get_builder_from_protocol(
+    def get_protocol_inputs(cls, protocol: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
+        """The ``dynamics`` section of a dynamics protocol (+ its name); ``overrides`` are of that section."""
+        params = super().get_protocol_inputs(protocol, {"dynamics": overrides} if overrides else None)
+        return {**params["dynamics"], "protocol": params["protocol"]}
+
+    @classmethod
+    def get_builder_from_parameters(
         cls,
         code: orm.AbstractCode,
         structure: orm.StructureData,
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
+        parameters: orm.Dict,
         seed: int = 1,
         options: dict[str, Any] | None = None,
     ):
-        """A ready builder for ``protocol`` (smoke/demo/fast/paper); ``overrides`` of the ``dynamics`` section."""
-        params = load_protocol("dynamics", protocol, {"dynamics": overrides} if overrides else None)
+        """A ready builder from a resolved ``dynamics`` section ``parameters``; reads no protocol file."""
         builder = cls.get_builder()
         builder.code = code
         builder.structure = structure
-        builder.parameters = orm.Dict({**params["dynamics"], "protocol": params["protocol"]})
+        builder.parameters = parameters
         builder.seed = orm.Int(seed)
         if options is not None:
             builder.options = orm.Dict(options)
-        builder.metadata.label = f"dynamics {params['protocol']}"  # type: ignore[attr-defined]
+        builder.metadata.label = f"dynamics {parameters.get('protocol', 'custom')}"  # type: ignore[attr-defined]
         return builder
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
+from ..exit_codes import add_exit_codes
 from ..functions.structure import random_alumina, sample_properties
 from .common import LammpsLauncher, calcjob_options, validate_seed
-from .protocols import load_protocol
+from .protocols import ProtocolMixin
 from .quench_parameters import (
     LIQUID_STAGES,
     MAX_PRESSURE_GPA,
@@ -47,12 +48,14 @@ def _liquid_of(inputs) -> tuple[orm.StructureData | None, orm.ArrayData | None]:
     return liquid.get("structure"), liquid.get("velocities")
 
 
-class _StagedQuench(LammpsLauncher, WorkChain):
+class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
     """The stage loop shared by the liquid and the quench: run, check, carry structure + velocities on."""
+
+    _protocol_file = "quench"
 
     @classmethod
     def define(cls, spec):
-        """The inputs both take; exit code 300 for a failed stage."""
+        """The inputs both take; exit code ERROR_STAGE_FAILED for a failed stage."""
         super().define(spec)
         spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code (aiida-aloxide setup registers it).")
         spec.input("parameters", valid_type=orm.Dict, validator=validate_parameters, help="Resolved protocol.")
@@ -71,7 +74,7 @@ class _StagedQuench(LammpsLauncher, WorkChain):
             help="CalcJob metadata options (resources, max_wallclock_seconds, ...) for every stage.",
         )
         spec.output_namespace("thermo", valid_type=orm.ArrayData, dynamic=True, help="Thermo of every stage.")
-        spec.exit_code(300, "ERROR_STAGE_FAILED", message="Stage {stage} failed with exit status {status}: {message}")
+        add_exit_codes(spec, "aloxide.quench")
 
     @classmethod
     def validate_inputs(cls, value, _ctx) -> str | None:
@@ -215,20 +218,6 @@ class QuenchWorkChain(_StagedQuench):
             n_units = value["parameters"].get("n_units")
             return f"liquid has {len(structure.sites)} atoms, the parameters' n_units {n_units} makes {5 * n_units}"
         return None
-
-    @classmethod
-    def get_builder_from_protocol(
-        cls,
-        code: orm.AbstractCode,
-        pressure: float,
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        seed: int = 1,
-        options: dict[str, Any] | None = None,
-    ):
-        """A ready builder for ``protocol`` (smoke/demo/fast/paper) with checked ``overrides``."""
-        params = orm.Dict(load_protocol("quench", protocol, overrides))
-        return cls.get_builder_from_parameters(code, pressure, params, seed=seed, options=options)
 
     @classmethod
     def get_builder_from_parameters(

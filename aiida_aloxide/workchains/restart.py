@@ -22,6 +22,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from ..calculations.lammps import AloxideLammpsCalculation
+from ..exit_codes import add_exit_codes
 from ..functions.restart import join_resumed_runs
 from ..functions.tension import frame_to_structure
 
@@ -44,9 +45,7 @@ class LammpsRestartWorkChain(BaseRestartWorkChain):
             while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
             cls.results,
         )
-        spec.exit_code(
-            320, "ERROR_UNRECOVERABLE", message="The LAMMPS stage failed and could not be recovered: {message}"
-        )
+        add_exit_codes(spec, "aloxide.lammps.restart")  # 320, besides BaseRestartWorkChain's 301, 302, 401, 402
 
     def setup(self):
         """Start from the exposed CalcJob inputs."""

@@ -18,6 +18,7 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
+from .. import exit_codes
 from ..data.softness_model import SoftnessModelData
 from ..functions.softness import (
     check_parameters,
@@ -31,7 +32,7 @@ from ..functions.softness import (
 )
 from .common import LammpsLauncher, calcjob_options, validate_sample, validate_seed
 from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
-from .protocols import load_protocol
+from .protocols import ProtocolMixin
 
 __all__ = ["SECTIONS", "SoftnessWorkChain", "apply_softness", "validate_softness_parameters"]
 
@@ -150,8 +151,10 @@ def apply_softness(
     }
 
 
-class SoftnessWorkChain(LammpsLauncher, WorkChain):
+class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
     """Thermal dynamics of every sample → p_hop events → features → one SVM → model + report (+ application)."""
+
+    _protocol_file = "dynamics"
 
     @classmethod
     def define(cls, spec):
@@ -209,28 +212,7 @@ class SoftnessWorkChain(LammpsLauncher, WorkChain):
             ("applied", orm.Data, "Model applied to frames: <label>_softness, _clusters, _probability (+ _summary)."),
         ):
             spec.output_namespace(name, valid_type=kind, dynamic=True, help=doc)
-        spec.exit_code(300, "ERROR_DYNAMICS_FAILED", message="Dynamics of sample {label} failed: {message}")
-        spec.exit_code(310, "ERROR_NO_EVENTS", message="Sample {label} has no rearranging events: {detail}")
-        spec.exit_code(311, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed [{status}]: {message}")
-
-    @classmethod
-    def get_builder_from_protocol(
-        cls,
-        code: orm.AbstractCode,
-        samples: dict[str, orm.StructureData],
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        seed: int = 1,
-        options: dict[str, Any] | None = None,
-        frames: dict[str, orm.TrajectoryData] | None = None,
-        apply_model: SoftnessModelData | None = None,
-    ):
-        """A ready builder for ``protocol`` (smoke/demo/fast/paper); ``overrides`` by section, e.g.
-        ``{"dynamics": {"run_ps": 50.0}, "events": {"t_r": 4.0}}``."""
-        params = orm.Dict(load_protocol("dynamics", protocol, overrides))
-        return cls.get_builder_from_parameters(
-            code, samples, params, seed=seed, options=options, frames=frames, apply_model=apply_model
-        )
+        exit_codes.add_exit_codes(spec, "aloxide.softness")
 
     @classmethod
     def get_builder_from_parameters(

@@ -6,222 +6,60 @@ One shared liquid (melt → cool → compress, pressure-independent) → quench 
 :class:`SoftnessWorkChain` on all samples, applied to the tension frames → a ``summary`` Dict.
 Every node the study creates (and the inputs it used) is added to the group
 ``aloxide/study/<label>`` as it goes, so a failed study still has its partial results grouped,
-and ``create_archive`` of the group is the study's archive.
+and ``create_archive`` of the group is the study's archive. Its inputs, protocols and their
+validators are in :mod:`.study_inputs`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..data.softness_model import SoftnessModelData
+from ..exit_codes import add_exit_codes
 from ..functions.analysis import deformation_analysis
 from ..functions.study import pressure_label, study_summary
-from .common import validate_seed
-from .protocols import ProtocolError, available_protocols, load_protocol
-from .quench import MAX_PRESSURE_GPA, LiquidWorkChain, QuenchWorkChain
-from .quench import validate_parameters as validate_quench_parameters
-from .softness import SoftnessWorkChain, validate_softness_parameters
-from .tension import PlaneStrainWorkChain, PlaneStressWorkChain, validate_tension_parameters
+from .protocols import ProtocolBuilderMixin
+from .quench import LiquidWorkChain, QuenchWorkChain
+from .softness import SoftnessWorkChain
+from .study_inputs import (
+    DEFAULT_PROTOCOL,
+    LOADINGS,
+    SECTIONS,
+    define_inputs,
+    study_protocol_inputs,
+    study_protocols,
+    validate_loading,
+    validate_overrides,
+    validate_pressures,
+    validate_protocol,
+)
+from .tension import PlaneStrainWorkChain, PlaneStressWorkChain
 
-__all__ = ["GROUP_PREFIX", "LOADINGS", "OVERRIDE_SECTIONS", "FractureStudyWorkChain"]
+__all__ = [
+    "GROUP_PREFIX",
+    "LOADINGS",
+    "SECTIONS",
+    "FractureStudyWorkChain",
+    "validate_loading",
+    "validate_overrides",
+    "validate_pressures",
+    "validate_protocol",
+]
 
 GROUP_PREFIX = "aloxide/study/"
-#: Override sections and the protocol file each one is checked against.
-OVERRIDE_SECTIONS = {"quench": "quench", "tension": "tension", "dynamics": "dynamics"}
-#: Validator of each section's resolved parameters (the input ``parameters.<section>``).
-PARAMETER_CHECKS = {
-    "quench": validate_quench_parameters,
-    "tension": validate_tension_parameters,
-    "dynamics": validate_softness_parameters,
-}
-#: Loading conditions of SPEC §3; plane strain is the one every analysis uses, so it is required.
-LOADINGS = ("plane_strain", "plane_stress")
 
 
-def validate_loading(value: orm.List, _ctx) -> str | None:
-    """Unique names from :data:`LOADINGS`, always including ``plane_strain``."""
-    values = value.get_list()
-    bad = [v for v in values if v not in LOADINGS]
-    if bad:
-        return f"unknown loading {bad!r}; choose from {list(LOADINGS)}"
-    if len(set(values)) != len(values):
-        return f"loading conditions must be unique, got {values}"
-    if "plane_strain" not in values:
-        return "loading must include 'plane_strain' (the analyses and softness use its frames)"
-    return None
-
-
-def validate_pressures(value: orm.List, _ctx) -> str | None:
-    """Non-empty, unique, finite, 0–50 GPa."""
-    values = value.get_list()
-    if not values:
-        return "give at least one pressure"
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return f"pressures must be finite numbers, got {v!r}"
-        if not 0.0 <= v <= MAX_PRESSURE_GPA:
-            return f"pressure must be between 0 and {MAX_PRESSURE_GPA} GPa, got {v}"
-    labels = [pressure_label(float(v)) for v in values]
-    if len(set(labels)) != len(labels):
-        return f"pressures must be unique, got {values}"
-    return None
-
-
-def validate_protocol(value: orm.Str, _ctx) -> str | None:
-    """One of the named protocols every sub-workflow defines."""
-    known = set(available_protocols("quench")) & set(available_protocols("tension"))
-    if value.value not in known:
-        return f"unknown protocol {value.value!r}; choose from {sorted(known)}"
-    return None
-
-
-def validate_overrides(value: orm.Dict | None, _ctx) -> str | None:
-    """Only the sections quench / tension / dynamics, each with keys its protocol has."""
-    if value is None:
-        return None
-    unknown = set(value.get_dict()) - set(OVERRIDE_SECTIONS)
-    if unknown:
-        return f"unknown override sections {sorted(unknown)}; known: {sorted(OVERRIDE_SECTIONS)}"
-    for section, workflow in OVERRIDE_SECTIONS.items():
-        if section in value.get_dict():
-            try:
-                load_protocol(workflow, None, value[section])
-            except ProtocolError as exc:
-                return f"overrides.{section}: {exc}"
-    return None
-
-
-def resolve_parameters(protocol: str, overrides: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """The resolved parameters of every sub-workflow (protocol file + overrides), by section."""
-    return {section: load_protocol(section, protocol, (overrides or {}).get(section)) for section in PARAMETER_CHECKS}
-
-
-def check_override_values(protocol: str, overrides: dict[str, Any] | None) -> str | None:
-    """Why the protocol with ``overrides`` gives invalid quench / tension / dynamics parameters, or None.
-
-    Each section is resolved and checked by the validator of the work chain it feeds, so a bad value
-    is refused before the study starts, not when the step that uses it builds its inputs.
-    """
-    if overrides is not None and not isinstance(overrides, dict):
-        return f"overrides must be a dictionary by section, got {type(overrides).__name__}"
-    for section, check in PARAMETER_CHECKS.items():
-        try:
-            params = load_protocol(section, protocol, (overrides or {}).get(section))
-        except ProtocolError as exc:
-            return f"overrides.{section}: {exc}"
-        message = check(orm.Dict(params), None)
-        if message:
-            return f"overrides.{section}: {message}"
-    return None
-
-
-def validate_study_inputs(value, _ctx) -> str | None:
-    """Override values checked for the chosen protocol (unknown protocols and keys are the ports' to report)."""
-    protocol = value["protocol"].value if "protocol" in value else "demo"
-    if validate_protocol(orm.Str(protocol), None) is not None:
-        return None
-    overrides = value["overrides"].get_dict() if "overrides" in value else None
-    if overrides is not None and validate_overrides(value["overrides"], None) is not None:
-        return None
-    message = check_override_values(protocol, overrides)
-    if message:
-        return message
-    # The frozen parameters are what runs; they must be what protocol and overrides say (the record).
-    resolved = resolve_parameters(protocol, overrides)
-    given = value.get("parameters", {})
-    for section, params in resolved.items():
-        if section in given and given[section].get_dict() != params:
-            return (
-                f"parameters.{section} differ from protocol {protocol!r} with its overrides (the protocol file "
-                "changed since the builder was made?); build the study with get_builder_from_protocol"
-            )
-    if "softness" in value and not value["softness"].value:
-        return None
-    # The model that meets the plane-strain frames (energy-minimised) must know that kind.
-    if "softness_model" in value:
-        kind, origin = value["softness_model"].configuration, "`softness_model` was trained on"
-    else:
-        from ..functions.softness import check_parameters
-
-        dyn = resolved["dynamics"]
-        kind, origin = check_parameters("features", dyn.get("features"))["configuration"], "features.configuration is"
-    if kind != "inherent":
-        return (
-            f"softness is applied to the energy-minimised (inherent) plane-strain frames, but {origin} {kind}; "
-            "use an inherent model or set dynamics.features.configuration to 'inherent'"
-        )
-    return None
-
-
-class FractureStudyWorkChain(WorkChain):
+class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
     """Quench at every pressure → plane-strain tension → deformation analysis (→ softness) → summary."""
 
     @classmethod
     def define(cls, spec):
-        """Inputs, outline, outputs and exit codes."""
+        """Inputs (:func:`.study_inputs.define_inputs`), outline, outputs and exit codes."""
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
-        spec.input(
-            "pressures",
-            valid_type=orm.List,
-            default=lambda: orm.List([0.0, 4.0]),
-            validator=validate_pressures,
-            help="Quench pressures (GPa), unique, 0-50.",
-        )
-        spec.input(
-            "protocol",
-            valid_type=orm.Str,
-            default=lambda: orm.Str("demo"),
-            validator=validate_protocol,
-            help="smoke, demo, fast or paper.",
-        )
-        spec.input(
-            "overrides",
-            valid_type=orm.Dict,
-            required=False,
-            validator=validate_overrides,
-            help="Protocol overrides by section: quench, tension, dynamics.",
-        )
-        spec.input(
-            "loading",
-            valid_type=orm.List,
-            default=lambda: orm.List(list(LOADINGS)),
-            validator=validate_loading,
-            help="Loading conditions: plane_strain (required, analysed) and optionally plane_stress.",
-        )
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
-        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
-        spec.input(
-            "softness",
-            valid_type=orm.Bool,
-            default=lambda: orm.Bool(True),
-            help="Learn softness from the samples' thermal dynamics and apply it to the tension frames.",
-        )
-        spec.input(
-            "softness_model",
-            valid_type=SoftnessModelData,
-            required=False,
-            help="Model applied to the tension frames instead of the one trained on this study's samples "
-            "(e.g. the packaged reference model; the demo's samples are too small for a meaningful one).",
-        )
-        spec.input("label", valid_type=orm.Str, required=False, help="Study label (group aloxide/study/<label>).")
-        spec.input_namespace(
-            "parameters",
-            help="The resolved parameters (protocol + overrides) of every sub-workflow, fixed at submission: "
-            "the sub-workflows are built from these, never from the protocol files.",
-        )
-        for section, check in PARAMETER_CHECKS.items():
-            spec.input(
-                f"parameters.{section}",
-                valid_type=orm.Dict,
-                validator=check,
-                help=f"Resolved {section} protocol, as `{section}` work chains take it.",
-            )
-        spec.inputs.validator = validate_study_inputs
+        define_inputs(spec)
         spec.outline(
             cls.setup,
             cls.run_liquid,
@@ -248,19 +86,29 @@ class FractureStudyWorkChain(WorkChain):
             spec.output_namespace(name, valid_type=kind, dynamic=True, help=doc)
         spec.output_namespace("softness", valid_type=orm.Data, dynamic=True, required=False,
                               help="Softness model and report (when softness is on).")  # fmt: skip
-        spec.exit_code(301, "ERROR_QUENCH_FAILED", message="Quench at {pressure} GPa failed [{status}]: {message}")
-        spec.exit_code(302, "ERROR_TENSION_FAILED", message="Tension at {pressure} GPa failed [{status}]: {message}")
-        spec.exit_code(303, "ERROR_ANALYSIS_FAILED", message="Deformation analysis at {pressure} GPa failed: {message}")
-        spec.exit_code(304, "ERROR_SOFTNESS_FAILED", message="Softness failed [{status}]: {message}")
-        spec.exit_code(305, "ERROR_LIQUID_FAILED", message="The shared liquid failed [{status}]: {message}")
+        add_exit_codes(spec, "aloxide.study")
 
     @classmethod
-    def get_builder_from_protocol(
+    def get_default_protocol(cls) -> str:
+        """``demo``, as the ``protocol`` input's default."""
+        return DEFAULT_PROTOCOL
+
+    @classmethod
+    def get_available_protocols(cls) -> dict[str, str]:
+        """The protocols every sub-workflow defines."""
+        return study_protocols()
+
+    @classmethod
+    def get_protocol_inputs(cls, protocol: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
+        """``protocol``, ``overrides`` (by section) and every section resolved by its work chain, values checked."""
+        return study_protocol_inputs(protocol, overrides)
+
+    @classmethod
+    def get_builder_from_parameters(
         cls,
         code: orm.AbstractCode,
-        pressures: list[float] | tuple[float, ...] = (0.0, 4.0),
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
+        pressures: list[float] | tuple[float, ...],
+        parameters: orm.Dict,
         seed: int = 1,
         softness: bool = True,
         options: dict[str, Any] | None = None,
@@ -268,29 +116,16 @@ class FractureStudyWorkChain(WorkChain):
         loading: list[str] | tuple[str, ...] = LOADINGS,
         softness_model: SoftnessModelData | None = None,
     ):
-        """A ready builder; ``overrides`` by section, e.g. ``{"tension": {"max_strain": 0.2}}``.
-
-        Raises :class:`ProtocolError` (a ValueError) for an unknown protocol or override key.
-        """
-        protocol = protocol or "demo"
-        if overrides is not None and not isinstance(overrides, dict):
-            raise ProtocolError(f"overrides must be a dictionary by section, got {type(overrides).__name__}")
-        for workflow in ("quench", "tension", "dynamics"):
-            load_protocol(workflow, protocol, (overrides or {}).get(workflow))
-        unknown = set(overrides or {}) - set(OVERRIDE_SECTIONS)
-        if unknown:
-            raise ProtocolError(f"unknown override sections {sorted(unknown)}; known: {sorted(OVERRIDE_SECTIONS)}")
-        message = check_override_values(protocol, overrides)
-        if message:
-            raise ProtocolError(message)
+        """A ready builder from resolved ``parameters`` (``get_protocol_inputs``'s); reads no protocol file."""
+        resolved = parameters.get_dict()
         builder = cls.get_builder()
         builder.code = code
         builder.pressures = orm.List([float(p) for p in pressures])
-        builder.protocol = orm.Str(protocol)
-        if overrides:
-            builder.overrides = orm.Dict(overrides)
+        builder.protocol = orm.Str(resolved["protocol"])
+        if resolved.get("overrides"):
+            builder.overrides = orm.Dict(resolved["overrides"])
         # Frozen here: a protocol file edited while the study runs changes nothing in it.
-        builder.parameters = {k: orm.Dict(v) for k, v in resolve_parameters(protocol, overrides).items()}
+        builder.parameters = {section: orm.Dict(resolved[section]) for section in SECTIONS}
         builder.seed = orm.Int(seed)
         builder.softness = orm.Bool(softness)
         builder.loading = orm.List(list(loading))
@@ -301,7 +136,7 @@ class FractureStudyWorkChain(WorkChain):
         if softness_model is not None:
             builder.softness_model = softness_model
         pressures_txt = "/".join(f"{float(p):g}" for p in pressures)
-        builder.metadata.label = label or f"study {protocol} {pressures_txt} GPa"  # type: ignore[attr-defined]
+        builder.metadata.label = label or f"study {resolved['protocol']} {pressures_txt} GPa"  # type: ignore[attr-defined]
         return builder
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -311,7 +146,7 @@ class FractureStudyWorkChain(WorkChain):
             return self.inputs.parameters[section]
         # A study submitted by a version without the `parameters` inputs: resolved from the files, as then.
         overrides = self.inputs.overrides.get_dict().get(section) if "overrides" in self.inputs else None
-        return orm.Dict(load_protocol(section, self.inputs.protocol.value, overrides))
+        return orm.Dict(SECTIONS[section].get_protocol_inputs(self.inputs.protocol.value, overrides))
 
     def _loadings(self) -> list[tuple[str, str, type]]:
         """(loading, link-label prefix, work chain) of every requested loading condition, plane strain first."""

@@ -23,6 +23,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..data.structure import structure_arrays
+from ..exit_codes import add_exit_codes
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
 from .common import (
     RESOURCE_KEYS,
@@ -32,7 +33,7 @@ from .common import (
     validate_sample,
     validate_seed,
 )
-from .protocols import load_protocol
+from .protocols import ProtocolMixin
 
 __all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain"]
 
@@ -121,10 +122,10 @@ def _check_tension_stages(p: dict[str, Any]) -> str | None:
     return None
 
 
-class _TensionBase(LammpsLauncher, WorkChain):
+class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
     """Inputs, replication and NPT equilibration shared by both loadings."""
 
-    _workflow = "tension"
+    _protocol_file = "tension"
 
     @classmethod
     def define(cls, spec):
@@ -139,7 +140,7 @@ class _TensionBase(LammpsLauncher, WorkChain):
         spec.output("frames", valid_type=orm.TrajectoryData, required=False, help="Configuration at every strain step.")
         spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
         spec.output("equilibrated", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
-        spec.exit_code(300, "ERROR_RUN_FAILED", message="LAMMPS run {name} failed with exit status {status}: {message}")
+        add_exit_codes(spec, "aloxide.tension")
         # Replicate, equilibrate, then chunks of loading until done; subclasses define the chunk steps.
         spec.outline(
             cls.setup,
@@ -149,20 +150,6 @@ class _TensionBase(LammpsLauncher, WorkChain):
             while_(cls.should_continue)(cls.run_chunk, cls.inspect_chunk),
             cls.finalize,
         )
-
-    @classmethod
-    def get_builder_from_protocol(
-        cls,
-        code: orm.AbstractCode,
-        structure: orm.StructureData,
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        seed: int = 1,
-        options: dict[str, Any] | None = None,
-    ):
-        """A ready builder for ``protocol`` (smoke/demo/fast/paper) with checked ``overrides``."""
-        params = orm.Dict(load_protocol(cls._workflow, protocol, overrides))
-        return cls.get_builder_from_parameters(code, structure, params, seed=seed, options=options)
 
     @classmethod
     def get_builder_from_parameters(

@@ -264,13 +264,13 @@ def test_failed_quench_exit_code_and_group(aiida_profile, lammps_code):
         lammps_code, [0.0], protocol="smoke", options={"resources": {"num_machines": 0}}, label="broken"
     )
     _, node = run_get_node(builder)
-    # The shared liquid is the first LAMMPS work: its failure is the study's (305).
-    assert node.exit_status == FractureStudyWorkChain.exit_codes.ERROR_LIQUID_FAILED.status
+    # The shared liquid is the first LAMMPS work: its failure is the study's (511).
+    assert node.exit_status == FractureStudyWorkChain.exit_codes.ERROR_LIQUID_FAILED.status == 511
     assert "The shared liquid failed" in node.exit_message
     group = orm.load_group("aloxide/study/broken")
     assert {node.uuid, *(n.uuid for n in node.called)} <= {n.uuid for n in group.nodes}
     shown = CliRunner().invoke(study, ["show", "-p", aiida_profile.name, str(node.pk)])
-    assert shown.exit_code == 0 and "liquid" in shown.output and "[305]" in shown.output, shown.output
+    assert shown.exit_code == 0 and "liquid" in shown.output and "[511]" in shown.output, shown.output
     # A study without tension frames has nothing to export: a clear error.
     frames = CliRunner().invoke(study, ["frames", "-p", aiida_profile.name, str(node.pk), "-o", "never-written"])
     assert frames.exit_code != 0 and "no complete tension frames" in frames.output
