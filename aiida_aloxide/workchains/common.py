@@ -105,6 +105,19 @@ class LammpsLauncher:
     and ``message`` placeholders.
     """
 
+    @staticmethod
+    def define_lammps_inputs(spec, parameters_validator, parameters_help: str = "Resolved protocol.") -> None:
+        """The inputs every LAMMPS-running work chain takes: code, resolved ``parameters``, seed, CalcJob options."""
+        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code (aiida-aloxide setup registers it).")
+        spec.input("parameters", valid_type=orm.Dict, validator=parameters_validator, help=parameters_help)
+        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
+        spec.input(
+            "options",
+            valid_type=orm.Dict,
+            required=False,
+            help="CalcJob metadata options (resources, max_wallclock_seconds, ...) for every LAMMPS run.",
+        )
+
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
         for a ``minimize_frames`` stage)."""

@@ -38,7 +38,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
-from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample, validate_seed
+from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample
 from .protocols import ProtocolMixin
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
@@ -140,16 +140,8 @@ class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         from ..exit_codes import add_exit_codes
 
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
+        cls.define_lammps_inputs(spec, validate_dynamics_parameters, "The `dynamics` section of a dynamics protocol.")
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Unstrained sample.")
-        spec.input(
-            "parameters",
-            valid_type=orm.Dict,
-            validator=validate_dynamics_parameters,
-            help="The `dynamics` section of a dynamics protocol.",
-        )
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
-        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.outline(
             cls.setup,
             cls.equilibrate,

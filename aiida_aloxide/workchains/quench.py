@@ -19,7 +19,7 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..exit_codes import add_exit_codes
 from ..functions.structure import random_alumina, sample_properties
-from .common import LammpsLauncher, calcjob_options, validate_seed
+from .common import LammpsLauncher, calcjob_options
 from .protocols import ProtocolMixin
 from .quench_parameters import (
     LIQUID_STAGES,
@@ -57,21 +57,13 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
     def define(cls, spec):
         """The inputs both take; exit code ERROR_STAGE_FAILED for a failed stage."""
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code (aiida-aloxide setup registers it).")
-        spec.input("parameters", valid_type=orm.Dict, validator=validate_parameters, help="Resolved protocol.")
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
+        cls.define_lammps_inputs(spec, validate_parameters)
         spec.input(
             "structure",
             valid_type=orm.StructureData,
             required=False,
             validator=validate_initial,
             help="Starting structure; when absent a seeded random packing is made.",
-        )
-        spec.input(
-            "options",
-            valid_type=orm.Dict,
-            required=False,
-            help="CalcJob metadata options (resources, max_wallclock_seconds, ...) for every stage.",
         )
         spec.output_namespace("thermo", valid_type=orm.ArrayData, dynamic=True, help="Thermo of every stage.")
         add_exit_codes(spec, "aloxide.quench")

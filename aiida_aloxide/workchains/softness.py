@@ -30,7 +30,7 @@ from ..functions.softness import (
     softness_of_frames,
     train_softness,
 )
-from .common import LammpsLauncher, calcjob_options, validate_sample, validate_seed
+from .common import LammpsLauncher, calcjob_options, validate_sample
 from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
 from .protocols import ProtocolMixin
 
@@ -160,7 +160,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
     def define(cls, spec):
         """Inputs, outline, outputs and exit codes."""
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
+        cls.define_lammps_inputs(spec, validate_softness_parameters, "A resolved dynamics protocol (all sections).")
         spec.input_namespace(
             "samples",
             valid_type=orm.StructureData,
@@ -168,14 +168,6 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             validator=validate_samples,
             help="Unstrained samples keyed by pressure label (e.g. p0, p4).",
         )
-        spec.input(
-            "parameters",
-            valid_type=orm.Dict,
-            validator=validate_softness_parameters,
-            help="A resolved dynamics protocol (all sections).",
-        )
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
-        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.input(
             "apply_model",
             valid_type=SoftnessModelData,

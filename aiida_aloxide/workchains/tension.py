@@ -31,7 +31,6 @@ from .common import (
     calcjob_options,
     validate_resources,
     validate_sample,
-    validate_seed,
 )
 from .protocols import ProtocolMixin
 
@@ -131,11 +130,8 @@ class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
     def define(cls, spec):
         """Common inputs and outputs."""
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The LAMMPS code.")
+        cls.define_lammps_inputs(spec, validate_tension_parameters)
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Quenched sample.")
-        spec.input("parameters", valid_type=orm.Dict, validator=validate_tension_parameters, help="Resolved protocol.")
-        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
-        spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
         spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
         spec.output("frames", valid_type=orm.TrajectoryData, required=False, help="Configuration at every strain step.")
         spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
