@@ -61,13 +61,16 @@ def _stage_costs(killed_chain, twin_chain, stage: str) -> dict[str, float | int 
         raise RuntimeError(f"stage {stage}: the kill did not happen ({len(runs)} run)")
     killed, resumed = runs[0], runs[1]
     last = int(killed.outputs.thermo.get_array("step")[-1]) if "thermo" in killed.outputs else 0
-    start = int(resumed.inputs.parameters.get("resume_step", 0) or 0)
-    if "resume_step" not in resumed.inputs.parameters.get_dict() and "trajectory" in killed.outputs:
-        start = int(killed.outputs.trajectory.get_array("steps")[-1])  # a strain loop: its last completed step
+    params = resumed.inputs.parameters.get_dict()
+    start: int | str = int(params.get("resume_step", 0) or 0)
+    lost = max(last - int(start), 0)
+    if "resume_step" not in params:  # a strain loop (exit 311): its step counter restarts every strain step
+        done = int(params["segments"][0].get("first_index", 0))
+        start, lost = f"the end of strain step {done}", last  # the MD of the step in progress is lost
     seconds = lambda n: (n.mtime - n.ctime).total_seconds()  # noqa: E731
     return {
         "exit": killed.exit_status,
-        "lost_steps": max(last - start, 0),
+        "lost_steps": lost,
         "killed_at": last,
         "resumed_from": start,
         "wall_killed": seconds(wrapper),
