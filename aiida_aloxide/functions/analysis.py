@@ -15,6 +15,7 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.bond_switching import CLASS_NAMES
+from ..analysis.clusters import AL_AL_CUTOFF
 from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
 from ..analysis.deformation import SPECIES, deformation
 from ..analysis.nonaffine import D2MIN_CUTOFF
@@ -33,9 +34,6 @@ __all__ = [
     "rdf_analysis",
     "validate_deformation_parameters",
 ]
-
-#: Al–Al cut-off at the first minimum of g_AlAl (Du et al. 2021), Å.
-AL_AL_CUTOFF = 3.7
 
 #: Keys of the ``parameters`` Dict of :func:`deformation_analysis` and their defaults.
 DEFORMATION_DEFAULTS: dict[str, Any] = {

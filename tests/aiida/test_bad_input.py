@@ -83,14 +83,14 @@ NVT = {"type": "nvt", "steps": 10, "temp": 300.0}
 STEPS = {"type": "strain_steps", "strains": [0.0], "reference_length": 20.0, "sample_steps": 10}
 STAGE_ROWS = [
     ("stage-unknown-key", {"segments": [NVT], "shell": "ls"}, "unknown stage keys"),
-    ("stage-type-injection", {"segments": [{**NVT, "type": "nvt\nshell rm -rf /"}]}, "is not one of"),
-    ("stage-type-not-string", {"segments": [{**NVT, "type": ["nvt"]}]}, "is not one of"),
+    ("stage-type-injection", {"segments": [{**NVT, "type": "nvt\nshell rm -rf /"}]}, ".type must be one of"),
+    ("stage-type-not-string", {"segments": [{**NVT, "type": ["nvt"]}]}, "got ['nvt']"),
     ("stage-segment-unknown-key", {"segments": [{**NVT, "fix": "all nve"}]}, "unknown keys ['fix']"),
     ("stage-couple-injection",
      {"segments": [{**NVT, "type": "npt", "press": 0.0, "couple": "iso\nshell touch /tmp/x"}]},
-     ".couple 'iso\\nshell touch /tmp/x' is not one of"),
+     ".couple must be one of ['aniso', 'iso', 'yz'], got 'iso\\nshell touch /tmp/x'"),
     ("stage-axis-injection", {"segments": [{"type": "strain", "axis": "x remap\nshell ls", "value": 0.1}]},
-     ".axis 'x remap\\nshell ls' is not one of"),
+     ".axis must be one of ['x', 'y', 'z'], got 'x remap\\nshell ls'"),
     ("stage-dump-field-injection", {"segments": [NVT], "dump_every": 1, "dump_fields": ["xu", "id\nrun 1000000"]},
      "unknown dump_fields"),
     ("stage-dump-fields-string", {"segments": [NVT], "dump_fields": "xu yu zu"}, "dump_fields must be a list"),
