@@ -175,7 +175,7 @@ MAX_LAMMPS_SEED = 900_000_000
 LAMMPS_SEED = Interval(Integral, 1, MAX_LAMMPS_SEED, whole_floats=True)
 #: numpy / scikit-learn seeds of the analyses (``numpy.random.default_rng`` takes 0 … 2³²−1 here).
 MAX_NUMPY_SEED = 2**32 - 1
-NUMPY_SEED = Interval(Integral, 0, MAX_NUMPY_SEED)
+NUMPY_SEED = Interval(Integral, 0, MAX_NUMPY_SEED, whole_floats=True)
 
 
 def check(value: Any, constraint: Constraint, name: str, error: type[ValueError] = ParameterError) -> Any:
