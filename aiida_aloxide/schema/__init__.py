@@ -29,6 +29,7 @@ __all__ = [
     "check",
     "check_section",
     "problem",
+    "section_problem",
 ]
 
 
@@ -47,6 +48,12 @@ class Constraint:
     def refuse(name: str, what: str, value: Any) -> ParameterError:
         """The one error style of every constraint."""
         return ParameterError(f"{name} must be {what}, got {value!r}")
+
+
+def _bound(b: float) -> str:
+    """A bound as written in messages: its repr, or 6 significant digits when that is long (1e+12)."""
+    text = repr(b)
+    return f"{b:.6g}" if isinstance(b, float) and len(text) > 10 else text
 
 
 class Interval(Constraint):
@@ -71,8 +78,8 @@ class Interval(Constraint):
 
     def __str__(self) -> str:
         """The interval in words, e.g. ``a number in (0, 0.01]``."""
-        lo = "(-inf" if self.left is None else ("[" if self.closed in ("both", "left") else "(") + f"{self.left}"
-        hi = "inf)" if self.right is None else f"{self.right}" + ("]" if self.closed in ("both", "right") else ")")
+        lo = "(-inf" if self.left is None else ("[" if self.closed in ("both", "left") else "(") + _bound(self.left)
+        hi = "inf)" if self.right is None else _bound(self.right) + ("]" if self.closed in ("both", "right") else ")")
         return f"{'an integer' if self.kind is Integral else 'a number'} in {lo}, {hi}"
 
     def validate(self, value: Any, name: str) -> Any:
@@ -85,9 +92,9 @@ class Interval(Constraint):
         if not math.isfinite(v):
             raise self.refuse(name, "finite", value)
         if self.left is not None and (v < self.left or (v == self.left and self.closed in ("right", "neither"))):
-            raise self.refuse(name, f"{'>=' if self.closed in ('both', 'left') else '>'} {self.left}", value)
+            raise self.refuse(name, f"{'>=' if self.closed in ('both', 'left') else '>'} {_bound(self.left)}", value)
         if self.right is not None and (v > self.right or (v == self.right and self.closed in ("left", "neither"))):
-            raise self.refuse(name, f"{'<=' if self.closed in ('both', 'right') else '<'} {self.right}", value)
+            raise self.refuse(name, f"{'<=' if self.closed in ('both', 'right') else '<'} {_bound(self.right)}", value)
         return v
 
     def _integer(self, value: Any, name: str) -> int:
@@ -194,6 +201,14 @@ def problem(value: Any, constraint: Constraint, name: str) -> str | None:
         constraint.validate(value, name)
     except ParameterError as exc:
         return str(exc)
+    return None
+
+
+def section_problem(values: Mapping[str, Any], section: Mapping[str, Constraint]) -> str | None:
+    """The first refusal among the keys of ``section`` that ``values`` holds, or None (for port validators)."""
+    for key, constraint in section.items():
+        if key in values and (message := problem(values[key], constraint, key)) is not None:
+            return message
     return None
 
 
