@@ -1,19 +1,18 @@
-"""Stage description -> LAMMPS input script, with strict validation (no AiiDA here).
+"""Stage description -> LAMMPS input script (no AiiDA here); the stage is validated first.
 
 A *stage* is one LAMMPS run: a force-field setting, optional initial velocities and an
 ordered list of *segments* (MD at NVT/NPT/NVE with linear T/P ramps, density rescaling,
-energy minimisation, a strain increment). Every string that reaches the script comes
-from a fixed vocabulary and every number is checked to be finite, so a stage cannot
-inject LAMMPS commands.
+energy minimisation, a strain increment). Its keys are declared and checked in
+:mod:`aiida_aloxide.schema.stage`: every string that reaches the script comes from a fixed
+vocabulary and every number is checked to be finite, so a stage cannot inject LAMMPS commands.
 """
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Any
 
 from ..potentials import MATSUI, MatsuiPotential
+from ..schema.stage import DUMP_FIELDS, MAX_STEPS, MD_TYPES, STAGE_DEFAULTS, StageError, stage_md_steps, validate_stage
 
 __all__ = [
     "DATA_FILENAME",
@@ -52,24 +51,7 @@ STEPS_FILE = "strain_steps.txt"
 RESTART_FILES = ("checkpoint.a.restart", "checkpoint.b.restart")
 #: The checkpoint a resumed stage starts from (``read_restart`` instead of ``read_data``).
 RESTART_IN = "checkpoint.in.restart"
-#: Segment types that advance the timestep by a known number of MD steps (checkpointable stages).
-MD_TYPES = {"nvt", "npt", "nve", "deform"}
-#: Segment types a checkpointed stage may contain besides MD (no timestep change, no reset).
-CHECKPOINT_TYPES = MD_TYPES | {"density", "strain"}
-
 GPA_TO_BAR = 1.0e4
-
-#: Per-atom quantities a stage may dump; computed ones are defined in the script.
-DUMP_FIELDS = {
-    "xu", "yu", "zu", "x", "y", "z", "vx", "vy", "vz", "fx", "fy", "fz", "q",
-    "stress",  # six components of compute stress/atom (stress x volume, bar*Å^3)
-    "voronoi",  # Voronoi volume from compute voronoi/atom (Å^3)
-    "pe",  # per-atom potential energy (eV)
-}  # fmt: skip
-
-SEGMENT_TYPES = {"nvt", "npt", "nve", "density", "minimize", "strain", "strain_steps", "deform", "minimize_frames"}
-#: Most configurations one ``minimize_frames`` segment may minimise.
-MAX_FRAMES = 100_000
 
 #: Tag of the per-strain-step summary line printed into the log by ``strain_steps``.
 STEP_TAG = "ALOXIDE_STEP"
@@ -77,219 +59,6 @@ STEP_TAG = "ALOXIDE_STEP"
 STEP_COLUMNS = [
     "index", "strain", "sxx", "sxx2", "syy", "szz", "n_samples", "pe", "lx", "ly", "lz", "step",
 ]  # fmt: skip
-COUPLINGS = {"iso", "aniso", "yz"}
-#: Upper bounds that keep every integer a LAMMPS ``int`` and every script a sane size.
-MAX_STEPS = 10**9
-MAX_STRAIN_STEPS = 1000
-
-STAGE_DEFAULTS: dict[str, Any] = {
-    "timestep": 0.001,  # ps (1 fs)
-    "thermo_every": 100,
-    "tdamp": 0.1,  # ps
-    "pdamp": 1.0,  # ps
-    "dump_every": 0,
-    "dump_fields": ["xu", "yu", "zu"],
-    "seed": 1,
-    "velocity_temperature": None,
-    "cutoff": MATSUI.cutoff,
-    "kspace_accuracy": MATSUI.kspace_accuracy,
-    # Steps between LAMMPS restart files (0: none); written only when the stage is longer.
-    "checkpoint_every": 0,
-    # Resume from the checkpoint at this timestep (the CalcJob's ``restart_file``) instead of the start.
-    "resume_step": None,
-}
-
-
-class StageError(ValueError):
-    """A stage description is invalid; the message says which field and why."""
-
-
-def _num(value: Any, name: str, *, lo: float | None = None, hi: float | None = None, strict_lo=False) -> float:
-    """Check that ``value`` is a finite real number within bounds and return it as float."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise StageError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise StageError(f"{name} must be finite, got {value!r}")
-    if lo is not None and (v <= lo if strict_lo else v < lo):
-        raise StageError(f"{name} must be {'>' if strict_lo else '>='} {lo}, got {v}")
-    if hi is not None and v > hi:
-        raise StageError(f"{name} must be <= {hi}, got {v}")
-    return v
-
-
-def _int(value: Any, name: str, *, lo: int = 0, hi: int = MAX_STEPS) -> int:
-    """Check that ``value`` is an integer within bounds (at most ``MAX_STEPS`` unless told)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise StageError(f"{name} must be an integer, got {value!r}")
-    if value < lo or value > hi:
-        raise StageError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return int(value)
-
-
-def _word(value: Any, name: str, allowed: set[str]) -> str:
-    """Check that ``value`` is one of the fixed words ``allowed`` (the only strings a script contains)."""
-    if not isinstance(value, str) or value not in allowed:
-        raise StageError(f"{name} {value!r} is not one of {sorted(allowed)}")
-    return value
-
-
-def _pair(value: Any, name: str, **bounds) -> tuple[float, float]:
-    """A [start, stop] ramp (a single number means constant)."""
-    if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise StageError(f"{name} must be a number or [start, stop], got {value!r}")
-        return _num(value[0], f"{name}[0]", **bounds), _num(value[1], f"{name}[1]", **bounds)
-    v = _num(value, name, **bounds)
-    return v, v
-
-
-def validate_stage(stage: dict[str, Any]) -> dict[str, Any]:
-    """Return the stage with defaults filled in, or raise :class:`StageError`."""
-    if not isinstance(stage, dict):
-        raise StageError("a stage must be a dictionary")
-    unknown = set(stage) - set(STAGE_DEFAULTS) - {"segments"}
-    if unknown:
-        raise StageError(f"unknown stage keys: {sorted(unknown)}; allowed: {sorted([*STAGE_DEFAULTS, 'segments'])}")
-    out = {**STAGE_DEFAULTS, **stage}
-    out["timestep"] = _num(out["timestep"], "timestep", lo=0, hi=0.01, strict_lo=True)
-    out["thermo_every"] = _int(out["thermo_every"], "thermo_every", lo=1)
-    out["tdamp"] = _num(out["tdamp"], "tdamp", lo=0, hi=1000.0, strict_lo=True)
-    out["pdamp"] = _num(out["pdamp"], "pdamp", lo=0, hi=1000.0, strict_lo=True)
-    out["dump_every"] = _int(out["dump_every"], "dump_every", lo=0)
-    out["seed"] = _int(out["seed"], "seed", lo=1, hi=900_000_000)
-    out["cutoff"] = _num(out["cutoff"], "cutoff", lo=2.0, hi=30.0)
-    out["kspace_accuracy"] = _num(out["kspace_accuracy"], "kspace_accuracy", lo=1e-10, hi=1e-2)
-    if out["velocity_temperature"] is not None:
-        out["velocity_temperature"] = _num(out["velocity_temperature"], "velocity_temperature", lo=0, hi=20000)
-    out["checkpoint_every"] = _int(out["checkpoint_every"], "checkpoint_every", lo=0)
-    if out["resume_step"] is not None:
-        out["resume_step"] = _int(out["resume_step"], "resume_step", lo=1)
-    fields = out["dump_fields"]
-    if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
-        raise StageError("dump_fields must be a list of names")
-    bad = [f for f in fields if f not in DUMP_FIELDS]
-    if bad:
-        raise StageError(f"unknown dump_fields {bad}; allowed: {sorted(DUMP_FIELDS)}")
-    out["dump_fields"] = list(fields)
-    segments = out.get("segments")
-    if not isinstance(segments, list | tuple) or not segments:
-        raise StageError("segments must be a non-empty list")
-    out["segments"] = [_validate_segment(s, k) for k, s in enumerate(segments)]
-    n_steps_segments = sum(seg["type"] == "strain_steps" for seg in out["segments"])
-    if n_steps_segments > 1:
-        raise StageError("a stage may contain at most one strain_steps segment")
-    if n_steps_segments and out["dump_every"]:
-        raise StageError("strain_steps writes its own frames: set dump_every to 0")
-    n_frame_segments = sum(seg["type"] == "minimize_frames" for seg in out["segments"])
-    if n_frame_segments and (len(out["segments"]) > 1 or out["dump_every"]):
-        raise StageError("minimize_frames must be the only segment of its stage, with dump_every 0")
-    _check_checkpoints(out)
-    return out
-
-
-def _check_checkpoints(st: dict[str, Any]) -> None:
-    """Checkpoints only in pure MD stages (known timesteps), on dump frames; a resume step on a checkpoint."""
-    every, resume = st["checkpoint_every"], st["resume_step"]
-    if not every:
-        if resume is not None:
-            raise StageError("resume_step needs checkpoint_every > 0 (the stage that wrote the checkpoint)")
-        return
-    other = sorted({s["type"] for s in st["segments"]} - CHECKPOINT_TYPES)
-    if other:
-        # Minimisations advance the timestep by an unknown count and strain_steps resets it.
-        raise StageError(f"checkpoint_every is for MD stages only; this stage has {other} segments")
-    if st["dump_every"] and every % st["dump_every"]:
-        raise StageError(f"checkpoint_every ({every}) must be a multiple of dump_every ({st['dump_every']})")
-    if resume is not None and (resume % every or resume > stage_md_steps(st)):
-        raise StageError(
-            f"resume_step ({resume}) must be a checkpoint: a multiple of checkpoint_every ({every}) "
-            f"within the stage's {stage_md_steps(st)} steps"
-        )
-
-
-def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
-    """Validate one segment and fill its defaults."""
-    where = f"segments[{k}]"
-    if not isinstance(seg, dict) or "type" not in seg:
-        raise StageError(f"{where} must be a dictionary with a 'type'")
-    kind = _word(seg["type"], f"{where}.type", SEGMENT_TYPES)
-    allowed = {
-        "nvt": {"type", "steps", "temp"},
-        "npt": {"type", "steps", "temp", "press", "couple"},
-        "nve": {"type", "steps"},
-        "density": {"type", "value"},
-        "minimize": {"type", "etol", "ftol", "maxiter", "maxeval"},
-        "strain": {"type", "axis", "value"},
-        "strain_steps": {"type", "axis", "strains", "reference_length", "temp", "equil_steps", "sample_steps",
-                         "sample_every", "etol", "ftol", "maxiter", "maxeval", "first_index"},
-        "deform": {"type", "axis", "velocity", "steps", "temp", "lateral_press"},
-        "minimize_frames": {"type", "n_frames", "etol", "ftol", "maxiter", "maxeval"},
-    }[kind]  # fmt: skip
-    unknown = set(seg) - allowed
-    if unknown:
-        raise StageError(f"{where} ({kind}): unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-    out: dict[str, Any] = {"type": kind}
-    if kind in {"nvt", "npt", "nve"}:
-        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0)
-    if kind in {"nvt", "npt"}:
-        out["temp"] = _pair(seg.get("temp"), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
-    if kind == "npt":
-        out["press"] = _pair(seg.get("press"), f"{where}.press", lo=-50, hi=100)
-        out["couple"] = _word(seg.get("couple", "iso"), f"{where}.couple", COUPLINGS)
-    if kind == "density":
-        out["value"] = _num(seg.get("value"), f"{where}.value", lo=0.5, hi=10, strict_lo=True)
-    if kind == "minimize":
-        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
-        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
-        out["maxiter"] = _int(seg.get("maxiter", 10000), f"{where}.maxiter", lo=1)
-        out["maxeval"] = _int(seg.get("maxeval", 100000), f"{where}.maxeval", lo=1)
-    if kind == "minimize_frames":
-        out["n_frames"] = _int(seg.get("n_frames"), f"{where}.n_frames", lo=1, hi=MAX_FRAMES)
-        # The plane-strain steps' minimisation settings by default: the same kind of inherent structure.
-        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
-        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
-        out["maxiter"] = _int(seg.get("maxiter", 1000), f"{where}.maxiter", lo=1)
-        out["maxeval"] = _int(seg.get("maxeval", 10000), f"{where}.maxeval", lo=1)
-    if kind in {"strain_steps", "deform"}:
-        if seg.get("axis", "x") != "x":
-            raise StageError(f"{where}.axis: only loading along x is supported")
-        out["axis"] = "x"
-        out["temp"] = _num(seg.get("temp", 300.0), f"{where}.temp", lo=0, hi=20000, strict_lo=True)
-    if kind == "strain_steps":
-        strains = seg.get("strains")
-        if not isinstance(strains, list | tuple) or not 0 < len(strains) <= MAX_STRAIN_STEPS:
-            raise StageError(f"{where}.strains must be a list of 1 to {MAX_STRAIN_STEPS} engineering strains")
-        out["strains"] = [_num(e, f"{where}.strains[{i}]", lo=-0.5, hi=5.0) for i, e in enumerate(strains)]
-        out["reference_length"] = _num(
-            seg.get("reference_length"), f"{where}.reference_length", lo=0, hi=1.0e5, strict_lo=True
-        )
-        out["equil_steps"] = _int(seg.get("equil_steps", 0), f"{where}.equil_steps", lo=0)
-        out["sample_steps"] = _int(seg.get("sample_steps"), f"{where}.sample_steps", lo=1)
-        out["sample_every"] = _int(seg.get("sample_every", 10), f"{where}.sample_every", lo=1)
-        if out["sample_steps"] % out["sample_every"]:
-            raise StageError(f"{where}.sample_steps must be a multiple of sample_every")
-        out["etol"] = _num(seg.get("etol", 0.0), f"{where}.etol", lo=0, hi=1.0)
-        out["ftol"] = _num(seg.get("ftol", 1e-6), f"{where}.ftol", lo=0, hi=100.0)
-        out["maxiter"] = _int(seg.get("maxiter", 1000), f"{where}.maxiter", lo=0)
-        out["maxeval"] = _int(seg.get("maxeval", 10000), f"{where}.maxeval", lo=1)
-        out["first_index"] = _int(seg.get("first_index", 0), f"{where}.first_index", lo=0, hi=10**6)
-    if kind == "deform":
-        out["velocity"] = _num(seg.get("velocity"), f"{where}.velocity", lo=-100, hi=100)
-        out["steps"] = _int(seg.get("steps"), f"{where}.steps", lo=0)
-        out["lateral_press"] = _num(seg.get("lateral_press", 0.0), f"{where}.lateral_press", lo=-50, hi=100)
-    if kind == "strain":
-        out["axis"] = _word(seg.get("axis", "x"), f"{where}.axis", {"x", "y", "z"})
-        out["value"] = _num(seg.get("value"), f"{where}.value", lo=-0.5, hi=0.5)
-    return out
-
-
-def stage_md_steps(stage: dict[str, Any]) -> int:
-    """Total MD steps of a validated stage (minimisations not counted)."""
-    return sum(s.get("steps", 0) for s in stage["segments"])
 
 
 def generate_script(stage: dict[str, Any], potential: MatsuiPotential = MATSUI) -> str:

@@ -9,18 +9,21 @@ with provenance. Big per-atom arrays go to the file repository of ``ArrayData`` 
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from aiida import orm
 
 from ..analysis.bond_switching import CLASS_NAMES
+from ..analysis.clusters import AL_AL_CUTOFF
 from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
 from ..analysis.deformation import SPECIES, deformation
 from ..analysis.nonaffine import D2MIN_CUTOFF
 from ..analysis.rdf import first_minimum, partial_rdfs
 from ..data.structure import structure_arrays
 from ..potentials import SPECIES_TYPES
+from ..schema import Boolean, Constraint, Interval, check_section
 from ..trajectory import cell_lengths
 from ..values import finite_or_none
 from .versioning import calcfunction
@@ -33,9 +36,6 @@ __all__ = [
     "rdf_analysis",
     "validate_deformation_parameters",
 ]
-
-#: Al–Al cut-off at the first minimum of g_AlAl (Du et al. 2021), Å.
-AL_AL_CUTOFF = 3.7
 
 #: Keys of the ``parameters`` Dict of :func:`deformation_analysis` and their defaults.
 DEFORMATION_DEFAULTS: dict[str, Any] = {
@@ -52,20 +52,12 @@ _AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 _PAIR_KEYS = {"Al-O": "al_o", "Al-Al": "al_al", "O-O": "o_o"}
 
 
-def _positive_float(params: dict[str, Any], key: str) -> float:
-    """``params[key]`` as a float, refused unless it is a finite positive number."""
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"parameter {key!r} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _positive_int(params: dict[str, Any], key: str) -> int:
-    """``params[key]`` as an int, refused unless it is an integer of at least 1."""
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"parameter {key!r} must be a positive integer, got {value!r}")
-    return int(value)
+#: The declared constraints of the ``parameters`` of :func:`deformation_analysis` (cut-offs in Å).
+DEFORMATION_SCHEMA: dict[str, Constraint] = {
+    **dict.fromkeys(("al_o_cutoff", "al_al_cutoff", "d2min_cutoff"), Interval(Real, 0, 20.0, closed="right")),
+    "d2min_per_neighbor": Boolean(),
+    **dict.fromkeys(("profile_bins", "d_bins", "stress_bins"), Interval(Integral, 1, 10_000)),
+}
 
 
 def validate_deformation_parameters(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,17 +73,7 @@ def validate_deformation_parameters(parameters: dict[str, Any] | None = None) ->
             f"unknown deformation_analysis parameter(s) {unknown}; allowed: {sorted(DEFORMATION_DEFAULTS)}"
         )
     params = {**DEFORMATION_DEFAULTS, **given}
-    for key in ("al_o_cutoff", "al_al_cutoff", "d2min_cutoff"):
-        params[key] = _positive_float(params, key)
-        if params[key] > 20.0:
-            raise ValueError(f"parameter {key!r} must be <= 20 Å, got {params[key]!r}")
-    for key in ("profile_bins", "d_bins", "stress_bins"):
-        params[key] = _positive_int(params, key)
-        if params[key] > 10_000:
-            raise ValueError(f"parameter {key!r} must be <= 10000, got {params[key]!r}")
-    if not isinstance(params["d2min_per_neighbor"], bool):
-        raise ValueError(f"parameter 'd2min_per_neighbor' must be a bool, got {params['d2min_per_neighbor']!r}")
-    return params
+    return {**params, **check_section(params, DEFORMATION_SCHEMA, label="parameter {key!r}")}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..analysis.structure_functions import (
     scaled_angular_parameters,
 )
 from ..potentials import SPECIES_TYPES
+from ..schema import MAX_NUMPY_SEED, NUMPY_SEED, Boolean, Constraint, Interval, Optional, Options, check, check_section
 
 __all__ = [
     "CLUSTER_DEFAULTS",
@@ -102,28 +104,66 @@ REARRANGEMENT_DEFAULTS: dict[str, Any] = {
 
 
 #: Bounds of the checked parameters: seeds fit 32 bits, neighbour cut-offs stay local (Å), bins stay few.
-MAX_SEED = 2**32 - 1
+MAX_SEED = MAX_NUMPY_SEED
 MAX_CUTOFF = 20.0
 MAX_BINS = 10_000
 #: Longest duration (ps) a labelling window may span.
 MAX_DURATION = 1.0e5
 
-
-def _number(p: dict, key: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False) -> None:
-    """Refuse ``p[key]`` unless it is a finite number (an integer if asked) in ``[lo, hi]``."""
-    v = p[key]
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ValueError(f"parameter {key!r} must be a finite number, got {v!r}")
-    if integer and int(v) != v:
-        raise ValueError(f"parameter {key!r} must be an integer, got {v!r}")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"parameter {key!r} must lie in [{lo}, {hi}], got {v!r}")
+_CUTOFF = Interval(Real, 1e-6, MAX_CUTOFF)
+_DURATION = Interval(Real, 0.0, MAX_DURATION)
+_FRACTION = Interval(Real, 1e-6, 1.0 - 1e-6)
+_PENALTY = Interval(Real, 1e-12, 1e6)
+_COUNT = Optional(Interval(Integral, 1, 10**9, whole_floats=True))
 
 
-def _choice(p: dict, key: str, allowed: tuple[str, ...]) -> None:
-    """Refuse ``p[key]`` unless it is one of ``allowed``."""
-    if p[key] not in allowed:
-        raise ValueError(f"parameter {key!r} must be one of {list(allowed)}, got {p[key]!r}")
+def _int(lo: int | None, hi: int | None) -> Interval:
+    """An integer in [lo, hi] (3.0 accepted, as JSON may give it)."""
+    return Interval(Integral, lo, hi, whole_floats=True)
+
+
+#: The declared constraints of each section (thresholds bounded by another key are checked after).
+SCHEMAS: dict[str, dict[str, Constraint]] = {
+    "events": {
+        "t_r": Interval(Real, 1e-6, 1000.0),
+        "rearranging_threshold": Interval(Real, 0.0, None),
+        "seed": NUMPY_SEED,
+        "max_events": _COUNT,
+        "rearranging_frame": Options(REARRANGING_FRAMES),
+        "non_rearranging": Options(NON_REARRANGING_RULES),
+        "hops": Options(HOP_KINDS),
+        **dict.fromkeys(("precursor_lag", "quiet_window", "min_gap", "min_time"), _DURATION),
+        "frame_spacing": Interval(Real, 1e-6, MAX_DURATION),
+        "return_distance": _CUTOFF,
+        "max_per_atom": _COUNT,
+    },
+    "features": {
+        **dict.fromkeys(("radial", "angular", "voronoi"), Boolean()),
+        "radial_cutoff": Optional(_CUTOFF),
+        "angular_cutoff": _CUTOFF,
+        "configuration": Options(CONFIGURATION_KINDS),
+        "average_window": _DURATION,
+    },
+    "training": {
+        "C": _PENALTY,
+        "test_size": _FRACTION,
+        "seed": NUMPY_SEED,
+        "train_fraction": _FRACTION,
+        "time_gap": _DURATION,
+        "model_features": Options(MODEL_FEATURES),
+        "cv_folds": _int(2, 100),
+        "cv_repeats": _int(1, 1000),
+        "inner_folds": _int(2, 100),
+        "ablation_repeats": _int(1, 1000),
+    },
+    "clusters": {"top_fraction": Interval(Real, 0.0, 1.0), "cutoff": _CUTOFF},
+    "rearrangement": {
+        "al_o_cutoff": _CUTOFF,
+        "coordination": _int(0, None),
+        "final_strain": Optional(Interval(Real, None, None)),
+    },
+}
+_LABEL = "parameter {key!r}"
 
 
 def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -143,61 +183,22 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
     if unknown:
         raise ValueError(f"unknown {kind} parameter(s) {unknown}; allowed: {sorted(defaults)}")
     p = {**defaults, **given}
+    check_section(p, SCHEMAS[kind], label=_LABEL)  # checked only: the values stay as given
     if kind == "events":
-        _number(p, "t_r", lo=1e-6, hi=1000.0)
-        _number(p, "rearranging_threshold", lo=0.0)
-        _number(p, "non_rearranging_threshold", lo=0.0, hi=p["rearranging_threshold"])
-        _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
-        if p["max_events"] is not None:
-            _number(p, "max_events", lo=1, hi=10**9, integer=True)
-        _choice(p, "rearranging_frame", REARRANGING_FRAMES)
-        _choice(p, "non_rearranging", NON_REARRANGING_RULES)
-        _choice(p, "hops", HOP_KINDS)
-        for key in ("precursor_lag", "quiet_window", "min_gap", "min_time"):
-            _number(p, key, lo=0.0, hi=MAX_DURATION)
-        _number(p, "frame_spacing", lo=1e-6, hi=MAX_DURATION)
-        _number(p, "return_distance", lo=1e-6, hi=MAX_CUTOFF)
-        if p["release_threshold"] is not None:
-            _number(p, "release_threshold", lo=0.0, hi=p["rearranging_threshold"])
-        if p["max_per_atom"] is not None:
-            _number(p, "max_per_atom", lo=1, hi=10**9, integer=True)
-    elif kind == "features":
-        for key in ("radial", "angular", "voronoi"):
-            if not isinstance(p[key], bool):
-                raise ValueError(f"parameter {key!r} must be a bool, got {p[key]!r}")
-        if not (p["radial"] or p["angular"]):
-            raise ValueError("at least one of 'radial' and 'angular' must be true")
-        if p["radial_cutoff"] is not None:
-            _number(p, "radial_cutoff", lo=1e-6, hi=MAX_CUTOFF)
-        _number(p, "angular_cutoff", lo=1e-6, hi=MAX_CUTOFF)
-        _choice(p, "configuration", CONFIGURATION_KINDS)
-        _number(p, "average_window", lo=0.0, hi=MAX_DURATION)
+        below = Interval(Real, 0.0, p["rearranging_threshold"])
+        check(p["non_rearranging_threshold"], below, "parameter 'non_rearranging_threshold'")
+        check(p["release_threshold"], Optional(below), "parameter 'release_threshold'")
+    elif kind == "features" and not (p["radial"] or p["angular"]):
+        raise ValueError("at least one of 'radial' and 'angular' must be true")
     elif kind == "training":
-        _number(p, "C", lo=1e-12, hi=1e6)
-        _number(p, "test_size", lo=1e-6, hi=1.0 - 1e-6)
-        _number(p, "seed", lo=0, hi=MAX_SEED, integer=True)
-        _number(p, "train_fraction", lo=1e-6, hi=1.0 - 1e-6)
-        _number(p, "time_gap", lo=0.0, hi=MAX_DURATION)
-        _choice(p, "model_features", MODEL_FEATURES)
         cs = p["Cs"]
         if not isinstance(cs, list | tuple) or not cs:
             raise ValueError("parameter 'Cs' must be a non-empty list of penalties")
         for k, c in enumerate(cs):
-            _number({f"Cs[{k}]": c}, f"Cs[{k}]", lo=1e-12, hi=1e6)
-        _number(p, "cv_folds", lo=2, hi=100, integer=True)
-        _number(p, "cv_repeats", lo=1, hi=1000, integer=True)
-        _number(p, "inner_folds", lo=2, hi=100, integer=True)
-        _number(p, "ablation_repeats", lo=1, hi=1000, integer=True)
+            check(c, _PENALTY, f"parameter 'Cs[{k}]'")
         if not isinstance(p["source"], str) or not 0 < len(p["source"]) <= 200:
             raise ValueError("parameter 'source' must be a short string naming where the data came from")
-    elif kind == "clusters":
-        _number(p, "top_fraction", lo=0.0, hi=1.0)
-        _number(p, "cutoff", lo=1e-6, hi=MAX_CUTOFF)
     elif kind == "rearrangement":
-        _number(p, "al_o_cutoff", lo=1e-6, hi=MAX_CUTOFF)
-        _number(p, "coordination", lo=0, integer=True)
-        if p["final_strain"] is not None:
-            _number(p, "final_strain")
         bins = p["bins"]
         if isinstance(bins, list):
             numbers = all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bins)
@@ -206,7 +207,7 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
             if np.any(np.diff(bins) <= 0):
                 raise ValueError("parameter 'bins' edges must increase")
         else:
-            _number(p, "bins", lo=1, hi=MAX_BINS, integer=True)
+            check(bins, _int(1, MAX_BINS), "parameter 'bins'")
     return p
 
 

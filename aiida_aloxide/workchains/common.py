@@ -12,6 +12,7 @@ from aiida.common import AttributeDict
 from ..data.structure import validate_alumina
 from ..potentials import MATSUI
 from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
+from ..schema import LAMMPS_SEED, problem
 from .restart import LammpsRestartWorkChain
 
 __all__ = [
@@ -31,10 +32,8 @@ def validate_sample(value: orm.StructureData, _ctx) -> str | None:
 
 
 def validate_seed(value: orm.Int, _ctx) -> str | None:
-    """Seeds must be positive integers accepted by LAMMPS."""
-    if not 1 <= value.value <= 900_000_000:
-        return f"seed must be in [1, 900000000], got {value.value}"
-    return None
+    """Seeds must be positive integers accepted by LAMMPS (the one limit: ``schema.LAMMPS_SEED``)."""
+    return problem(value.value, LAMMPS_SEED, "seed")
 
 
 #: Protocol keys that size every LAMMPS run of a work chain (null: fall back to the computer / 1 / none).

@@ -32,12 +32,14 @@ F = run_ps / record_every_ps + 1 frames.
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
+from ..schema import Constraint, Interval, section_problem
 from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample
 from .protocols import ProtocolMixin
 
@@ -52,6 +54,12 @@ MAX_FRAMES = 100_000
 MAX_CHUNKS = 1000
 #: ``checkpoint_ps`` may be absent: parameters frozen before checkpoints existed (no restart files).
 _OPTIONAL = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
+#: The declared constraints of the protocol keys: positive numbers, durations that may be 0, the timestep (ps).
+DYNAMICS_SCHEMA: dict[str, Constraint] = {
+    **dict.fromkeys(sorted(DYNAMICS_KEYS - _OPTIONAL), Interval(Real, 0, None, closed="neither")),
+    **dict.fromkeys(("equilibrate_ps", "checkpoint_ps"), Interval(Real, 0, None)),
+    "timestep": Interval(Real, 0, 0.01, closed="right"),
+}
 
 
 def _multiple(value: float, unit: float) -> bool:
@@ -80,14 +88,8 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
         return f"missing dynamics parameters {sorted(missing)}"
     if (error := validate_resources(p)) is not None:
         return error
-    for key in sorted(DYNAMICS_KEYS - _OPTIONAL | ({"checkpoint_ps"} & set(p))):
-        v = p[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return f"{key} must be a finite number, got {v!r}"
-        if v < 0 or (v == 0 and key not in {"equilibrate_ps", "checkpoint_ps"}):
-            return f"{key} must be > 0, got {v!r}"
-    if not 0 < p["timestep"] <= 0.01:
-        return f"timestep must be in (0, 0.01] ps, got {p['timestep']}"
+    if (error := section_problem(p, DYNAMICS_SCHEMA)) is not None:
+        return error
     for key in ("record_every_ps", "chunk_ps", "run_ps", "equilibrate_ps"):
         if not _multiple(p[key], p["timestep"]):
             return f"{key} ({p[key]}) must be a whole number of timesteps ({p['timestep']} ps)"

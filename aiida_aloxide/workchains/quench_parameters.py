@@ -7,6 +7,7 @@ Kept apart from the work chains (``quench.py``) so that the stage plan can be re
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import Any
 
 from aiida import orm
@@ -14,6 +15,7 @@ from aiida import orm
 from ..data.structure import validate_alumina
 from ..lammps_io import box_for_density
 from ..potentials import MATSUI
+from ..schema import Constraint, Interval, section_problem
 from .common import RESOURCE_KEYS, validate_resources
 
 __all__ = [
@@ -38,6 +40,15 @@ PROTOCOL_KEYS = {
 }  # fmt: skip
 #: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
 OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
+_NON_NEGATIVE = Interval(Real, 0, None)
+#: The declared constraints of the protocol keys (the stages they lead to are validated as stages too).
+QUENCH_SCHEMA: dict[str, Constraint] = {
+    "n_units": Interval(Integral, 2, MAX_UNITS),
+    **{k: _NON_NEGATIVE for k in sorted(PROTOCOL_KEYS) if k.endswith(("_ps", "_temperature"))},  # ps, K
+    **dict.fromkeys(("initial_density", "compressed_density"), Interval(Real, 1.0, 6.0)),  # g/cm³
+    "min_distance": Interval(Real, None, None),  # Å; its range is checked with the packing
+    "thermo_points": Interval(Integral, 1, 10**6),
+}
 
 
 def _steps(ps: float, dt: float) -> int:
@@ -149,23 +160,9 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
         return f"missing quench parameters {sorted(missing)}"
     if (error := validate_resources(params)) is not None:
         return error
-    n_units = params["n_units"]
-    if isinstance(n_units, bool) or not isinstance(n_units, int) or not 2 <= n_units <= MAX_UNITS:
-        return f"n_units must be an integer in [2, {MAX_UNITS}], got {n_units!r}"
-    for key in sorted(k for k in params if k.endswith("_ps") or k.endswith("_temperature")):
-        v = params[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-            return f"{key} must be a finite number >= 0, got {v!r}"
-    for key in ("initial_density", "compressed_density", "min_distance", "thermo_points"):
-        v = params[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return f"{key} must be a finite number, got {v!r}"
-    for key in ("initial_density", "compressed_density"):
-        if not 1.0 <= params[key] <= 6.0:
-            return f"{key} must be between 1 and 6 g/cm³, got {params[key]}"
-    if not isinstance(params["thermo_points"], int) or not 1 <= params["thermo_points"] <= 10**6:
-        return f"thermo_points must be an integer in [1, 1000000], got {params['thermo_points']!r}"
-    msg = _check_packing(n_units, params["initial_density"], params["min_distance"])
+    if (error := section_problem(params, QUENCH_SCHEMA)) is not None:
+        return error
+    msg = _check_packing(params["n_units"], params["initial_density"], params["min_distance"])
     if msg:
         return msg
     try:

@@ -16,6 +16,7 @@ every ``frame_strain``; also chunked, so an interruption costs one chunk at most
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from aiida.engine import ToContext, WorkChain, while_
 from ..data.structure import structure_arrays
 from ..exit_codes import add_exit_codes
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
+from ..schema import Constraint, Interval, section_problem
 from .common import (
     RESOURCE_KEYS,
     LammpsLauncher,
@@ -48,6 +50,20 @@ OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
 
 #: Integer parameters and their upper bounds (2 copies in the paper; a chunk is one LAMMPS job).
 INTEGER_KEYS = {"replicate_x": 20, "chunk_steps": 1000, "stop_consecutive": 1000, "sample_every": 10**6}
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+#: The declared constraints of the protocol keys: every one a finite number, these in range (the
+#: LAMMPS stages they lead to are validated as stages too; cross-key rules are checked after).
+TENSION_SCHEMA: dict[str, Constraint] = {
+    **{k: Interval(Real, None, None) for k in sorted(TENSION_KEYS - {"protocol", *RESOURCE_KEYS})},
+    "strain_step": Interval(Real, 0, 0.2, closed="neither"),
+    "max_strain": Interval(Real, 0, 2.0, closed="right"),
+    "sample_fraction": Interval(Real, 0, 1.0, closed="right"),
+    **{k: Interval(Integral, 1, hi, whole_floats=True) for k, hi in INTEGER_KEYS.items()},
+    **dict.fromkeys(("relax_ps", "equilibrate_ps", "temperature", "timestep", "frame_strain"), _POSITIVE),
+    "strain_rate": Interval(Real, 0, 1.0e12, closed="right"),  # 1/s
+    "checkpoint_ps": Interval(Real, 0, None),  # 0: no checkpoints
+    "stop_fraction": Interval(Real, 0, 1.0, closed="neither"),
+}
 #: Most strain steps one plane-strain run may plan (the paper: 50).
 MAX_STRAIN_STEPS = 10_000
 
@@ -63,32 +79,12 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
         return f"missing tension parameters {sorted(missing)}"
     if (error := validate_resources(p)) is not None:
         return error
-    for key in sorted(set(p) - {"protocol", *RESOURCE_KEYS}):
-        v = p[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return f"{key} must be a finite number, got {v!r}"
-    if not 0.0 < p["strain_step"] < 0.2:
-        return f"strain_step must be in (0, 0.2), got {p['strain_step']}"
+    if (error := section_problem(p, TENSION_SCHEMA)) is not None:
+        return error
     if p["max_strain"] <= p["strain_step"]:
         return f"max_strain ({p['max_strain']}) must exceed strain_step ({p['strain_step']})"
-    if p["max_strain"] > 2.0:
-        return f"max_strain must be <= 2, got {p['max_strain']}"
-    if not 0.0 < p["sample_fraction"] <= 1.0:
-        return f"sample_fraction must be in (0, 1], got {p['sample_fraction']}"
-    for key, hi in INTEGER_KEYS.items():
-        if int(p[key]) != p[key] or not 1 <= p[key] <= hi:
-            return f"{key} must be an integer in [1, {hi}], got {p[key]}"
-    for key in ("relax_ps", "equilibrate_ps", "temperature", "timestep", "strain_rate", "frame_strain"):
-        if p[key] <= 0:
-            return f"{key} must be > 0, got {p[key]}"
-    if p.get("checkpoint_ps", 0) < 0:
-        return f"checkpoint_ps must be >= 0 (0: no checkpoints), got {p['checkpoint_ps']}"
-    if not 0.0 < p["stop_fraction"] < 1.0:
-        return f"stop_fraction must be in (0, 1), got {p['stop_fraction']}"
     if p["max_strain"] / p["strain_step"] > MAX_STRAIN_STEPS:
         return f"max_strain / strain_step gives more than {MAX_STRAIN_STEPS} strain steps"
-    if p["strain_rate"] > 1.0e12:
-        return f"strain_rate must be <= 1e12 1/s, got {p['strain_rate']}"
     if not p["frame_strain"] <= p["plane_stress_strain"] <= 2.0:
         return f"plane_stress_strain must be in [frame_strain, 2], got {p['plane_stress_strain']}"
     return _check_tension_stages(p)
