@@ -18,6 +18,10 @@ pytest_plugins = ["aiida.tools.pytest_fixtures"]
 def aiida_profile(aiida_config, aiida_profile_factory):
     """Temporary profile with the ZeroMQ broker, so that ``submit`` and the daemon work with no server."""
     with aiida_profile_factory(aiida_config, broker_backend="core.zeromq") as profile:
+        # As `aiida-aloxide setup` does: aiida's 2 s daemon timeout fails `daemon stop` on a busy machine
+        # (two test workers, each with LAMMPS runs and a daemon of its own).
+        aiida_config.set_option("daemon.timeout", 30, scope=profile.name)
+        aiida_config.store()
         yield profile
 
 
