@@ -125,8 +125,8 @@ def test_interrupted_chunk_resumes_from_last_completed_step(lammps_code, sample,
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        ({"strain_step": 0.0}, "strain_step must be in"),
-        ({"strain_step": 0.2}, "strain_step must be in"),
+        ({"strain_step": 0.0}, r"strain_step must be > 0, got 0.0"),
+        ({"strain_step": 0.2}, r"strain_step must be < 0.2, got 0.2"),
         ({"strain_step": 0.05, "max_strain": 0.05}, "max_strain"),
         ({"stop_fraction": 1.5}, "stop_fraction"),
     ],
