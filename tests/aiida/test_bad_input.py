@@ -281,6 +281,34 @@ def test_calc_velocities_nan(lammps_code, sample):
     _spec_refuses(AloxideLammpsCalculation, builder, "must be finite (no NaN or inf)")
 
 
+def _checkpoint(step: int | None) -> orm.SinglefileData:
+    node = orm.SinglefileData.from_string("not read: refused before anything runs", filename="checkpoint.restart")
+    if step is not None:
+        node.base.attributes.set("timestep", step)
+    return node
+
+
+def _resumed_launch(code, sample, resume_step: int | None, **extra):
+    stage = {"segments": [{"type": "nve", "steps": 8}], "checkpoint_every": 4}
+    if resume_step is not None:
+        stage["resume_step"] = resume_step
+    return lambda: run_get_node(
+        AloxideLammpsCalculation, code=code, structure=sample, parameters=orm.Dict(stage), **extra
+    )
+
+
+def test_calc_resume_without_restart_file(lammps_code, sample):
+    _refused(_resumed_launch(lammps_code, sample, 4), "needs the `restart_file` input")
+
+
+def test_calc_restart_file_without_resume(lammps_code, sample):
+    _refused(_resumed_launch(lammps_code, sample, None, restart_file=_checkpoint(4)), "only used by a stage with")
+
+
+def test_calc_restart_file_other_step(lammps_code, sample):
+    _refused(_resumed_launch(lammps_code, sample, 4, restart_file=_checkpoint(0)), "holds step 0, the stage resumes")
+
+
 def test_calc_code_missing(sample):
     params = orm.Dict({"segments": [{"type": "nve", "steps": 1}]})
     _refused(lambda: run_get_node(AloxideLammpsCalculation, structure=sample, parameters=params), "`code` is required")
@@ -656,7 +684,8 @@ def _test_ids() -> set[str]:
     ids = {row[0] for row in (*STAGE_ROWS, *STRUCTURE_ROWS, *WORKCHAIN_ROWS, *FUNCTION_ROWS, *CLI_ROWS)}
     ids |= {"study-override-tension-value", "study-override-dynamics-value", "study-overrides-not-dict"}
     ids |= {f"calc-{name}" for name in ("script-given", "velocities-name", "velocities-shape", "velocities-nan",
-                                        "code-missing")}  # fmt: skip
+                                        "code-missing", "resume-without-restart-file", "restart-file-without-resume",
+                                        "restart-file-other-step")}  # fmt: skip
     return ids
 
 
