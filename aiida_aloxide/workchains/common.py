@@ -20,6 +20,7 @@ __all__ = [
     "LammpsLauncher",
     "calcjob_options",
     "resolve_options",
+    "stage_problem",
     "validate_resources",
     "validate_sample",
     "validate_seed",
@@ -46,6 +47,18 @@ def validate_resources(params: Mapping[str, Any]) -> str | None:
         value = params.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             return f"{key} must be a positive integer or null, got {value!r}"
+    return None
+
+
+def stage_problem(stages, what: str) -> str | None:
+    """Why a LAMMPS stage a work chain's parameters lead to is invalid (``invalid <what> parameters: ...``)."""
+    from ..calculations.script import validate_stage
+
+    try:
+        for stage in stages:
+            validate_stage(stage)
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"invalid {what} parameters: {exc}"
     return None
 
 
@@ -116,6 +129,21 @@ class LammpsLauncher:
             required=False,
             help="CalcJob metadata options (resources, max_wallclock_seconds, ...) for every LAMMPS run.",
         )
+
+    @classmethod
+    def lammps_builder(cls, code, parameters, seed: int, options, label: str | None, **inputs):
+        """A builder with the common inputs (code, resolved parameters, seed, options), ``inputs`` and a label."""
+        builder = cls.get_builder()
+        builder.code = code
+        for key, value in inputs.items():
+            setattr(builder, key, value)
+        builder.parameters = parameters
+        builder.seed = orm.Int(seed)
+        if options is not None:
+            builder.options = orm.Dict(options)
+        if label is not None:
+            builder.metadata.label = label
+        return builder
 
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``

@@ -40,7 +40,14 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
 from ..schema import Constraint, Interval, section_problem
-from .common import RESOURCE_KEYS, LammpsLauncher, calcjob_options, validate_resources, validate_sample
+from .common import (
+    RESOURCE_KEYS,
+    LammpsLauncher,
+    calcjob_options,
+    stage_problem,
+    validate_resources,
+    validate_sample,
+)
 from .protocols import ProtocolMixin
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
@@ -113,8 +120,6 @@ def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
 
 def _check_dynamics_stage(p: dict[str, Any]) -> str | None:
     """Validate the LAMMPS stage of the longest run (temperature, damping, cut-off, ...) before anything runs."""
-    from ..calculations.script import StageError, validate_stage
-
     every = int(round(p["record_every_ps"] / p["timestep"]))
     longest = max(p["chunk_ps"], p["equilibrate_ps"])
     stage = {
@@ -124,11 +129,7 @@ def _check_dynamics_stage(p: dict[str, Any]) -> str | None:
         "dump_every": every,
         "segments": [{"type": "nvt", "steps": int(round(longest / p["timestep"])), "temp": p["temperature"]}],
     }
-    try:
-        validate_stage(stage)
-    except StageError as exc:
-        return f"invalid dynamics parameters: {exc}"
-    return None
+    return stage_problem([stage], "dynamics")
 
 
 class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
@@ -175,15 +176,8 @@ class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         options: dict[str, Any] | None = None,
     ):
         """A ready builder from a resolved ``dynamics`` section ``parameters``; reads no protocol file."""
-        builder = cls.get_builder()
-        builder.code = code
-        builder.structure = structure
-        builder.parameters = parameters
-        builder.seed = orm.Int(seed)
-        if options is not None:
-            builder.options = orm.Dict(options)
-        builder.metadata.label = f"dynamics {parameters.get('protocol', 'custom')}"  # type: ignore[attr-defined]
-        return builder
+        label = f"dynamics {parameters.get('protocol', 'custom')}"
+        return cls.lammps_builder(code, parameters, seed, options, label, structure=structure)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _steps(self, ps: float) -> int:

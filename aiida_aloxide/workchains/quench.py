@@ -148,14 +148,7 @@ class LiquidWorkChain(_StagedQuench):
         cls, code: orm.AbstractCode, parameters: orm.Dict, seed: int = 1, options: dict[str, Any] | None = None
     ):
         """A ready builder from resolved quench ``parameters`` (the same Dict the quenches take)."""
-        builder = cls.get_builder()
-        builder.code = code
-        builder.parameters = parameters
-        builder.seed = orm.Int(seed)
-        if options is not None:
-            builder.options = orm.Dict(options)
-        builder.metadata.label = f"liquid {parameters.get('protocol', 'custom')}"  # type: ignore[attr-defined]
-        return builder
+        return cls.lammps_builder(code, parameters, seed, options, f"liquid {parameters.get('protocol', 'custom')}")
 
     def setup(self):
         """The liquid stages from the packing."""
@@ -221,16 +214,8 @@ class QuenchWorkChain(_StagedQuench):
         options: dict[str, Any] | None = None,
     ):
         """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
-        builder = cls.get_builder()
-        builder.code = code
-        builder.pressure = orm.Float(pressure)
-        builder.parameters = parameters
-        builder.seed = orm.Int(seed)
-        if options is not None:
-            builder.options = orm.Dict(options)
-        protocol = parameters.get("protocol", "custom")
-        builder.metadata.label = f"quench {protocol} {pressure:g} GPa"  # type: ignore[attr-defined]
-        return builder
+        label = f"quench {parameters.get('protocol', 'custom')} {pressure:g} GPa"
+        return cls.lammps_builder(code, parameters, seed, options, label, pressure=orm.Float(pressure))
 
     def setup(self):
         """Resolve the stages, the CalcJob options and the first configuration (packing or liquid)."""

@@ -16,7 +16,7 @@ from ..data.structure import validate_alumina
 from ..lammps_io import box_for_density
 from ..potentials import MATSUI
 from ..schema import Constraint, Interval, section_problem
-from .common import RESOURCE_KEYS, validate_resources
+from .common import RESOURCE_KEYS, stage_problem, validate_resources
 
 __all__ = [
     "LIQUID_STAGES",
@@ -166,13 +166,10 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     if msg:
         return msg
     try:
-        from ..calculations.script import validate_stage
-
-        for _name, st in quench_stages(params, 0.0, 1):
-            validate_stage(st)
+        stages = [st for _name, st in quench_stages(params, 0.0, 1)]
     except (ValueError, TypeError, KeyError) as exc:
         return f"invalid quench parameters: {exc}"
-    return None
+    return stage_problem(stages, "quench")
 
 
 def _check_packing(n_units: int, density: float, min_distance: float) -> str | None:

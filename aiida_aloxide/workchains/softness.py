@@ -218,19 +218,12 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         apply_model: SoftnessModelData | None = None,
     ):
         """A ready builder from a resolved dynamics protocol ``parameters``; reads no protocol file."""
-        builder = cls.get_builder()
-        builder.code = code
-        builder.samples = dict(samples)
-        builder.parameters = parameters
-        builder.seed = orm.Int(seed)
-        if options is not None:
-            builder.options = orm.Dict(options)
+        label = f"softness {parameters.get('protocol', 'custom')} {'/'.join(sorted(samples))}"
+        builder = cls.lammps_builder(code, parameters, seed, options, label, samples=dict(samples))
         if frames:
             builder.frames = dict(frames)
         if apply_model is not None:
             builder.apply_model = apply_model
-        protocol = parameters.get("protocol", "custom")
-        builder.metadata.label = f"softness {protocol} {'/'.join(sorted(samples))}"  # type: ignore[attr-defined]
         return builder
 
     def setup(self):

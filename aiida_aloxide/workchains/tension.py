@@ -31,6 +31,7 @@ from .common import (
     RESOURCE_KEYS,
     LammpsLauncher,
     calcjob_options,
+    stage_problem,
     validate_resources,
     validate_sample,
 )
@@ -92,8 +93,6 @@ def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
 
 def _check_tension_stages(p: dict[str, Any]) -> str | None:
     """Validate the LAMMPS stages the parameters lead to (timestep, damping, cut-off, minimiser, ...) up front."""
-    from ..calculations.script import StageError, validate_stage
-
     common = {key: p[key] for key in ("timestep", "tdamp", "pdamp", "cutoff", "kspace_accuracy")}
     steps = max(int(round(p["equilibrate_ps"] / p["timestep"])), 1)
     hold = max(int(round(p["relax_ps"] / p["timestep"])), 1)
@@ -109,12 +108,7 @@ def _check_tension_stages(p: dict[str, Any]) -> str | None:
             {"type": "deform", "velocity": 0.0, "steps": max(int(round(p["plane_stress_strain"] / (
                 p["strain_rate"] * 1e-12 * p["timestep"]))), 1), "temp": p["temperature"]}]},
     ]  # fmt: skip
-    try:
-        for stage in stages:
-            validate_stage(stage)
-    except StageError as exc:
-        return f"invalid tension parameters: {exc}"
-    return None
+    return stage_problem(stages, "tension")
 
 
 class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
@@ -153,14 +147,7 @@ class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
         options: dict[str, Any] | None = None,
     ):
         """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
-        builder = cls.get_builder()
-        builder.code = code
-        builder.structure = structure
-        builder.parameters = parameters
-        builder.seed = orm.Int(seed)
-        if options is not None:
-            builder.options = orm.Dict(options)
-        return builder
+        return cls.lammps_builder(code, parameters, seed, options, None, structure=structure)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _common_stage(self) -> dict[str, Any]:
