@@ -12,13 +12,14 @@ from aiida.common import AttributeDict
 from ..data.structure import validate_alumina
 from ..potentials import MATSUI
 from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
-from ..schema import LAMMPS_SEED, problem
+from ..schema import LAMMPS_SEED, problem, section_problem
 from .restart import LammpsRestartWorkChain
 
 __all__ = [
     "RESOURCE_KEYS",
     "LammpsLauncher",
     "calcjob_options",
+    "parameters_problem",
     "resolve_options",
     "stage_problem",
     "validate_resources",
@@ -48,6 +49,21 @@ def validate_resources(params: Mapping[str, Any]) -> str | None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             return f"{key} must be a positive integer or null, got {value!r}"
     return None
+
+
+def parameters_problem(
+    p: Mapping[str, Any], known: set[str], optional: set[str], schema: Mapping[str, Any], what: str
+) -> str | None:
+    """The first thing wrong with a work chain's resolved ``p``: unknown or missing keys, resources, the schema."""
+    unknown = set(p) - set(known)
+    if unknown:
+        return f"unknown {what} parameters {sorted(unknown)}"
+    missing = set(known) - set(p) - set(optional)
+    if missing:
+        return f"missing {what} parameters {sorted(missing)}"
+    if (error := validate_resources(p)) is not None:
+        return error
+    return section_problem(p, schema)
 
 
 def stage_problem(stages, what: str) -> str | None:

@@ -39,13 +39,13 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
-from ..schema import Constraint, Interval, section_problem
+from ..schema import Constraint, Interval
 from .common import (
     RESOURCE_KEYS,
     LammpsLauncher,
     calcjob_options,
+    parameters_problem,
     stage_problem,
-    validate_resources,
     validate_sample,
 )
 from .protocols import ProtocolMixin
@@ -87,15 +87,7 @@ def chunk_durations(params: dict[str, Any]) -> list[float]:
 def validate_dynamics_parameters(value: orm.Dict, _ctx=None) -> str | None:
     """Known keys, positive numbers, and a recording interval that divides the chunks and the run."""
     p = value.get_dict() if isinstance(value, orm.Dict) else dict(value)
-    unknown = set(p) - DYNAMICS_KEYS
-    if unknown:
-        return f"unknown dynamics parameters {sorted(unknown)}"
-    missing = DYNAMICS_KEYS - set(p) - _OPTIONAL
-    if missing:
-        return f"missing dynamics parameters {sorted(missing)}"
-    if (error := validate_resources(p)) is not None:
-        return error
-    if (error := section_problem(p, DYNAMICS_SCHEMA)) is not None:
+    if (error := parameters_problem(p, DYNAMICS_KEYS, _OPTIONAL, DYNAMICS_SCHEMA, "dynamics")) is not None:
         return error
     for key in ("record_every_ps", "chunk_ps", "run_ps", "equilibrate_ps"):
         if not _multiple(p[key], p["timestep"]):

@@ -15,8 +15,8 @@ from aiida import orm
 from ..data.structure import validate_alumina
 from ..lammps_io import box_for_density
 from ..potentials import MATSUI
-from ..schema import Constraint, Interval, section_problem
-from .common import RESOURCE_KEYS, stage_problem, validate_resources
+from ..schema import Constraint, Interval
+from .common import RESOURCE_KEYS, parameters_problem, stage_problem
 
 __all__ = [
     "LIQUID_STAGES",
@@ -152,15 +152,7 @@ def validate_pressure(value: orm.Float, _ctx) -> str | None:
 def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     """Resolved protocol parameters: known keys, sane numbers, stages that validate."""
     params = value.get_dict()
-    unknown = set(params) - PROTOCOL_KEYS
-    if unknown:
-        return f"unknown quench parameters {sorted(unknown)}"
-    missing = PROTOCOL_KEYS - set(params) - OPTIONAL_KEYS
-    if missing:
-        return f"missing quench parameters {sorted(missing)}"
-    if (error := validate_resources(params)) is not None:
-        return error
-    if (error := section_problem(params, QUENCH_SCHEMA)) is not None:
+    if (error := parameters_problem(params, PROTOCOL_KEYS, OPTIONAL_KEYS, QUENCH_SCHEMA, "quench")) is not None:
         return error
     msg = _check_packing(params["n_units"], params["initial_density"], params["min_distance"])
     if msg:

@@ -26,13 +26,13 @@ from aiida.engine import ToContext, WorkChain, while_
 from ..data.structure import structure_arrays
 from ..exit_codes import add_exit_codes
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
-from ..schema import Constraint, Interval, section_problem
+from ..schema import Constraint, Interval
 from .common import (
     RESOURCE_KEYS,
     LammpsLauncher,
     calcjob_options,
+    parameters_problem,
     stage_problem,
-    validate_resources,
     validate_sample,
 )
 from .protocols import ProtocolMixin
@@ -72,15 +72,7 @@ MAX_STRAIN_STEPS = 10_000
 def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
     """Refuse unknown keys and impossible strain schedules before anything runs."""
     p = value.get_dict()
-    unknown = set(p) - TENSION_KEYS
-    if unknown:
-        return f"unknown tension parameters {sorted(unknown)}"
-    missing = TENSION_KEYS - set(p) - OPTIONAL_KEYS
-    if missing:
-        return f"missing tension parameters {sorted(missing)}"
-    if (error := validate_resources(p)) is not None:
-        return error
-    if (error := section_problem(p, TENSION_SCHEMA)) is not None:
+    if (error := parameters_problem(p, TENSION_KEYS, OPTIONAL_KEYS, TENSION_SCHEMA, "tension")) is not None:
         return error
     if p["max_strain"] <= p["strain_step"]:
         return f"max_strain ({p['max_strain']}) must exceed strain_step ({p['strain_step']})"
