@@ -37,19 +37,11 @@ SECOND_STEP_STARTED = "[ \"$(grep -c 'ITEM: TIMESTEP' trajectory.dump 2>/dev/nul
 
 
 def _kill_wrapper(folder: Path, pattern: str, kill_at: int | str) -> Path:
-    """Launcher prefix that SIGKILLs the first non-resumed run whose script has ``pattern`` once its log
-    reaches step ``kill_at`` (an int), or once the shell condition ``kill_at`` (a str) holds."""
+    """The test suite's kill-once launcher (``tests/helpers.kill_at_step_wrapper``) for one case's folder."""
     sys.path.insert(0, str(ROOT))
-    from tests.helpers import kill_once_wrapper
+    from tests.helpers import kill_at_step_wrapper
 
-    when = kill_at if isinstance(kill_at, str) else (
-        "step=$(tail -n 1 log.lammps 2>/dev/null | awk '{print $1}'); "
-        f'[[ "$step" =~ ^[0-9]+$ ]] && [ "$step" -ge {kill_at} ]'
-    )  # fmt: skip
-    wrapper, _ = kill_once_wrapper(
-        folder, f"grep -q '{pattern}' aloxide.in && ! grep -q read_restart aloxide.in", when, poll=0.02
-    )
-    return wrapper
+    return kill_at_step_wrapper(folder, pattern, kill_at)[0]
 
 
 def _stage_costs(killed_chain, twin_chain, stage: str) -> dict[str, float | int | str]:

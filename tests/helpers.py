@@ -70,3 +70,15 @@ def kill_once_wrapper(tmp_path: Path, select: str, kill_when: str, poll: float =
     )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     return wrapper, marker
+
+
+def kill_at_step_wrapper(tmp_path: Path, pattern: str, kill_at: int | str) -> tuple[Path, Path]:
+    """:func:`kill_once_wrapper` for the first run (not a resumed one) whose script has ``pattern``: killed
+    once its log reaches MD step ``kill_at`` (an int), or once the shell condition ``kill_at`` (a str) holds."""
+    when = kill_at if isinstance(kill_at, str) else (
+        "step=$(tail -n 1 log.lammps 2>/dev/null | awk '{print $1}'); "
+        f'[[ "$step" =~ ^[0-9]+$ ]] && [ "$step" -ge {kill_at} ]'
+    )  # fmt: skip
+    return kill_once_wrapper(
+        tmp_path, f"grep -q '{pattern}' aloxide.in && ! grep -q read_restart aloxide.in", when, poll=0.02
+    )

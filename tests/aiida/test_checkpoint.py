@@ -16,7 +16,7 @@ from aiida_aloxide.trajectory import frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
 from aiida_aloxide.workchains.protocols import load_protocol
 from aiida_aloxide.workchains.quench import LiquidWorkChain, QuenchWorkChain
-from tests.helpers import kill_once_wrapper
+from tests.helpers import kill_at_step_wrapper
 
 pytestmark = pytest.mark.lammps
 
@@ -94,20 +94,9 @@ def test_join_resumed_runs_keeps_each_part_up_to_the_next_checkpoint(aiida_profi
     assert out["trajectory"].get_shape("positions") == (4, 2, 3)
 
 
-def _kill_wrapper(tmp_path, pattern: str, kill_at: int):
-    """SIGKILL the first (not resumed) run whose script has ``pattern`` once its log reaches step ``kill_at``."""
-    return kill_once_wrapper(
-        tmp_path,
-        f"grep -q '{pattern}' aloxide.in && ! grep -q read_restart aloxide.in",
-        "step=$(tail -n 1 log.lammps 2>/dev/null | awk '{print $1}'); "
-        f'[[ "$step" =~ ^[0-9]+$ ]] && [ "$step" -ge {kill_at} ]',
-        poll=0.02,
-    )
-
-
 def test_sigkilled_quench_resumes_from_last_checkpoint(lammps_code, tmp_path):
     """LAMMPS killed mid NPT ramp: the quench finishes from the checkpoint, steps and density as uninterrupted."""
-    wrapper, marker = _kill_wrapper(tmp_path, "npt temp 3000 300", KILL_AT)
+    wrapper, marker = kill_at_step_wrapper(tmp_path, "npt temp 3000 300", KILL_AT)
     # Both quenches start from one liquid, as a study's pressures do (melt, cool, compress run once).
     params = orm.Dict(load_protocol("quench", "smoke", OVERRIDES))
     _, liquid = run_get_node(LiquidWorkChain.get_builder_from_parameters(lammps_code, params, seed=7))
@@ -176,7 +165,7 @@ def test_sigkilled_quench_resumes_from_last_checkpoint(lammps_code, tmp_path):
 
 def test_sigkilled_dynamics_chunk_keeps_every_frame(lammps_code, tmp_path):
     """A recorded NVT chunk killed after a checkpoint: the resumed run's frames join the killed run's seamlessly."""
-    wrapper, marker = _kill_wrapper(tmp_path, "dump aloxTraj", 600)
+    wrapper, marker = kill_at_step_wrapper(tmp_path, "dump aloxTraj", 600)
     sample = random_alumina(orm.Int(30), orm.Float(2.75), orm.Float(1.8), orm.Int(4))
     overrides = {"equilibrate_ps": 0.1, "run_ps": 1.0, "chunk_ps": 1.0, "checkpoint_ps": 0.25}
     builder = DynamicsWorkChain.get_builder_from_protocol(
