@@ -28,6 +28,7 @@ __all__ = [
     "model_note",
     "pressure_figure",
     "save_figure",
+    "run_label",
     "softness_figures",
     "spatial_profile_figure",
     "species_breakdown_figure",
@@ -95,7 +96,7 @@ def tension_table(tensions: Sequence[orm.WorkflowNode]) -> str:
     return table_markdown(tension_runs_table(records))
 
 
-def _label(wc: orm.WorkflowNode) -> str:
+def run_label(wc: orm.WorkflowNode) -> str:
     """Legend label of a tension work chain: its sample's quench pressure, else its PK."""
     p = _pressure_of(wc)
     return f"{p:g} GPa" if p is not None else f"PK {wc.pk}"
@@ -107,7 +108,7 @@ def switching_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], pa
     for wc, curves in pairs:
         e = curves.get_array("strain")
         for ax, name in zip(axes, ("dc", "ic", "sc"), strict=True):
-            ax.plot(e, curves.get_array(f"fraction_{name}"), marker="o", ms=2.5, lw=1.2, label=_label(wc))
+            ax.plot(e, curves.get_array(f"fraction_{name}"), marker="o", ms=2.5, lw=1.2, label=run_label(wc))
     for ax, name in zip(axes, ("DC (CN decreased)", "IC (CN increased)", "SC (same CN, new O)"), strict=True):
         ax.set_xlabel("strain ε_xx")
         ax.set_title(name, fontsize=10)
@@ -124,7 +125,7 @@ def d_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]
         edges, counts = curves.get_array("d_edges"), curves.get_array("d_counts")
         width = np.diff(edges)
         density = counts / max(counts.sum(), 1) / width
-        ax.step(edges[:-1], density, where="post", lw=1.4, label=_label(wc))
+        ax.step(edges[:-1], density, where="post", lw=1.4, label=run_label(wc))
     ax.set_xlabel("cumulative non-affine displacement D (Å)")
     ax.set_ylabel("probability density (1/Å)")
     ax.legend(frameon=False)
@@ -141,7 +142,7 @@ def stress_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.Array
         edges = curves.get_array("stress_edges")
         dens = curves.get_array("stress_density_initial")
         for ax, row in zip(axes, dens, strict=True):
-            ax.step(edges[:-1], row, where="post", lw=1.2, label=_label(wc))
+            ax.step(edges[:-1], row, where="post", lw=1.2, label=run_label(wc))
     for ax, name in zip(axes, ("Al4", "Al5", "Al6"), strict=True):
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("hydrostatic stress (GPa, + = tension)")
@@ -192,6 +193,8 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     out_dir = Path(out_dir)
     labels = sorted(k[: -len("_softness")] for k in applied if k.endswith("_softness"))
     note, small = model_note(applied, labels)
+    # Legends name the sample (its quench pressure, as the other figures do), not the link label.
+    names = {label: run_label(tensions[label]) if label in tensions else label for label in labels}
     paths = []
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     twin = ax.twinx() if tensions else None
@@ -200,9 +203,9 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
         node = applied[f"{label}_softness"]
         color = f"C{k}"
         strain = node.get_array("strain")
-        ax.plot(strain, node.get_array("mean"), color=color, marker="o", ms=2.5, label=f"{label} mean")
+        ax.plot(strain, node.get_array("mean"), color=color, marker="o", ms=2.5, label=f"{names[label]} mean")
         if "median" in node.get_arraynames():
-            ax.plot(strain, node.get_array("median"), color=color, ls="--", lw=1, label=f"{label} median")
+            ax.plot(strain, node.get_array("median"), color=color, ls="--", lw=1, label=f"{names[label]} median")
         sources.append(node)
         if twin is not None and label in tensions:
             curve = tensions[label].outputs.stress_strain
@@ -225,7 +228,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
         if node is None or "centers" not in node.get_arraynames():
             continue
         x, p = node.get_array("centers"), node.get_array("probability")
-        ax.semilogy(x, np.where(p > 0, p, np.nan), "o", color=f"C{k}", label=label)
+        ax.semilogy(x, np.where(p > 0, p, np.nan), "o", color=f"C{k}", label=names[label])
         # The number of Al5 atoms behind each point: a bin of a handful of atoms is not a probability.
         counts = node.get_array("counts") if "counts" in node.get_arraynames() else None
         if counts is not None:
@@ -252,8 +255,8 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
         if node is None or summary is None:
             continue
         e = np.asarray(summary[summary["axis"]], dtype=float)
-        axes[0].plot(e, summary["n_clusters"], marker="o", ms=2.5, color=f"C{k}", label=label)
-        axes[1].plot(e, summary["largest"], marker="o", ms=2.5, color=f"C{k}", label=label)
+        axes[0].plot(e, summary["n_clusters"], marker="o", ms=2.5, color=f"C{k}", label=names[label])
+        axes[1].plot(e, summary["largest"], marker="o", ms=2.5, color=f"C{k}", label=names[label])
         sources.append(node)
     axes[0].set_ylabel("number of high-softness clusters")
     axes[1].set_ylabel("largest cluster (Al atoms)")
@@ -296,7 +299,7 @@ def species_breakdown_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayDa
             ax.bar(x, table[:, k], bottom=bottom, label=name, color=f"C{k}")
             bottom += table[:, k]
         ax.set_xticks(x, species)
-        ax.set_title(_label(wc), fontsize=10)
+        ax.set_title(run_label(wc), fontsize=10)
         ax.set_ylabel("fraction of all Al")
     axes[0][0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
@@ -316,7 +319,7 @@ def spatial_profile_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData
                 ax.plot(centers, counts[k], marker="o", ms=2.5, label=name, color=f"C{k}")
         ax.axvline(0.0, color="0.6", lw=0.6)
         ax.set_xlabel("distance to fracture plane along x (Å)")
-        ax.set_title(_label(wc), fontsize=10)
+        ax.set_title(run_label(wc), fontsize=10)
     axes[0][0].set_ylabel("number of Al")
     axes[0][0].legend(frameon=False, fontsize=8)
     fig.tight_layout()

@@ -23,7 +23,7 @@ from matplotlib.colors import ListedColormap, TwoSlopeNorm  # noqa: E402
 from ..analysis.bond_switching import CLASS_NAMES  # noqa: E402
 from ..atoms_io import AtomFrame  # noqa: E402
 from .atoms import TensionAtoms, tension_atoms  # noqa: E402
-from .figures import save_figure  # noqa: E402
+from .figures import run_label, save_figure  # noqa: E402
 
 __all__ = ["FRACTURE_STRAIN", "SLAB_THICKNESS", "slab_mask", "snapshot_figures"]
 
@@ -196,11 +196,13 @@ def snapshot_figures(runs: dict[str, orm.WorkflowNode], out_dir: str | Path, app
         soft = applied.get(f"{label}_softness") if applied else None
         clus = applied.get(f"{label}_clusters") if applied else None
         atoms[label] = tension_atoms(wc, softness=soft, clusters=clus)
-    names = {k.removeprefix("tension_"): v for k, v in atoms.items()}
+    # Panel titles name the sample by its quench pressure (as the other figures' legends do).
+    display = {k: run_label(wc) for k, wc in runs.items()}
+    names = {display[k]: v for k, v in atoms.items()}
     paths = [fracture_snapshot(names, out_dir / "snapshot_fracture.png")]
     if all("switching" in a.frames[0].columns for a in atoms.values()):
         paths.append(switching_snapshot(names, out_dir / "snapshot_switching.png"))
     if all("softness" in a.frames[0].columns for a in atoms.values()):
-        summaries = {k.removeprefix("tension_"): wc.outputs.summary.get_dict() for k, wc in runs.items()}
+        summaries = {display[k]: wc.outputs.summary.get_dict() for k, wc in runs.items()}
         paths.append(softness_snapshot(names, summaries, out_dir / "snapshot_softness.png", model_note))
     return paths
