@@ -5,9 +5,15 @@ Training follows Du et al. (2021) / Cubuk et al. (2015): features are standardis
 (``SVC(kernel="linear", C=1)``) is fitted to labels 1 = rearranging, 0 = non-rearranging.
 Softness is the signed distance to the hyperplane in the standardised feature space,
 
-    S(x) = (w · (x - mean) / scale + b) / ||w||,
+    S(x) = (w · clip((x - mean) / scale, ±z_clip) + b) / ||w||,
 
-positive on the rearranging side. The fitted model is kept as plain arrays
+positive on the rearranging side. Two guards keep S bounded on configurations unlike the training
+set (a short Al–Al contact, a crack surface): a column whose training standard deviation is below
+``MIN_FEATURE_STD`` (e.g. G_Al at μ < 1.5 Å, always ≈ 0) is *dropped* — weight exactly 0, scale 1,
+its name recorded in ``dropped`` — instead of being divided by ≈ 1e-36; and every standardised
+feature is clipped to ±``z_clip`` (``Z_CLIP`` = 5 standard deviations), in training and in
+application alike, so |S| ≤ z_clip·‖w‖₁/‖w‖₂ + |b|/‖w‖ (:meth:`SoftnessModel.max_abs_softness`).
+The fitted model is kept as plain arrays
 (:class:`SoftnessModel`, ``to_dict`` / ``from_dict``), so it can be stored (e.g. in AiiDA
 ``ArrayData`` + ``Dict``) and applied without scikit-learn; a round trip through the dict gives
 bit-identical softness values because the same arithmetic runs on the same float64 numbers.
@@ -31,6 +37,8 @@ from sklearn.svm import SVC
 
 __all__ = [
     "DOMAIN_MARGIN",
+    "MIN_FEATURE_STD",
+    "Z_CLIP",
     "VORONOI_COLUMN",
     "SoftnessModel",
     "accuracy",
@@ -46,13 +54,22 @@ __all__ = [
 #: Name of the optional Voronoi-volume feature column.
 VORONOI_COLUMN = "voronoi_volume"
 
+#: Training columns with a standard deviation below this (feature units: G and Ψ are dimensionless
+#: sums, the Voronoi volume Å³) carry no information and are dropped (weight 0).
+MIN_FEATURE_STD = 1.0e-3
+
+#: Standardised features are clipped to ± this many training standard deviations.
+Z_CLIP = 5.0
+
 
 @dataclass(frozen=True)
 class SoftnessModel:
     """Standardisation + hyperplane of a linear SVM, as plain float64 arrays.
 
-    ``w`` and ``b`` act on standardised features ``(x - mean) / scale``; ``w · z + b > 0`` is
-    the rearranging class. ``C`` is the SVM penalty the model was trained with.
+    ``w`` and ``b`` act on standardised features ``z = clip((x - mean) / scale, ±z_clip)``;
+    ``w · z + b > 0`` is the rearranging class. ``C`` is the SVM penalty the model was trained with.
+    ``dropped`` names the (nearly) constant training columns, whose weight is 0; ``z_clip`` None
+    means no clipping (models stored before the guard existed).
     """
 
     feature_names: tuple[str, ...]
@@ -61,6 +78,8 @@ class SoftnessModel:
     w: NDArray[np.float64]
     b: float
     C: float
+    dropped: tuple[str, ...] = ()
+    z_clip: float | None = None
 
     def __post_init__(self) -> None:
         """Coerce the arrays to float64, check their shapes and refuse a zero normal."""
@@ -72,6 +91,19 @@ class SoftnessModel:
             object.__setattr__(self, name, arr)
         if not np.any(self.w):
             raise ValueError("hyperplane normal w is zero: softness is undefined")
+        unknown = set(self.dropped) - set(self.feature_names)
+        if unknown:
+            raise ValueError(f"dropped columns {sorted(unknown)} are not among the feature names")
+        object.__setattr__(self, "dropped", tuple(str(d) for d in self.dropped))
+        if self.z_clip is not None and not self.z_clip > 0:
+            raise ValueError(f"z_clip must be > 0 or None, got {self.z_clip}")
+
+    def max_abs_softness(self) -> float:
+        """Upper bound of |S| over every possible input (inf without clipping)."""
+        if self.z_clip is None:
+            return float("inf")
+        norm = float(np.sqrt(self.w @ self.w))
+        return float((self.z_clip * np.abs(self.w).sum() + abs(self.b)) / norm)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict: names (list), ``mean``/``scale``/``w`` (float64 arrays), ``b``, ``C`` (floats)."""
@@ -82,6 +114,8 @@ class SoftnessModel:
             "w": self.w.copy(),
             "b": float(self.b),
             "C": float(self.C),
+            "dropped": list(self.dropped),
+            "z_clip": None if self.z_clip is None else float(self.z_clip),
         }
 
     @classmethod
@@ -94,6 +128,8 @@ class SoftnessModel:
             w=np.asarray(data["w"], dtype=np.float64),
             b=float(data["b"]),
             C=float(data["C"]),
+            dropped=tuple(data.get("dropped", ())),
+            z_clip=None if data.get("z_clip") is None else float(data["z_clip"]),
         )
 
 
@@ -124,10 +160,14 @@ def train_softness_model(
     *,
     C: float = 1.0,
     cache_size: float = 500.0,
+    min_std: float = MIN_FEATURE_STD,
+    z_clip: float | None = Z_CLIP,
 ) -> SoftnessModel:
     """Fit StandardScaler + ``SVC(kernel="linear", C=C)`` and return the plain-array model.
 
-    ``labels``: 1 = rearranging, 0 = non-rearranging (both classes must be present).
+    ``labels``: 1 = rearranging, 0 = non-rearranging (both classes must be present). Columns with
+    a training std below ``min_std`` are dropped (weight 0); standardised features are clipped to
+    ±``z_clip`` before the fit, as :func:`softness` clips them when the model is applied.
     """
     x, y = as_features_labels(features, labels)
     if np.unique(y).size != 2:
@@ -136,16 +176,34 @@ def train_softness_model(
     if len(names) != x.shape[1]:
         raise ValueError("feature_names must name every column")
     scaler = StandardScaler().fit(x)
-    svc = SVC(kernel="linear", C=C, cache_size=cache_size).fit(scaler.transform(x), y)
-    # For a binary SVC, decision_function > 0 predicts classes_[1]; classes_ == [0, 1] here.
+    keep = np.sqrt(scaler.var_) >= min_std
+    if not np.any(keep):
+        raise ValueError(f"every feature column is constant in training (std < {min_std:g}): nothing to learn from")
+    mean = np.where(keep, scaler.mean_, 0.0).astype(np.float64)
+    scale = np.where(keep, scaler.scale_, 1.0).astype(np.float64)
+    z = _standardise(x[:, keep], mean[keep], scale[keep], z_clip)
+    svc = SVC(kernel="linear", C=C, cache_size=cache_size).fit(z, y)
+    # For a binary SVC, decision_function > 0 predicts classes_[1]; classes_ == [0, 1] here, so the
+    # positive side is the rearranging one whatever label LIBSVM met first.
+    assert list(svc.classes_) == [0, 1]
+    w = np.zeros(x.shape[1], dtype=np.float64)
+    w[keep] = svc.coef_.ravel()
     return SoftnessModel(
         feature_names=names,
-        mean=scaler.mean_.astype(np.float64),
-        scale=scaler.scale_.astype(np.float64),
-        w=svc.coef_.ravel().astype(np.float64),
+        mean=mean,
+        scale=scale,
+        w=w,
         b=float(svc.intercept_[0]),
         C=float(C),
+        dropped=tuple(n for n, k in zip(names, keep, strict=True) if not k),
+        z_clip=z_clip,
     )
+
+
+def _standardise(x: NDArray, mean: NDArray, scale: NDArray, z_clip: float | None) -> NDArray[np.float64]:
+    """``(x - mean) / scale``, clipped to ±``z_clip`` when given."""
+    z = (x - mean) / scale
+    return z if z_clip is None else np.clip(z, -z_clip, z_clip)
 
 
 def softness(features: ArrayLike, model: SoftnessModel | Mapping[str, Any]) -> NDArray[np.float64]:
@@ -154,7 +212,7 @@ def softness(features: ArrayLike, model: SoftnessModel | Mapping[str, Any]) -> N
     x, _ = as_features_labels(features)
     if x.shape[1] != m.w.size:
         raise ValueError(f"model expects {m.w.size} features, got {x.shape[1]}")
-    z = (x - m.mean) / m.scale
+    z = _standardise(x, m.mean, m.scale, m.z_clip)
     return (z @ m.w + m.b) / np.sqrt(m.w @ m.w)
 
 

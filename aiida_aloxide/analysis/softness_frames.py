@@ -40,11 +40,14 @@ def frames_softness(
     sf_kwargs: Mapping[str, Any],
     voronoi: NDArray | None = None,
     domain: tuple[NDArray, NDArray] | None = None,
+    mean_z: NDArray | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Softness (F, len(centers)) of the ``centers`` in frames (F, N, 3) and the out-of-domain mask.
 
     One vectorised structure-function evaluation per frame; ``voronoi`` (F, N) supplies the Voronoi
     column when the model uses it; ``domain`` = (lower, upper) training bounds (None: all in domain).
+    ``mean_z`` (F, n_features), if given, receives the mean standardised (clipped) feature vector of
+    the in-domain centres of each frame: ⟨S⟩ = (⟨z⟩ · w + b) / ‖w‖, so it splits Δ⟨S⟩ by column.
     """
     wanted = list(model.feature_names)
     n_f = positions.shape[0]
@@ -57,11 +60,22 @@ def frames_softness(
             table[VORONOI_COLUMN] = np.asarray(voronoi[f], dtype=np.float64)[centers]
         missing = [n for n in wanted if n not in table]
         if missing:
-            raise ValueError(f"features {missing[:3]} of the model cannot be computed from the frames")
+            dropped = [n for n in missing if n in model.dropped]
+            note = (
+                f" ({len(dropped)} of them dropped in training, weight 0, but still part of the model)"
+                if dropped
+                else ""
+            )
+            raise ValueError(f"features {missing[:3]} of the model cannot be computed from the frames{note}")
         x = np.column_stack([table[n] for n in wanted])
         s[f] = softness(x, model)
         if domain is not None:
             ood[f] = out_of_domain(x, *domain)
+        if mean_z is not None:
+            z = (x[~ood[f]] - model.mean) / model.scale
+            if model.z_clip is not None:
+                z = np.clip(z, -model.z_clip, model.z_clip)
+            mean_z[f] = z.mean(axis=0) if z.shape[0] else np.nan
     return s, ood
 
 

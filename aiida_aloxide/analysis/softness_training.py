@@ -2,8 +2,9 @@
 
 :func:`stack_samples` joins the per-sample (pressure) arrays; :func:`train_and_validate` chooses the
 feature subset and C without leakage, fits the model on every event and validates it: repeated
-grouped cross-validation (the headline), one grouped split, a time split, repeated-CV ablations and
-the cross-pressure table (:func:`cross_pressure`). A validation that cannot be computed is None with
+grouped cross-validation, leave-one-sample-out (the headline for a new glass; with >= 2 samples),
+one grouped split, a time split, repeated-CV ablations and the cross-pressure table
+(:func:`cross_pressure`). A validation that cannot be computed is None with
 the reason in ``errors``. Numbers people filter on are plain floats, never NaN (None).
 """
 
@@ -26,6 +27,7 @@ from .softness import (
     predict,
     train_softness_model,
 )
+from .softness_loso import SampleSet, leave_one_sample_out, select_by_samples
 from .softness_validation import (
     TrainTestResult,
     candidate_subsets,
@@ -207,10 +209,19 @@ def train_and_validate(data: TrainingData, names: Sequence[str], p: Mapping[str,
     seed = int(p["seed"])
     cv_common = {"folds": int(p["cv_folds"]), "seed": seed, "inner_folds": int(p["inner_folds"])}
     short_cv = {"repeats": int(p["ablation_repeats"]), **cv_common}  # the ablations and the diagonal
+    sets = {k: SampleSet(s.features, s.labels, s.atoms) for k, s in zip(data.keys, data.samples, strict=True)}
+    loso_rule = p.get("loso", "auto")
+    if loso_rule == "always" and len(sets) < 2:
+        raise ValueError(f"leave-one-sample-out needs at least two samples, got {len(sets)} ({', '.join(sets)})")
+    by_samples = p.get("selection", "samples") == "samples" and len(sets) >= 2
     if p["model_features"] == "select":
         pool = candidate_subsets(names)
-        choice = attempt("model selection", select_model, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
-                         folds=int(p["cv_folds"]), seed=seed)  # fmt: skip
+        if by_samples:
+            choice = attempt("model selection", select_by_samples, [sets[k] for k in data.keys], names, pool, Cs,
+                             folds=int(p["inner_folds"]), seed=seed)  # fmt: skip
+        else:
+            choice = attempt("model selection", select_model, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
+                             folds=int(p["cv_folds"]), seed=seed)  # fmt: skip
         subset, C = (choice.subset, choice.C) if choice else ("structure", float(p["C"]))
         cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
                      repeats=int(p["cv_repeats"]), **cv_common)  # fmt: skip
@@ -234,6 +245,15 @@ def train_and_validate(data: TrainingData, names: Sequence[str], p: Mapping[str,
                       Cs=[C], select=False, **short_cv)  # fmt: skip
         ablation[sub] = {**res.to_dict(), "n_features": len(columns)} if res else None
     cross = cross_pressure(data, names, cols, C, attempt, short_cv) if len(data.keys) > 1 else None
+    loso = None
+    if loso_rule != "never" and len(sets) >= 2:
+        if p["model_features"] == "select":
+            loso_subsets, loso_Cs, loso_select = candidate_subsets(names), Cs, True
+        else:
+            loso_subsets, loso_Cs, loso_select = {subset: model_names}, [C], False
+        res = attempt("leave-one-sample-out", leave_one_sample_out, sets, names, loso_subsets, loso_Cs,
+                      select=loso_select, inner_folds=int(p["inner_folds"]), seed=seed)  # fmt: skip
+        loso = res.to_dict() if res else None
     n_atoms_r = int(np.unique(groups[y_all == 1]).size)
     cvd = cv.to_dict() if cv else None
     report = {
@@ -245,6 +265,13 @@ def train_and_validate(data: TrainingData, names: Sequence[str], p: Mapping[str,
         "cross_validation": cvd,
         "cv_balanced_accuracy": finite_or_none(cvd["balanced_accuracy"]) if cvd else None,
         "cv_balanced_accuracy_std": finite_or_none(cvd["balanced_accuracy_std"]) if cvd else None,
+        "loso": loso,
+        "loso_balanced_accuracy": finite_or_none(loso["balanced_accuracy"]) if loso else None,
+        "loso_balanced_accuracy_std": finite_or_none(loso["balanced_accuracy_std"]) if loso else None,
+        "loso_auc": finite_or_none(loso["auc"]) if loso else None,
+        "selection": "samples" if by_samples else "atoms",
+        "n_dropped_features": len(model.dropped),
+        "dropped_features": list(model.dropped),
         "ablation": ablation,
         "cross_pressure": cross,
         "datasets": data.per,

@@ -185,11 +185,16 @@ def radial_short_columns(feature_names: Sequence[str], max_mu: float = 5.0) -> l
 
 def candidate_subsets(feature_names: Sequence[str]) -> dict[str, list[str]]:
     """Feature subsets the model selection may choose from: all structure functions, radial only,
-    radial with μ ≤ 5 Å (the shells that define the local environment)."""
+    radial with μ ≤ 5 Å and with μ ≤ 4 Å (the shells that define the local environment)."""
     names = list(feature_names)
     radial = [n for n in names if n.startswith("G_")]
     angular = [n for n in names if n.startswith("Psi_")]
-    out = {"structure": radial + angular, "radial": radial, "radial_short": radial_short_columns(names)}
+    out = {
+        "structure": radial + angular,
+        "radial": radial,
+        "radial_short": radial_short_columns(names),
+        "radial_4": radial_short_columns(names, 4.0),
+    }
     return {k: v for k, v in out.items() if v}
 
 

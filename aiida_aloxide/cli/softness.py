@@ -59,6 +59,13 @@ def _echo_training(wc: orm.WorkflowNode, seconds: float) -> None:
                 f"  ablation {name:>14}: {_pct(res.get('balanced_accuracy'))} ± "
                 f"{_pct(res.get('balanced_accuracy_std'))}"
             )
+    if r.get("loso"):
+        lo = r["loso"]
+        per = ", ".join(f"{k} {_pct(v['balanced_accuracy'])}" for k, v in lo["per_sample"].items())
+        click.echo(
+            f"  leave-one-sample-out ({lo['n_samples']} samples, a glass the model never saw): "
+            f"{_pct(lo['balanced_accuracy'])} ± {_pct(lo['balanced_accuracy_std'])}, AUC {lo['auc']:.2f} ({per})"
+        )
     if r.get("cross_pressure"):
         cp = r["cross_pressure"]
         click.echo(f"  cross-pressure: keys {cp['keys']}, accuracy {cp['accuracy']}, worst {_pct(cp['worst'])}")
@@ -154,10 +161,14 @@ def softness_predict(
     from aiida import orm
 
     from ..functions.softness import softness_of_frames
+    from ..functions.softness_application import model_columns_problem
     from ..functions.structure import structure_as_frame
     from ..report.runs import write_softness_csv
 
     model = load_softness_model(model_id)
+    problem = model_columns_problem(model)
+    if problem:
+        raise click.ClickException(problem)
     node = _structure(structure)
     if minimize:
         node, configuration = _minimized(node, code_label), "inherent"

@@ -31,7 +31,8 @@ class SoftnessModelData(orm.ArrayData):
     Attributes: ``feature_names``, ``C``, ``n_features``, ``w_norm``, ``intercept``,
     ``configuration`` (the kind of configuration trained on: a model refuses other kinds),
     ``average_window`` and ``structure_functions`` (keyword arguments of
-    :func:`~aiida_aloxide.analysis.structure_functions.structure_functions`).
+    :func:`~aiida_aloxide.analysis.structure_functions.structure_functions`), ``dropped_features``
+    (constant training columns, weight 0), ``z_clip`` and ``max_abs_softness`` (the bound on |S|).
     """
 
     def __init__(
@@ -78,6 +79,11 @@ class SoftnessModelData(orm.ArrayData):
         self.base.attributes.set("C", float(model.C))
         self.base.attributes.set("intercept", float(model.b))
         self.base.attributes.set("w_norm", float(np.sqrt(model.w @ model.w)))
+        self.base.attributes.set("dropped_features", list(model.dropped))
+        self.base.attributes.set("n_dropped_features", len(model.dropped))
+        self.base.attributes.set("z_clip", None if model.z_clip is None else float(model.z_clip))
+        bound = float(model.max_abs_softness())
+        self.base.attributes.set("max_abs_softness", bound if np.isfinite(bound) else None)  # None: unbounded
         self.base.attributes.set("structure_functions", _jsonable(dict(structure_functions)))
 
     @classmethod
@@ -109,6 +115,8 @@ class SoftnessModelData(orm.ArrayData):
             w=self.get_array("w"),
             b=float(self.get_array("b")[0]),
             C=self.C,
+            dropped=tuple(self.base.attributes.get("dropped_features", ())),
+            z_clip=self.base.attributes.get("z_clip", None),
         )
 
     @property

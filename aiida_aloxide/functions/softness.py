@@ -27,6 +27,7 @@ from .softness_application import (
     rearrangement_probability_fn,
     softness_clusters,
     softness_of_frames,
+    softness_response,
 )
 from .softness_events import configurations, event_features, example_frames, merge_trajectories, phop_events
 from .softness_parameters import (
@@ -71,6 +72,7 @@ __all__ = [
     "rearrangement_probability_fn",
     "softness_clusters",
     "softness_of_frames",
+    "softness_response",
     "structure_function_kwargs",
     "structure_function_parameters",
     "train_softness",

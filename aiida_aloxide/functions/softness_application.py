@@ -2,7 +2,9 @@
 
 * :func:`softness_of_frames` — softness of every Al atom at every frame, out-of-domain flags;
 * :func:`softness_clusters` — clusters of the softest Al per frame;
-* :func:`rearrangement_probability_fn` — P_R(S) of the Al atoms of one coordination.
+* :func:`rearrangement_probability_fn` — P_R(S) of the Al atoms of one coordination;
+* :func:`softness_response` — does S at a step pick out the Al with the largest D²_min to the next
+  step (AUC), which feature groups move ⟨S⟩ under strain, S per Al species and vs Voronoi volume.
 
 Nodes in → arrays → :mod:`~aiida_aloxide.analysis.softness_frames` → nodes out.
 """
@@ -13,8 +15,10 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.configurations import CONFIGURATION_KINDS
+from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
 from ..analysis.softness import VORONOI_COLUMN
 from ..analysis.softness_frames import coordination_loss, frame_clusters, frame_statistics, frames_softness
+from ..analysis.softness_strain import by_class, group_contributions, next_step_auc, spearman
 from ..data.softness_model import SoftnessModelData
 from ..potentials import SPECIES_TYPES
 from ..trajectory import cell_lengths
@@ -25,14 +29,24 @@ from .versioning import calcfunction
 __all__ = [
     "check_configuration",
     "frames_configuration",
+    "model_columns_problem",
     "rearrangement_probability_fn",
     "softness_clusters",
     "softness_of_frames",
+    "softness_response",
 ]
 
 _AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 #: Model attributes copied into the summary of :func:`softness_of_frames` (as ``model_<name>``).
-_MODEL_ATTRIBUTES = ("source", "n_train_events", "cv_balanced_accuracy", "cv_balanced_accuracy_std")
+_MODEL_ATTRIBUTES = (
+    "source",
+    "n_train_events",
+    "n_samples",
+    "cv_balanced_accuracy",
+    "cv_balanced_accuracy_std",
+    "loso_balanced_accuracy",
+    "loso_balanced_accuracy_std",
+)
 
 
 def _frame_axis(frames: orm.TrajectoryData) -> tuple[np.ndarray, str]:
@@ -63,6 +77,31 @@ def frames_configuration(frames: orm.TrajectoryData) -> str | None:
     return {"collect_plane_strain": "inherent", "collect_plane_stress": "thermal"}.get(name)
 
 
+def model_columns_problem(model: SoftnessModelData) -> str | None:
+    """Why frames could not give every column of ``model`` (None if they can, or if it records no parameters).
+
+    The columns come from the model's own structure-function parameters (+ the Voronoi volume,
+    which frames carry); a column dropped in training (weight 0) must still be computable.
+    """
+    from ..analysis.structure_functions import angular_feature_names, radial_feature_names
+
+    sf = model.structure_function_parameters
+    if not sf or "species" not in sf:
+        return None
+    species = [int(t) for t in sf["species"]]
+    known = set(radial_feature_names(species, np.asarray(sf.get("mus", []), dtype=np.float64)))
+    known |= set(angular_feature_names(species, [tuple(p) for p in sf.get("angular_params", [])]))
+    known.add(VORONOI_COLUMN)
+    missing = [n for n in model.feature_names if n not in known]
+    if not missing:
+        return None
+    dropped = set(model.base.attributes.get("dropped_features", ()))
+    kind = " (dropped in training, weight 0, but still part of the model)" if set(missing) <= dropped else ""
+    return (
+        f"the model's columns {missing[:3]}{kind} cannot be computed from frames with its structure-function parameters"
+    )
+
+
 def check_configuration(model: SoftnessModelData, frames: orm.TrajectoryData) -> None:
     """Refuse frames of another configuration kind than the model was trained on."""
     kind = frames_configuration(frames)
@@ -91,6 +130,9 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> 
     out-of-domain fraction) and ``summary``.
     """
     check_configuration(model, frames)
+    problem = model_columns_problem(model)
+    if problem:
+        raise ValueError(problem)
     m = model.to_model()
     sf = model.structure_function_parameters
     types = frames.get_array("types").astype(np.int64)
@@ -99,8 +141,9 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> 
     if VORONOI_COLUMN in m.feature_names and vor is None:
         raise ValueError("the model uses the Voronoi volume but the frames carry no 'voronoi_volume'")
     positions = frames.get_array("positions")
+    mean_z = np.zeros((positions.shape[0], len(m.feature_names)))
     s, ood = frames_softness(
-        positions, cell_lengths(frames), types, al, m, structure_function_kwargs(sf), vor, model.domain()
+        positions, cell_lengths(frames), types, al, m, structure_function_kwargs(sf), vor, model.domain(), mean_z
     )
     stats = frame_statistics(s, ood)
     mean_in, median_in = stats["mean"], stats["median"]
@@ -109,6 +152,7 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> 
     out.set_array("softness", s.astype(np.float32))
     out.set_array("out_of_domain", ood)
     out.set_array("al_index", al.astype(np.int64))
+    out.set_array("mean_z", mean_z)
     out.set_array(axis_name if axis_name != "index" else "frame", axis)
     for name in ("mean", "median", "mean_all", "std", "out_of_domain_fraction"):
         out.set_array(name, stats[name])
@@ -225,3 +269,75 @@ def rearrangement_probability_fn(frames: orm.TrajectoryData, softness: orm.Array
         "centers": [finite_or_none(v) for v in res.centers] if res else [],
     }
     return {"probability": out, "summary": orm.Dict(summary)}
+
+
+@calcfunction
+def softness_response(model: SoftnessModelData, frames: orm.TrajectoryData, softness: orm.ArrayData) -> dict:
+    """How S relates to what happens under strain, frame by frame (issue #19, the paper's Figs. 4, S9–S11).
+
+    * ``auc`` (F − 1): AUC of S at step s for the top 10 % of D²_min (4 Å) between s and s+1 among the
+      in-domain Al — 0.5 is chance;
+    * ``contribution_<group>`` (F): the share of ⟨S⟩(ε) − ⟨S⟩(0) of each feature group (species ×
+      radial shell, angular, Voronoi); they add up to the change of the in-domain mean;
+    * ``mean_s_al4/5/6`` (F): mean S of the in-domain Al of each coordination at that frame;
+      ``spearman_voronoi`` / ``spearman_cn`` (F): rank correlation of S with the Voronoi volume
+      (if the frames carry it) and with the Al coordination.
+    Summary: the mean AUC before and after the frame of largest ⟨S⟩, the values at ε = 0.
+    """
+    m = model.to_model()
+    s = np.asarray(softness.get_array("softness"), dtype=np.float64)
+    ood = _out_of_domain(softness, s.shape)
+    al = softness.get_array("al_index").astype(np.int64)
+    types = frames.get_array("types").astype(np.int64)
+    positions = frames.get_array("positions")
+    cells = cell_lengths(frames)
+    if positions.shape[0] != s.shape[0]:
+        raise ValueError(f"frames hold {positions.shape[0]} frames but softness {s.shape[0]}")
+    axis, axis_name = _frame_axis(frames)
+    res = next_step_auc(positions, cells, al, s, ood)
+    out = orm.ArrayData()
+    out.set_array(axis_name if axis_name != "index" else "frame", axis)
+    for key in ("auc", "n_atoms", "threshold"):
+        out.set_array(key, res[key])
+    summary: dict = {"axis": axis_name, "auc": [finite_or_none(v) for v in res["auc"]], "top_fraction": 0.1,
+                     "d2min_cutoff": 4.0}  # fmt: skip
+    if "mean_z" in softness.get_arraynames():
+        groups = group_contributions(m.feature_names, m.w, softness.get_array("mean_z"))
+        summary["groups"] = list(groups)
+        for k, v in enumerate(groups.values()):
+            out.set_array(f"contribution_{k}", v)
+            summary[f"contribution_{k}"] = [finite_or_none(x) for x in v]
+    al_mask, o_mask = types == _AL, types == _O
+    vor = frames.get_array("voronoi_volume") if "voronoi_volume" in frames.get_arraynames() else None
+    per_cn = {c: np.full(s.shape[0], np.nan) for c in (4, 5, 6)}
+    rho_v, rho_cn = np.full(s.shape[0], np.nan), np.full(s.shape[0], np.nan)
+    for f in range(s.shape[0]):  # one vectorised coordination count per frame
+        cn = coordination_numbers(np.asarray(positions[f], np.float64), cells[f], al_mask, o_mask, AL_O_CUTOFF)
+        sf = np.where(ood[f], np.nan, s[f])
+        for c, (mean, _n) in by_class(sf, cn, (4, 5, 6)).items():
+            per_cn[c][f] = mean
+        rho_cn[f] = spearman(sf, cn)
+        if vor is not None:
+            rho_v[f] = spearman(sf, np.asarray(vor[f], dtype=np.float64)[al])
+    for c, v in per_cn.items():
+        out.set_array(f"mean_s_al{c}", v)
+        summary[f"mean_s_al{c}"] = [finite_or_none(x) for x in v]
+    out.set_array("spearman_cn", rho_cn)
+    summary["spearman_cn"] = [finite_or_none(x) for x in rho_cn]
+    if vor is not None:
+        out.set_array("spearman_voronoi", rho_v)
+        summary["spearman_voronoi"] = [finite_or_none(x) for x in rho_v]
+    mean_in = frame_statistics(s, ood)["mean"]
+    k = int(np.nanargmax(mean_in)) if np.isfinite(mean_in).any() else 0
+    auc = res["auc"]
+    summary.update(
+        {
+            "mean_auc": finite_or_none(np.nanmean(auc)) if np.isfinite(auc).any() else None,
+            "mean_auc_before_peak": finite_or_none(np.nanmean(auc[:k])) if np.isfinite(auc[:k]).any() else None,
+            "mean_auc_after_peak": finite_or_none(np.nanmean(auc[k:])) if np.isfinite(auc[k:]).any() else None,
+            "frame_at_max_mean": k,
+            "unstrained_spearman_cn": finite_or_none(rho_cn[0]) if s.shape[0] else None,
+            "unstrained_spearman_voronoi": finite_or_none(rho_v[0]) if s.shape[0] else None,
+        }
+    )
+    return {"response": out, "summary": orm.Dict(summary)}

@@ -78,7 +78,7 @@ FEATURE_DEFAULTS: dict[str, Any] = {
 #: :func:`train_softness` parameters; ``model_features`` "structure" (G + Ψ) or "all" (+ Voronoi).
 TRAINING_DEFAULTS: dict[str, Any] = {
     "C": 1.0,
-    "Cs": [0.1, 1.0],
+    "Cs": [0.01, 0.03, 0.1, 1.0],
     "test_size": 0.2,
     "seed": 0,
     "train_fraction": 0.8,
@@ -88,10 +88,18 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "cv_repeats": 10,
     "inner_folds": 3,
     "ablation_repeats": 5,
+    "selection": "samples",
+    "loso": "auto",
     "source": "trained",
 }
 #: ``model_features`` values: chosen inside the folds, or one fixed subset of columns.
-MODEL_FEATURES = ("select", "structure", "all", "radial", "radial_short", "angular")
+MODEL_FEATURES = ("select", "structure", "all", "radial", "radial_short", "radial_4", "angular")
+#: ``selection``: choose subset and C by leave-one-sample-out over the training samples (``samples``;
+#: grouped-by-atom CV when there is one sample) or by grouped-by-atom CV over all events (``atoms``).
+SELECTION_RULES = ("samples", "atoms")
+#: ``loso``: leave-one-sample-out validation when there are >= 2 samples (``auto``), required
+#: (``always``: an error with fewer) or skipped (``never``).
+LOSO_RULES = ("auto", "always", "never")
 #: :func:`softness_clusters` parameters (top 10 % Al, Al–Al cut-off 3.7 Å).
 CLUSTER_DEFAULTS: dict[str, Any] = {"top_fraction": 0.1, "cutoff": AL_AL_CUTOFF}
 #: :func:`rearrangement_probability_fn` parameters; ``final_strain`` None = last frame.
@@ -155,6 +163,8 @@ SCHEMAS: dict[str, dict[str, Constraint]] = {
         "cv_repeats": _int(1, 1000),
         "inner_folds": _int(2, 100),
         "ablation_repeats": _int(1, 1000),
+        "selection": Options(SELECTION_RULES),
+        "loso": Options(LOSO_RULES),
     },
     "clusters": {"top_fraction": Interval(Real, 0.0, 1.0), "cutoff": _CUTOFF},
     "rearrangement": {

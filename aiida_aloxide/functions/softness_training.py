@@ -92,6 +92,10 @@ def train_softness(parameters: orm.Dict, **datasets) -> dict:
             "test_accuracy": report["test_accuracy"],
             "cv_balanced_accuracy": report["cv_balanced_accuracy"],
             "cv_balanced_accuracy_std": report["cv_balanced_accuracy_std"],
+            "loso_balanced_accuracy": report["loso_balanced_accuracy"],
+            "loso_balanced_accuracy_std": report["loso_balanced_accuracy_std"],
+            "loso_auc": report["loso_auc"],
+            "n_samples": len(samples),
             "source": p["source"],
         }
     )

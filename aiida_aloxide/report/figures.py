@@ -169,7 +169,12 @@ def model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
         return "", False
     n = summary.get("model_n_train_events")
     acc, std = summary.get("model_cv_balanced_accuracy"), summary.get("model_cv_balanced_accuracy_std")
-    acc_txt = f", CV balanced accuracy {100 * acc:.0f} ± {100 * (std or 0):.0f} %" if acc is not None else ""
+    acc_txt = f", grouped-CV balanced accuracy {100 * acc:.0f} ± {100 * (std or 0):.0f} %" if acc is not None else ""
+    loso, loso_std = summary.get("model_loso_balanced_accuracy"), summary.get("model_loso_balanced_accuracy_std")
+    if loso is not None:
+        n_s = summary.get("model_n_samples")
+        acc_txt += f", on a held-out glass {100 * loso:.0f} ± {100 * (loso_std or 0):.0f} %"
+        acc_txt += f" (leave-one-sample-out, {n_s} samples)" if n_s else " (leave-one-sample-out)"
     note = f"model: {summary.get('model_source') or 'trained'}, {n} training events{acc_txt}"
     small = n is None or n < MIN_MODEL_EVENTS
     if small:

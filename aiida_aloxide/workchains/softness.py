@@ -28,6 +28,7 @@ from ..functions.softness import (
     rearrangement_probability_fn,
     softness_clusters,
     softness_of_frames,
+    softness_response,
     train_softness,
 )
 from .common import LammpsLauncher, calcjob_options, validate_sample
@@ -94,10 +95,30 @@ def validate_inputs(value: dict, _ctx) -> str | None:
     trained on the configuration kind the frames hold."""
     from ..functions.softness import frames_configuration
 
+    samples = value.get("samples") or {}
+    extra = sorted(set(value.get("trajectories") or {}) - set(samples))
+    if extra:
+        return f"trajectories {extra} have no sample of the same key in `samples` ({sorted(samples)})"
+    for key, traj in sorted((value.get("trajectories") or {}).items()):
+        shape = traj.get_shape("positions") if "positions" in traj.get_arraynames() else None
+        if shape is None or len(shape) != 3 or shape[1] != len(samples[key].sites):
+            return (f"trajectory {key!r} has positions of shape {shape}, not (frames, "
+                    f"{len(samples[key].sites)}, 3) as its sample")  # fmt: skip
+    try:
+        training = check_parameters("training", (value["parameters"].get_dict() or {}).get("training"))
+    except (KeyError, ValueError):
+        training = None  # reported by the parameters validator
+    if training and training["loso"] == "always" and len(samples) < 2:
+        return f"training.loso 'always' needs at least two samples to hold out one at a time, got {len(samples)}"
     frames = value.get("frames") or {}
     if not frames:
         return None
     if "apply_model" in value:
+        from ..functions.softness_application import model_columns_problem
+
+        problem = model_columns_problem(value["apply_model"])
+        if problem:
+            return f"apply_model: {problem}"
         kind, origin = value["apply_model"].configuration, "`apply_model` was trained on"
     else:
         try:
@@ -133,7 +154,8 @@ def apply_softness(
     ``parameters`` holds the ``clusters`` and ``rearrangement`` sections (defaults otherwise).
     Each step is a calcfunction, so the provenance is complete whether this is called from a
     work chain step or a shell. Returns ``softness``, ``softness_summary``, ``clusters``,
-    ``cluster_summary``, ``probability``, ``probability_summary``.
+    ``cluster_summary``, ``probability``, ``probability_summary``, ``response``, ``response_summary``
+    (:func:`softness_response`: next-step AUC, Δ⟨S⟩ by feature group, S per Al species).
     """
     p = parameters.get_dict() if isinstance(parameters, orm.Dict) else dict(parameters or {})
     s = softness_of_frames(model, frames)
@@ -141,9 +163,12 @@ def apply_softness(
     r = rearrangement_probability_fn(
         frames, s["softness"], orm.Dict(check_parameters("rearrangement", p.get("rearrangement")))
     )
+    response = softness_response(model, frames, s["softness"])
     return {
         "softness": s["softness"],
         "softness_summary": s["summary"],
+        "response": response["response"],
+        "response_summary": response["summary"],
         "clusters": c["clusters"],
         "cluster_summary": c["summary"],
         "probability": r["probability"],
@@ -182,6 +207,14 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             required=False,
             help="Tension frames (e.g. PlaneStrainWorkChain `frames`) to apply the model to, keyed by label.",
         )
+        spec.input_namespace(
+            "trajectories",
+            valid_type=orm.TrajectoryData,
+            dynamic=True,
+            required=False,
+            help="Recorded thermal dynamics of some samples, keyed as `samples` (e.g. imported from an archive, "
+            "the `trajectory` of an aloxide.dynamics run): their dynamics is not run again.",
+        )
         spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
@@ -216,6 +249,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         options: dict[str, Any] | None = None,
         frames: dict[str, orm.TrajectoryData] | None = None,
         apply_model: SoftnessModelData | None = None,
+        trajectories: dict[str, orm.TrajectoryData] | None = None,
     ):
         """A ready builder from a resolved dynamics protocol ``parameters``; reads no protocol file."""
         label = f"softness {parameters.get('protocol', 'custom')} {'/'.join(sorted(samples))}"
@@ -224,6 +258,8 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             builder.frames = dict(frames)
         if apply_model is not None:
             builder.apply_model = apply_model
+        if trajectories:
+            builder.trajectories = dict(trajectories)
         return builder
 
     def setup(self):
@@ -239,12 +275,20 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             }
         )
 
+    def _trajectory(self, label: str) -> orm.TrajectoryData:
+        """The recorded dynamics of sample ``label``: given as input, or made by this chain."""
+        given = self.inputs.get("trajectories") or {}
+        return given[label] if label in given else self.ctx[f"dynamics_{label}"].outputs.trajectory
+
     def run_dynamics(self):
-        """One DynamicsWorkChain per sample, all at once."""
+        """One DynamicsWorkChain per sample without a given trajectory, all at once."""
         p = self.ctx.params
         dyn = orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
         futures = {}
+        given = self.inputs.get("trajectories") or {}
         for label in self.ctx.labels:
+            if label in given:
+                continue
             inputs = {
                 "code": self.inputs.code,
                 "structure": self.inputs.samples[label],
@@ -255,18 +299,19 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             if "options" in self.inputs:
                 inputs["options"] = self.inputs.options
             futures[f"dynamics_{label}"] = self.submit(DynamicsWorkChain, **inputs)
-        self.report(f"thermal dynamics of {len(futures)} samples: {', '.join(self.ctx.labels)}")
+        self.report(f"thermal dynamics of {len(futures)} samples ({len(given)} given): {', '.join(self.ctx.labels)}")
         return ToContext(**futures)
 
     def inspect_dynamics(self):
         """Every sample's dynamics must have finished."""
         for label in self.ctx.labels:
-            node = self.ctx[f"dynamics_{label}"]
-            if not node.is_finished_ok:
-                return self.exit_codes.ERROR_DYNAMICS_FAILED.format(
-                    label=label, message=node.exit_message or node.process_state.value
-                )
-            self.out(f"trajectories.{label}", node.outputs.trajectory)
+            if f"dynamics_{label}" in self.ctx:
+                node = self.ctx[f"dynamics_{label}"]
+                if not node.is_finished_ok:
+                    return self.exit_codes.ERROR_DYNAMICS_FAILED.format(
+                        label=label, message=node.exit_message or node.process_state.value
+                    )
+            self.out(f"trajectories.{label}", self._trajectory(label))
         return None
 
     def label_samples(self):
@@ -274,7 +319,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         ev_params = orm.Dict(resolved_events(self.ctx.params))
         self.ctx.events = {}
         for label in self.ctx.labels:
-            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            traj = self._trajectory(label)
             ev = phop_events(traj, ev_params)
             counts = ev["counts"]
             self.out(f"events.{label}", ev["events"])
@@ -303,7 +348,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         self.ctx.options = calcjob_options(self.inputs, dyn)
         futures = {}
         for label in self.ctx.labels:
-            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            traj = self._trajectory(label)
             selected = example_frames(traj, self.ctx.events[label])
             stage = {
                 "cutoff": dyn["cutoff"],
@@ -330,7 +375,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         ft_params = orm.Dict(check_parameters("features", self.ctx.params.get("features")))
         self.ctx.features = {}
         for label in self.ctx.labels:
-            traj = self.ctx[f"dynamics_{label}"].outputs.trajectory
+            traj = self._trajectory(label)
             extra = {}
             if f"inherent_{label}" in self.ctx:
                 extra["relaxed"] = self.ctx[f"inherent_{label}"].outputs.minimized_frames
@@ -350,11 +395,16 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         self.report(
             f"softness SVM on {r['n_events']} events ({r['n_rearranging_atoms']} distinct rearranging Al, "
             f"{r['configuration']} configurations): repeated grouped CV balanced accuracy "
-            f"{r['cv_balanced_accuracy']} ± {r['cv_balanced_accuracy_std']}; "
+            f"{r['cv_balanced_accuracy']} ± {r['cv_balanced_accuracy_std']}; leave-one-sample-out "
+            f"{r['loso_balanced_accuracy']} ± {r['loso_balanced_accuracy_std']}; "
             f"features {r['selected_features']}, C {r['C']}"
         )
         self.node.base.extras.set_many(
-            {"aloxide_test_accuracy": r["test_accuracy"], "aloxide_cv_balanced_accuracy": r["cv_balanced_accuracy"]}
+            {
+                "aloxide_test_accuracy": r["test_accuracy"],
+                "aloxide_cv_balanced_accuracy": r["cv_balanced_accuracy"],
+                "aloxide_loso_balanced_accuracy": r["loso_balanced_accuracy"],
+            }
         )
 
     def has_frames(self) -> bool:

@@ -396,6 +396,32 @@ def _softness_frames(code, sample, frames_kind, model_kind=None):
     )
 
 
+def _softness_trajectories(code, sample, key, n_atoms=None):
+    n = len(sample.sites) if n_atoms is None else n_atoms
+    traj = frames_trajectory(np.zeros((2, n, 3)), np.full((2, 3), 10.0), [1] * n)
+    return lambda: run_get_node(
+        SoftnessWorkChain.get_builder_from_protocol(code, {"p0": sample}, protocol="smoke", trajectories={key: traj})
+    )
+
+
+def _softness_dropped_column(code, sample):
+    """A model whose dropped (weight 0) column names a species its structure functions do not make."""
+    from aiida_aloxide.analysis.softness import SoftnessModel
+    from aiida_aloxide.data.softness_model import SoftnessModelData
+    from aiida_aloxide.functions.softness_parameters import structure_function_parameters
+
+    m = SoftnessModel(("G_O_1.8", "G_Si_1.6"), np.zeros(2), np.ones(2), np.array([1.0, 0.0]), 0.0, 1.0,
+                      dropped=("G_Si_1.6",), z_clip=5.0)  # fmt: skip
+    model = SoftnessModelData(model=m, structure_functions=structure_function_parameters(), configuration="inherent")
+    frames = frames_trajectory(np.zeros((1, 3, 3)), np.ones((1, 3)), [1, 2, 2])
+    frames.base.attributes.set("configuration", "inherent")
+    return lambda: run_get_node(
+        SoftnessWorkChain.get_builder_from_protocol(
+            code, {"p0": sample}, protocol="smoke", frames={"tension": frames}, apply_model=model.store()
+        )
+    )
+
+
 def _study(code, sample, pressures=(0.0,), **kwargs):
     args = {"protocol": "smoke", "softness": True, "loading": ["plane_strain"], **kwargs}
     return lambda: run_get_node(FractureStudyWorkChain.get_builder_from_protocol(code, list(pressures), **args))
@@ -495,6 +521,16 @@ WORKCHAIN_ROWS = [
      "frames 'tension' hold thermal configurations but the model trained here will see"),
     ("softness-apply-model-wrong-kind", lambda c, s: _softness_frames(c, s, "inherent", model_kind="thermal"),
      "frames 'tension' hold inherent configurations but `apply_model` was trained on thermal"),
+    ("softness-loso-one-sample", lambda c, s: _softness(c, s, {"training": {"loso": "always"}}),
+     "training.loso 'always' needs at least two samples to hold out one at a time, got 1"),
+    ("softness-selection-unknown", lambda c, s: _softness(c, s, {"training": {"selection": "random"}}),
+     "'selection' must be one of ['samples', 'atoms']"),
+    ("softness-trajectory-without-sample", lambda c, s: _softness_trajectories(c, s, "p4"),
+     "trajectories ['p4'] have no sample of the same key"),
+    ("softness-trajectory-wrong-size", lambda c, s: _softness_trajectories(c, s, "p0", n_atoms=3),
+     "trajectory 'p0' has positions of shape (2, 3, 3), not (frames, 150, 3)"),
+    ("softness-apply-model-dropped-column", lambda c, s: _softness_dropped_column(c, s),
+     "cannot be computed from frames with its structure-function parameters"),
     ("study-model-wrong-kind", lambda c, s: _study(c, s, softness_model=_thermal_model()),
      "plane-strain frames, but `softness_model` was trained on thermal"),
     ("study-configuration-not-inherent",

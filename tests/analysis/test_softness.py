@@ -97,7 +97,7 @@ def test_dict_round_trip_is_exact():
     model = train_softness_model(x, y, names)
     s = softness(x, model)
     d = model.to_dict()
-    assert set(d) == {"feature_names", "mean", "scale", "w", "b", "C"}
+    assert set(d) == {"feature_names", "mean", "scale", "w", "b", "C", "dropped", "z_clip"}
     assert isinstance(d["mean"], np.ndarray) and isinstance(d["b"], float)
     back = SoftnessModel.from_dict(d)
     assert np.array_equal(softness(x, back), s)
