@@ -26,7 +26,8 @@ ROW = {
     "sc": 0.27916666666667, "uc": 0.44791666666667, "d_mean": 186.09991878974,
     "softness_model": "reference:fast-inherent", "softness_model_events": 460,
     "softness_cv_balanced_accuracy": 0.73174638965978, "unstrained_mean_softness": -0.77823321758272,
-    "unstrained_median_softness": -0.78653978218777,
+    "unstrained_median_softness": -0.78653978218777, "softness_loso_balanced_accuracy": 0.665,
+    "softness_next_step_auc": 0.51,
 }  # fmt: skip
 
 

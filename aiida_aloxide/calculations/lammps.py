@@ -53,6 +53,37 @@ def _validate_structure(value: orm.StructureData, _ctx) -> str | None:
     return validate_alumina(value, MATSUI.charges)
 
 
+#: LAMMPS accelerator packages a run may ask for (``metadata.options.accelerator``, protocol key ``accelerator``).
+ACCELERATORS = frozenset({"none", "omp", "gpu", "kk"})
+
+
+def _validate_accelerator(value, _ctx) -> str | None:
+    """Only the packages LAMMPS names (the string goes on the command line)."""
+    if value is not None and value not in ACCELERATORS:
+        return f"accelerator must be one of {sorted(ACCELERATORS)}, got {value!r}"
+    return None
+
+
+def accelerator_flags(accelerator: str | None, threads: int = 1, gpus: int | None = None) -> list[str]:
+    """Command-line switches of a LAMMPS accelerator package (LAMMPS manual, "Run with accelerator packages").
+
+    ``omp``: ``-sf omp -pk omp T``; ``gpu``: ``-sf gpu -pk gpu G``; ``kk``: ``-k on g G -sf kk`` with GPUs,
+    ``-k on t T -sf kk`` without; ``none``: nothing. Unset: OPENMP styles only when ``threads`` > 1.
+    """
+    if accelerator is None:
+        return ["-sf", "omp", "-pk", "omp", str(threads)] if threads > 1 else []
+    if accelerator not in ACCELERATORS:
+        raise ValueError(f"accelerator must be one of {sorted(ACCELERATORS)}, got {accelerator!r}")
+    if accelerator == "omp":
+        return ["-sf", "omp", "-pk", "omp", str(max(threads, 1))]
+    if accelerator == "gpu":
+        return ["-sf", "gpu", "-pk", "gpu", str(gpus or 1)]
+    if accelerator == "kk":
+        device = ["g", str(gpus)] if gpus else ["t", str(max(threads, 1))]
+        return ["-k", "on", *device, "-sf", "kk"]
+    return []
+
+
 class AloxideLammpsCalculation(LammpsRawCalculation):
     """Run one stage (a sequence of MD / minimise / box segments) of a Matsui a-Al2O3 sample."""
 
@@ -72,6 +103,21 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         spec.inputs["metadata"]["options"]["input_filename"].default = cls.FILENAME_INPUT
         spec.inputs["metadata"]["options"]["parser_name"].default = "aloxide.lammps"
         spec.inputs["metadata"]["options"]["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+        spec.input(
+            "metadata.options.accelerator",
+            valid_type=str,
+            required=False,
+            validator=_validate_accelerator,
+            help=f"LAMMPS accelerator package: one of {sorted(ACCELERATORS)} (-sf/-pk/-k on the command line); "
+            "unset: plain styles (OPENMP styles when resources ask for more than one thread per rank).",
+        )
+        spec.input(
+            "metadata.options.gpus",
+            valid_type=int,
+            required=False,
+            help="GPUs per node for the `gpu` and `kk` accelerators (default 1 for `gpu`; `kk` without it runs on "
+            "OpenMP threads).",
+        )
         spec.input(
             "structure",
             valid_type=orm.StructureData,
@@ -228,8 +274,8 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         codeinfo = CodeInfo()
         codeinfo.cmdline_params = ["-in", self.inputs.metadata.options.input_filename, "-log", LOG_FILENAME]
         threads = int(self.inputs.metadata.options.resources.get("num_cores_per_mpiproc") or 1)
-        if threads > 1:  # OpenMP threads per rank (protocol `omp_threads`) need the OPENMP package's styles
-            codeinfo.cmdline_params += ["-sf", "omp", "-pk", "omp", str(threads)]
+        options = self.inputs.metadata.options
+        codeinfo.cmdline_params += accelerator_flags(options.get("accelerator"), threads, options.get("gpus"))
         codeinfo.code_uuid = self.inputs.code.uuid
         codeinfo.stdout_name = self.inputs.metadata.options.output_filename
 

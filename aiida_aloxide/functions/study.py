@@ -15,8 +15,8 @@ SUMMARY_COLUMNS = (
     "pressure", "density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fractured",
     "fracture_strain", "toughness", "ps_peak_stress", "ps_strain_at_peak", "ps_toughness",
     "final_strain", "dc", "ic", "sc", "uc", "d_mean",
-    "softness_model", "softness_model_events", "softness_cv_balanced_accuracy", "unstrained_mean_softness",
-    "unstrained_median_softness",
+    "softness_model", "softness_model_events", "softness_cv_balanced_accuracy", "softness_loso_balanced_accuracy",
+    "unstrained_mean_softness", "unstrained_median_softness", "softness_next_step_auc",
 )  # fmt: skip
 
 
@@ -32,7 +32,8 @@ def _get(d: dict[str, Any], key: str) -> Any:
 @calcfunction
 def study_summary(**nodes: orm.Dict) -> orm.Dict:
     """Per-pressure summary from ``properties_<label>``, ``tension_<label>``, ``deformation_<label>``,
-    optionally ``plane_stress_<label>``, ``softness_<label>`` (a softness summary) and ``softness_report``.
+    optionally ``plane_stress_<label>``, ``softness_<label>`` (a softness summary), ``response_<label>``
+    (its softness_response summary) and ``softness_report``.
 
     Columns ``ps_*`` are the plane-stress run's; the others without prefix are plane strain's.
 
@@ -49,6 +50,7 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
         dfm = nodes[f"deformation_{label}"].get_dict() if f"deformation_{label}" in nodes else None
         soft = nodes[f"softness_{label}"].get_dict() if f"softness_{label}" in nodes else None
         pst = nodes[f"plane_stress_{label}"].get_dict() if f"plane_stress_{label}" in nodes else None
+        rsp = nodes[f"response_{label}"].get_dict() if f"response_{label}" in nodes else None
         rows[label] = {
             "pressure": props["pressure"],
             "density": props["density"],
@@ -73,7 +75,9 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
             "softness_model": _get(soft, "model_source"),
             "softness_model_events": _get(soft, "model_n_train_events"),
             "softness_cv_balanced_accuracy": _get(soft, "model_cv_balanced_accuracy"),
+            "softness_loso_balanced_accuracy": _get(soft, "model_loso_balanced_accuracy"),
             "unstrained_mean_softness": _get(soft, "unstrained_mean_softness"),
             "unstrained_median_softness": _get(soft, "unstrained_median_softness"),
+            "softness_next_step_auc": _get(rsp, "mean_auc"),
         }
     return orm.Dict({"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows})

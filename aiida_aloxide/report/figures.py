@@ -188,7 +188,8 @@ def _annotate(fig, note: str, small: bool) -> None:
 
 
 def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list[Path]:
-    """⟨S⟩ vs strain beside σ_xx (Fig. 4B), P_R vs S of Al5 (Fig. 4C), cluster number and size (Fig. 5C–D).
+    """⟨S⟩ vs strain beside σ_xx (Fig. 4B), P_R vs S of Al5 (Fig. 4C), cluster number and size (Fig. 5C–D),
+    and the response figures (next-step AUC, Δ⟨S⟩ by feature group, S per Al species).
 
     ``applied``: the ``applied`` outputs of a softness work chain (label → node);
     ``tensions``: label → tension work chain (for the stress curve), may be empty. ⟨S⟩ is the mean
@@ -271,6 +272,9 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
+    from .softness_response import response_figures
+
+    paths += response_figures(applied, labels, names, out_dir, lambda f: _annotate(f, note, small), save_figure)
     return paths
 
 

@@ -89,6 +89,15 @@ COLUMNS: dict[str, Column] = {
         Column("softness_model", "model", "softness model", "s"),
         Column("softness_model_events", "training events", "softness model training events", "d"),
         Column("softness_cv_balanced_accuracy", "CV balanced accuracy", "softness model CV balanced accuracy", "%"),
+        Column(
+            "softness_loso_balanced_accuracy",
+            "held-out glass balanced accuracy",
+            "softness model leave-one-sample-out balanced accuracy",
+            "%",
+        ),  # fmt: skip
+        Column(
+            "softness_next_step_auc", "next-step AUC", "mean AUC of S for the next strain step's top 10 % D2min", ".2f"
+        ),  # fmt: skip
         Column("unstrained_mean_softness", "⟨S⟩ at zero strain", "mean softness at zero strain"),
         Column("unstrained_median_softness", "median S at zero strain", "median softness at zero strain"),
     )
@@ -279,12 +288,16 @@ def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "") -
         "softness_model",
         "softness_model_events",
         "softness_cv_balanced_accuracy",
+        "softness_loso_balanced_accuracy",
         "unstrained_mean_softness",
         "unstrained_median_softness",
+        "softness_next_step_auc",
     )
     notes = [
         "S of the in-domain Al in the unstrained plane-strain frame. CV balanced accuracy: the model's "
-        "repeated cross-validation grouped by atom."
+        "repeated cross-validation grouped by atom; held-out glass: leave-one-sample-out (train on the other "
+        "samples, predict a whole glass). Next-step AUC: how well S at a strain step ranks the Al with the "
+        "top 10 % D²_min to the next step, averaged over the steps (0.5 = chance)."
     ]
     if model_note:
         notes.append(model_note)

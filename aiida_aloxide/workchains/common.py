@@ -39,12 +39,18 @@ def validate_seed(value: orm.Int, _ctx) -> str | None:
 
 
 #: Protocol keys that size every LAMMPS run of a work chain (null: fall back to the computer / 1 / none).
-RESOURCE_KEYS = frozenset({"mpiprocs", "omp_threads", "max_wallclock_seconds"})
+RESOURCE_KEYS = frozenset({"mpiprocs", "omp_threads", "max_wallclock_seconds", "accelerator", "gpus"})
 
 
 def validate_resources(params: Mapping[str, Any]) -> str | None:
-    """Resource keys of a protocol must be positive integers or null: caught before anything runs."""
-    for key in sorted(RESOURCE_KEYS):
+    """Resource keys of a protocol must be positive integers or null (``accelerator``: a LAMMPS package name
+    or null): caught before anything runs."""
+    from ..calculations.lammps import ACCELERATORS
+
+    acc = params.get("accelerator")
+    if acc is not None and acc not in ACCELERATORS:
+        return f"accelerator must be one of {sorted(ACCELERATORS)} or null, got {acc!r}"
+    for key in sorted(RESOURCE_KEYS - {"accelerator"}):
         value = params.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             return f"{key} must be a positive integer or null, got {value!r}"
@@ -102,6 +108,9 @@ def resolve_options(
     if threads > 1 and not {"num_cores_per_mpiproc", "num_cores_per_machine"} & set(resources):
         resources["num_cores_per_mpiproc"] = threads
     out["resources"] = resources
+    for key in ("accelerator", "gpus"):
+        if out.get(key) is None and params.get(key) is not None:
+            out[key] = params[key]
     if out.get("max_wallclock_seconds") is None and params.get("max_wallclock_seconds"):
         out["max_wallclock_seconds"] = int(params["max_wallclock_seconds"])
     for key, value in (computer_options or {}).items():

