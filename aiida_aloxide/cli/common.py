@@ -57,7 +57,15 @@ def with_profile(func: F) -> F:
     @functools.wraps(func)
     def command(*args: Any, profile: str | None, **kwargs: Any) -> Any:
         load_profile(profile)
-        return func(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - only SQLite's lock is translated, everything else re-raised
+            if "database is locked" in str(exc):
+                from .sqlite_guard import LOCKED_ADVICE
+
+                message = f"the SQLite database is locked by another process: {LOCKED_ADVICE}"
+                raise click.ClickException(message) from exc
+            raise
 
     return PROFILE_OPTION()(command)  # type: ignore[return-value]
 

@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 #: Branch names of the study's children, by call link label prefix (the pressure label follows it).
-BRANCH_PREFIXES = (("quench_", "quench"), ("tension_", "plane strain"), ("plane_stress_", "plane stress"),
-                   ("deformation_", "analysis"))  # fmt: skip
+BRANCH_PREFIXES = (("quench_", "quench"), ("equilibrate_", "equilibration"), ("tension_", "plane strain"),
+                   ("plane_stress_", "plane stress"), ("deformation_", "analysis"))  # fmt: skip
 
 
 def branch_of(link_label: str) -> str | None:
@@ -70,12 +70,15 @@ def planned_stages(node) -> int | None:
                 part = "pressure"
             pressure = node.inputs.pressure.value if "pressure" in links else 0.0
             return len(quench_stages(p, pressure, node.inputs.seed.value, part=part))
+        own = int("equilibrated__structure" not in {link.link_label for link in node.base.links.get_incoming().all()})
+        if label == "TensionEquilibrationWorkChain":
+            return 1
         if label == "PlaneStrainWorkChain":
             steps = math.floor(p["max_strain"] / p["strain_step"] + 1e-9) + 1
-            return 1 + math.ceil(steps / int(p["chunk_steps"]))
+            return own + math.ceil(steps / int(p["chunk_steps"]))
         if label == "PlaneStressWorkChain":
             frames = math.floor(p["plane_stress_strain"] / p["frame_strain"] + 1e-9)
-            return 1 + math.ceil(frames / int(p["chunk_steps"]))
+            return own + math.ceil(frames / int(p["chunk_steps"]))
         if label == "SoftnessWorkChain":
             from ..functions.softness import check_parameters
             from ..workchains.dynamics import chunk_durations
@@ -240,8 +243,10 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
     from aiida.engine.utils import loop_scope
     from aiida.manage import get_manager
 
+    from .sqlite_guard import ensure_single_writer
     from .study import _state
 
+    ensure_single_writer()
     runner = get_manager().get_runner()
     t0 = time.monotonic()
     with loop_scope(runner.loop):

@@ -49,6 +49,9 @@ def quench(pressures: tuple[float, ...], protocol: str, seed: int, code_label: s
             node = aiida_submit(builder)
             click.echo(f"submitted quench at {p:g} GPa: PK {node.pk}")
         else:
+            from .sqlite_guard import ensure_single_writer
+
+            ensure_single_writer()
             click.echo(f"running quench at {p:g} GPa ({protocol}) ...")
             t0 = time.monotonic()
             _, node = run_get_node(builder)
@@ -106,6 +109,9 @@ def tension(
         if submit:
             click.echo(f"submitted {loading} on {structure.uuid}: PK {aiida_submit(builder).pk}")
             continue
+        from .sqlite_guard import ensure_single_writer
+
+        ensure_single_writer()
         t0 = time.monotonic()
         _, wc = run_get_node(builder)
         if not wc.is_finished_ok:

@@ -112,6 +112,9 @@ def softness_train(
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    from .sqlite_guard import ensure_single_writer
+
+    ensure_single_writer()
     t0 = time.monotonic()
     _, wc = run_get_node(builder)
     if not wc.is_finished_ok:

@@ -36,7 +36,7 @@ from .study_inputs import (
     validate_pressures,
     validate_protocol,
 )
-from .tension import PlaneStrainWorkChain, PlaneStressWorkChain
+from .tension import PlaneStrainWorkChain, PlaneStressWorkChain, TensionEquilibrationWorkChain
 
 __all__ = [
     "GROUP_PREFIX",
@@ -66,6 +66,8 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             cls.inspect_liquid,
             cls.run_quenches,
             cls.inspect_quenches,
+            cls.run_equilibrations,
+            cls.inspect_equilibrations,
             cls.run_tensions,
             cls.inspect_tensions,
             cls.analyse,
@@ -267,10 +269,43 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         self._collect()
         return None
 
-    def run_tensions(self):
-        """Every requested loading condition of every sample, all at once."""
+    def run_equilibrations(self):
+        """Replicate + NPT once per sample, shared by every loading of it (issue #20)."""
         futures = {}
         for label in self.ctx.labels:
+            builder = TensionEquilibrationWorkChain.get_builder_from_parameters(
+                self.inputs.code,
+                self.ctx[f"quench_{label}"].outputs.structure,
+                self._parameters("tension"),
+                seed=self.inputs.seed.value,
+                options=self._options(),
+            )
+            builder.metadata.call_link_label = f"equilibrate_{label}"  # type: ignore[attr-defined]
+            builder.metadata.label = f"equilibrate {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
+            futures[f"equilibrate_{label}"] = self.submit(builder)
+        self.report(f"equilibrating {len(futures)} samples for tension (shared by the loadings)")
+        return ToContext(**futures)
+
+    def inspect_equilibrations(self):
+        """Every equilibration must have finished."""
+        for label in self.ctx.labels:
+            node = self.ctx[f"equilibrate_{label}"]
+            if not node.is_finished_ok:
+                return self._fail(
+                    self.exit_codes.ERROR_TENSION_FAILED.format(
+                        pressure=self.ctx.pressures[label],
+                        status=node.exit_status,
+                        message=f"equilibration: {node.exit_message or node.process_state.value}",
+                    )
+                )
+        self._collect()
+        return None
+
+    def run_tensions(self):
+        """Every requested loading condition of every sample, all at once, from its shared equilibration."""
+        futures = {}
+        for label in self.ctx.labels:
+            eq = self.ctx[f"equilibrate_{label}"]
             for loading, prefix, chain in self._loadings():
                 builder = chain.get_builder_from_parameters(
                     self.inputs.code,
@@ -279,6 +314,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                     seed=self.inputs.seed.value,
                     options=self._options(),
                 )
+                builder.equilibrated = {"structure": eq.outputs.structure, "velocities": eq.outputs.velocities}
                 builder.metadata.call_link_label = f"{prefix}_{label}"  # type: ignore[attr-defined]
                 name = loading.replace("_", " ")
                 builder.metadata.label = f"{name} {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]

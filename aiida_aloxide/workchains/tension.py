@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from aiida import orm
-from aiida.engine import ToContext, WorkChain, while_
+from aiida.engine import ToContext, WorkChain, if_, while_
 
 from ..data.structure import structure_arrays
 from ..exit_codes import add_exit_codes
@@ -37,7 +37,7 @@ from .common import (
 )
 from .protocols import ProtocolMixin
 
-__all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain"]
+__all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain", "TensionEquilibrationWorkChain"]
 
 TENSION_KEYS = {
     "replicate_x", "temperature", "equilibrate_ps", "strain_step", "max_strain", "relax_ps",
@@ -103,31 +103,18 @@ def _check_tension_stages(p: dict[str, Any]) -> str | None:
     return stage_problem(stages, "tension")
 
 
-class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
-    """Inputs, replication and NPT equilibration shared by both loadings."""
+class _TensionCommon(ProtocolMixin, LammpsLauncher, WorkChain):
+    """Inputs, replication and NPT equilibration shared by both loadings and the shared equilibration."""
 
     _protocol_file = "tension"
 
     @classmethod
     def define(cls, spec):
-        """Common inputs and outputs."""
+        """Common inputs."""
         super().define(spec)
         cls.define_lammps_inputs(spec, validate_tension_parameters)
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Quenched sample.")
-        spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
-        spec.output("frames", valid_type=orm.TrajectoryData, required=False, help="Configuration at every strain step.")
-        spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
-        spec.output("equilibrated", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
         add_exit_codes(spec, "aloxide.tension")
-        # Replicate, equilibrate, then chunks of loading until done; subclasses define the chunk steps.
-        spec.outline(
-            cls.setup,
-            cls.replicate,
-            cls.equilibrate,
-            cls.inspect_equilibration,
-            while_(cls.should_continue)(cls.run_chunk, cls.inspect_chunk),
-            cls.finalize,
-        )
 
     @classmethod
     def get_builder_from_parameters(
@@ -197,15 +184,102 @@ class _TensionBase(ProtocolMixin, LammpsLauncher, WorkChain):
         self.report(f"equilibrating {len(self.ctx.structure.sites)} atoms: NPT {p['equilibrate_ps']} ps")
         return ToContext(equilibration=self._launch("equilibrate", self.ctx.structure, stage))
 
-    def inspect_equilibration(self):
-        """Carry the equilibrated structure and velocities on; L0 is its length along x."""
+
+class TensionEquilibrationWorkChain(_TensionCommon):
+    """Replicate along x and equilibrate (NPT 300 K, 0 GPa) once per sample, for both loadings (issue #20).
+
+    Its ``structure`` and ``velocities`` outputs are the ``equilibrated`` inputs of the plane-strain and
+    plane-stress chains of the same sample, so the equilibration runs once and the provenance shows
+    that both loadings start from the same stored configuration.
+    """
+
+    @classmethod
+    def define(cls, spec):
+        """Outline: replicate, equilibrate; outputs the equilibrated structure and its velocities."""
+        super().define(spec)
+        spec.outline(cls.setup, cls.replicate, cls.equilibrate, cls.finalize)
+        spec.output("structure", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
+        spec.output("velocities", valid_type=orm.ArrayData, help="Its velocities (Å/ps).")
+
+    def finalize(self):
+        """The equilibrated structure and velocities."""
         node = self.ctx.equilibration
         if not node.is_finished_ok:
             return self._failed("equilibrate", node)
-        self.ctx.current = node.outputs.structure
-        self.ctx.velocities = node.outputs.velocities
+        self.out("structure", node.outputs.structure)
+        self.out("velocities", node.outputs.velocities)
+        return None
+
+
+def validate_equilibrated(value: dict, _ctx) -> str | None:
+    """An ``equilibrated`` input has both structure and velocities."""
+    if value and not ("structure" in value and "velocities" in value):
+        return "equilibrated needs both `structure` and `velocities` (the outputs of aloxide.tension.equilibrate)"
+    return None
+
+
+def validate_loading_inputs(value: dict, _ctx) -> str | None:
+    """A shared equilibration holds the sample replicated ``replicate_x`` times."""
+    given = value.get("equilibrated") or {}
+    if not given.get("structure") or "structure" not in value or "parameters" not in value:
+        return None
+    n_rep = value["parameters"].get_dict().get("replicate_x")
+    if not isinstance(n_rep, int):
+        return None  # reported by the parameters validator
+    n = len(value["structure"].sites) * n_rep
+    if len(given["structure"].sites) != n:
+        return f"equilibrated has {len(given['structure'].sites)} atoms, the sample replicated {n_rep} times has {n}"
+    return None
+
+
+class _TensionBase(_TensionCommon):
+    """A loading: equilibration (its own, or a shared one given as ``equilibrated``), then chunks of loading."""
+
+    @classmethod
+    def define(cls, spec):
+        """Common outputs and the outline."""
+        super().define(spec)
+        spec.input_namespace(
+            "equilibrated",
+            required=False,
+            validator=validate_equilibrated,
+            help="A replicated, equilibrated sample (aloxide.tension.equilibrate outputs) shared with the other "
+            "loading: replication and NPT are skipped.",
+        )
+        spec.input("equilibrated.structure", valid_type=orm.StructureData, required=False)
+        spec.input("equilibrated.velocities", valid_type=orm.ArrayData, required=False)
+        spec.inputs.validator = validate_loading_inputs
+        spec.output("stress_strain", valid_type=orm.ArrayData, help="σ_xx(ε) (GPa, tension positive) with errors.")
+        spec.output("frames", valid_type=orm.TrajectoryData, required=False, help="Configuration at every strain step.")
+        spec.output("summary", valid_type=orm.Dict, help="Peak stress, fracture strain, toughness, plastic energy.")
+        spec.output("equilibrated", valid_type=orm.StructureData, help="Replicated sample after NPT at 300 K.")
+        # Replicate, equilibrate (unless given), then chunks of loading until done; subclasses define the chunks.
+        spec.outline(
+            cls.setup,
+            if_(cls.needs_equilibration)(cls.replicate, cls.equilibrate),
+            cls.inspect_equilibration,
+            while_(cls.should_continue)(cls.run_chunk, cls.inspect_chunk),
+            cls.finalize,
+        )
+
+    def needs_equilibration(self) -> bool:
+        """No shared equilibration was given."""
+        return not (self.inputs.get("equilibrated") or {})
+
+    def inspect_equilibration(self):
+        """Carry the equilibrated structure and velocities on; L0 is its length along x."""
+        given = self.inputs.get("equilibrated") or {}
+        if given:
+            structure, velocities = given["structure"], given["velocities"]
+        else:
+            node = self.ctx.equilibration
+            if not node.is_finished_ok:
+                return self._failed("equilibrate", node)
+            structure, velocities = node.outputs.structure, node.outputs.velocities
+        self.ctx.current = structure
+        self.ctx.velocities = velocities
         self.ctx.reference_length = float(structure_arrays(self.ctx.current)[3][0])
-        self.out("equilibrated", node.outputs.structure)
+        self.out("equilibrated", structure)
         self.ctx.chunks = []
         return None
 

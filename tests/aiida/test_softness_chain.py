@@ -350,6 +350,15 @@ def test_softness_on_tension_frames(softness_chain, tension_frames):
     pr = applied.tension_p0_probability_summary
     assert pr["coordination"] == 5 and pr["n_selected"] > 0
     assert 0 <= pr["n_decreased"] <= pr["n_selected"]
+    # The response: one AUC per step pair, and the feature groups add up to the change of the in-domain mean.
+    resp, rs = applied.tension_p0_response, applied.tension_p0_response_summary
+    auc = resp.get_array("auc")
+    assert auc.shape == (n_frames - 1,) and np.all((auc[np.isfinite(auc)] >= 0) & (auc[np.isfinite(auc)] <= 1))
+    total = sum(resp.get_array(f"contribution_{k}") for k in range(len(rs["groups"])))
+    mean = s.get_array("mean")
+    np.testing.assert_allclose(total, mean - mean[0], atol=1e-9)
+    for cn in (4, 5, 6):
+        assert resp.get_array(f"mean_s_al{cn}").shape == (n_frames,)
 
 
 @pytest.mark.lammps
@@ -361,7 +370,8 @@ def test_softness_figures_from_stored_nodes(softness_chain, tmp_path):
     applied = dict(softness_chain.outputs.applied)
     paths = softness_figures(applied, {}, tmp_path)
     assert [p.name for p in paths] == ["softness_vs_strain.png", "rearrangement_probability.png",
-                                       "softness_clusters.png"]  # fmt: skip
+                                       "softness_clusters.png", "softness_next_step_auc.png",
+                                       "softness_by_feature_group.png", "softness_by_species.png"]  # fmt: skip
     for path in paths:
         image = Image.open(path)
         assert image.size[0] > 300 and "aloxide:sources" in image.info["Description"]

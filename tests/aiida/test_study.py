@@ -58,7 +58,7 @@ def test_study_run_smoke(smoke_study, demo_output):
     states: dict[str, list] = {}
     for branch, *state in re.findall(r"^\[demo +\d+ s\] (.+?) +(\d+)/(\S+) (done|finished)", output, re.M):
         states.setdefault(branch, []).append(tuple(state))
-    assert len(states) == 10 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
+    assert len(states) == 12 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
     # AiiDA's own lines go to the log file the progress names, not to the terminal.
     log = demo_output / "study.log"
     assert f"AiiDA log of the run (every work chain's REPORT lines): {log.resolve()}" in output
@@ -102,6 +102,16 @@ def test_study_run_smoke(smoke_study, demo_output):
         assert quench.inputs.liquid.structure.uuid == liquid.outputs.structure.uuid
         assert quench.inputs.liquid.velocities.uuid == liquid.outputs.velocities.uuid
         assert set(quench.outputs.thermo) == {"quench", "relax"}
+    # One shared NPT equilibration per sample: both loadings start from its stored outputs (issue #20).
+    eqs = {c.inputs.structure.uuid: c for c in node.called if c.process_label == "TensionEquilibrationWorkChain"}
+    assert len(eqs) == 2 and all(e.is_finished_ok for e in eqs.values())
+    assert sum(1 for s in stages if s == "equilibrate") == 2  # not four
+    for chain in (c for c in node.called if c.process_label in ("PlaneStrainWorkChain", "PlaneStressWorkChain")):
+        eq = eqs[chain.inputs.structure.uuid]
+        assert chain.inputs.equilibrated.structure.uuid == eq.outputs.structure.uuid
+        assert chain.inputs.equilibrated.velocities.uuid == eq.outputs.velocities.uuid
+        assert chain.outputs.equilibrated.uuid == eq.outputs.structure.uuid
+    assert re.search(r"^\[demo +\d+ s\] p0 equilibration +1/1 finished", output, re.M)
     assert set(node.outputs.stress_strain) == {"p0", "p4"}
     assert set(node.outputs.deformation) == {"p0", "p4"}
     # The group holds the study, its children, their outputs and the summary.

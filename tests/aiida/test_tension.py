@@ -10,7 +10,7 @@ from aiida.engine import run_get_node
 from aiida_aloxide.trajectory import cell_lengths
 from aiida_aloxide.workchains.protocols import ProtocolError
 from aiida_aloxide.workchains.quench import QuenchWorkChain
-from aiida_aloxide.workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain
+from aiida_aloxide.workchains.tension import PlaneStrainWorkChain, PlaneStressWorkChain, TensionEquilibrationWorkChain
 from tests.helpers import kill_once_wrapper
 
 pytestmark = pytest.mark.lammps
@@ -56,6 +56,35 @@ def test_plane_strain_to_max_strain(plane_strain, sample):
     assert frames.get_shape("stress_volume") == (7, 300, 6)
     # 2x replication along x.
     assert len(node.outputs.equilibrated.sites) == 2 * len(sample.sites)
+
+
+def test_shared_equilibration_gives_the_own_equilibration_curve(lammps_code, sample, plane_strain):
+    """aloxide.tension.equilibrate + plane strain from it: the same σ_xx(ε) as the chain's own NPT (same seed)."""
+    from aiida.manage.caching import disable_caching
+
+    with disable_caching():
+        eq_builder = TensionEquilibrationWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+        _, eq = run_get_node(eq_builder)
+        assert eq.is_finished_ok, eq.exit_message
+        builder = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+        builder.equilibrated = {"structure": eq.outputs.structure, "velocities": eq.outputs.velocities}
+        _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert not [c for c in node.called if c.label == "equilibrate"]  # no NPT of its own
+    assert node.outputs.equilibrated.uuid == eq.outputs.structure.uuid
+    np.testing.assert_allclose(eq.outputs.structure.get_ase().positions,
+                               plane_strain.outputs.equilibrated.get_ase().positions, atol=1e-6)  # fmt: skip
+    own = plane_strain.outputs.stress_strain.get_array("stress_xx")
+    np.testing.assert_allclose(node.outputs.stress_strain.get_array("stress_xx"), own, rtol=1e-6, atol=1e-6)
+    # An equilibration of another size is refused before anything runs.
+    bad = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+    bad.equilibrated = {"structure": sample, "velocities": eq.outputs.velocities}
+    with pytest.raises(ValueError, match="equilibrated has 150 atoms, the sample replicated 2 times has 300"):
+        run_get_node(bad)
+    half = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, protocol="smoke")
+    with pytest.raises(ValueError, match="equilibrated needs both `structure` and `velocities`"):
+        half.equilibrated = {"structure": eq.outputs.structure}
+        run_get_node(half)
 
 
 def test_plane_strain_stops_at_fracture(lammps_code, sample):
