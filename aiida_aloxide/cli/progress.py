@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import shutil
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,6 +154,18 @@ class StudyProgress:
         self.t0 = time.monotonic() if t0 is None else t0
         self._last: dict[int, tuple] = {}
         self._closed: set[int] = set()
+        self._last_stage = -1e9
+
+    def stage_lines(self, every: float = 30.0, force: bool = False) -> list[str]:
+        """One line per running LAMMPS stage (steps done / total, ps, speed, ETA), at most every ``every`` s."""
+        from .live import running_stages
+
+        now = time.monotonic()
+        if not force and now - self._last_stage < every:
+            return []
+        self._last_stage = now
+        stamp = f"[{self.prefix} {now - self.t0:6.0f} s]"
+        return [f"{stamp}   {branch} · {p.text()}" for branch, p in running_stages(self.node)]
 
     def lines(self) -> list[str]:
         """New progress lines since the last call (branches in launch order)."""
@@ -243,8 +257,8 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
     from aiida.engine.utils import loop_scope
     from aiida.manage import get_manager
 
+    from .live import process_state as _state
     from .sqlite_guard import ensure_single_writer
-    from .study import _state
 
     ensure_single_writer()
     runner = get_manager().get_runner()
@@ -259,16 +273,35 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
             click.echo(f"[{prefix}] per branch: stages done / planned (a stage is a LAMMPS run; analysis: 1 step)")
             progress = StudyProgress(node, prefix, t0)
 
+            tty = sys.stdout.isatty()
+            status = {"shown": False}
+
             def tick():
                 try:
-                    for line in progress.lines():
+                    lines = progress.lines()
+                    if status["shown"] and (lines or not tty):
+                        click.echo("\r\033[K", nl=False)  # clear the in-place status line
+                        status["shown"] = False
+                    for line in lines:
                         click.echo(line)
+                    if tty:  # one status line, rewritten in place
+                        live = progress.stage_lines(every=0.0)
+                        if live:
+                            width = shutil.get_terminal_size((120, 20)).columns - 1
+                            text = " | ".join(x.split("   ", 1)[-1] for x in live)
+                            click.echo("\r\033[K" + text[:width], nl=False)
+                            status["shown"] = True
+                    else:  # plain lines (CI, a log file): every 30 s
+                        for line in progress.stage_lines(every=30.0):
+                            click.echo(line)
                 finally:
                     if not process.has_terminated():
                         runner.loop.call_later(interval, tick)
 
             runner.loop.call_later(interval, tick)
             process.execute()
+            if status["shown"]:
+                click.echo("\r\033[K", nl=False)
             for line in progress.lines():
                 click.echo(line)
     node = process.node

@@ -127,11 +127,10 @@ def _study_options(func: F) -> F:
 
 
 def _state(node: orm.ProcessNode) -> str:
-    """``Finished [0]``, ``Waiting``, ``Excepted``, ..."""
-    state = node.process_state.value.capitalize() if node.process_state else "Created"
-    if node.exit_status is not None:
-        state += f" [{node.exit_status}]"
-    return state
+    """``Finished [0]``, ``Waiting``, ``Excepted``, ... (:func:`.live.process_state`)."""
+    from .live import process_state
+
+    return process_state(node)
 
 
 def _name(node: orm.ProcessNode) -> str:
@@ -239,6 +238,14 @@ def show_cmd(ident: str) -> None:
     """Status tree of a study: every child process, its state and exit code / message."""
     node = _load_study(ident)
     click.echo("\n".join(_tree(node)))
+    if not node.is_terminated:
+        from .live import running_stages
+
+        stages = running_stages(node)
+        if stages:
+            click.echo("running LAMMPS stages (from their logs):")
+            for branch, progress in stages:
+                click.echo(f"  {branch} · {progress.text()}")
     if node.is_finished_ok:
         from ..report.tables import summary_markdown
 

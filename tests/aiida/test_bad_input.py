@@ -734,4 +734,7 @@ def test_docs_table_and_tests_agree():
     test_ids = _test_ids()
     assert len(test_ids) > 100
     assert doc_ids - test_ids == set(), "rows documented but not tested"
+    reliability = (DOC.parent / "reliability.md").read_text()
+    stated = int(re.search(r"(\d+) rows of \[the bad-input table\]", reliability).group(1))
+    assert stated == len(test_ids), f"docs/reliability.md says {stated} bad-input rows, the table has {len(test_ids)}"
     assert test_ids - doc_ids == set(), "rows tested but not documented"

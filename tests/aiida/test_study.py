@@ -112,6 +112,8 @@ def test_study_run_smoke(smoke_study, demo_output):
         assert chain.inputs.equilibrated.velocities.uuid == eq.outputs.velocities.uuid
         assert chain.outputs.equilibrated.uuid == eq.outputs.structure.uuid
     assert re.search(r"^\[demo +\d+ s\] p0 equilibration +1/1 finished", output, re.M)
+    # Live stage progress (not a TTY here: plain lines every 30 s), read from the running LAMMPS logs.
+    assert re.search(r"^\[demo +\d+ s\]   .+ · .+: \d+/\d+ (steps|strain steps|frames)", output, re.M), output
     assert set(node.outputs.stress_strain) == {"p0", "p4"}
     assert set(node.outputs.deformation) == {"p0", "p4"}
     # The group holds the study, its children, their outputs and the summary.
