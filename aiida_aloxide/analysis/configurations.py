@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["CONFIGURATION_KINDS", "past_window_average", "snap_to_grid"]
+__all__ = ["CONFIGURATION_KINDS", "past_window_average", "snap_to_grid", "unwrap_near"]
 
 #: The configuration kinds a softness model can be trained on and applied to.
 CONFIGURATION_KINDS = ("thermal", "time_averaged", "inherent")
@@ -52,3 +52,17 @@ def snap_to_grid(frames: ArrayLike, spacing: int) -> NDArray[np.int64]:
         raise ValueError("the grid spacing must be >= 1 frame")
     f = np.asarray(frames, dtype=np.int64)
     return (f // spacing) * spacing
+
+
+def unwrap_near(reference: NDArray, positions: NDArray, box: NDArray) -> NDArray[np.float64]:
+    """``positions`` moved by whole box vectors to the image nearest ``reference`` (per atom, per frame).
+
+    A minimisation moves atoms far less than half a box, so the inherent structure of an unwrapped
+    thermal frame is its nearest image: the inherent trajectory stays continuous for p_hop.
+    ``reference`` / ``positions`` (..., N, 3), ``box`` (..., 3) orthorhombic lengths.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    pos = np.asarray(positions, dtype=np.float64)
+    lengths = np.asarray(box, dtype=np.float64)[..., None, :]
+    delta = pos - ref
+    return ref + delta - lengths * np.round(delta / lengths)

@@ -223,8 +223,15 @@ def train_and_validate(data: TrainingData, names: Sequence[str], p: Mapping[str,
             choice = attempt("model selection", select_model, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
                              folds=int(p["cv_folds"]), seed=seed)  # fmt: skip
         subset, C = (choice.subset, choice.C) if choice else ("structure", float(p["C"]))
-        cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
-                     repeats=int(p["cv_repeats"]), **cv_common)  # fmt: skip
+        if by_samples:
+            # The headline is leave-one-sample-out (choices inside its folds, below); grouped CV beside it
+            # scores the chosen subset and C, without a nested choice of its own (that would cost 16x).
+            chosen = {subset: [names[i] for i in feature_columns(names, subset)]}
+            cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names, subsets=chosen, Cs=[C],
+                         select=False, repeats=int(p["cv_repeats"]), **cv_common)  # fmt: skip
+        else:
+            cv = attempt("cross-validation", repeated_grouped_cv, x_all, y_all, groups, names, subsets=pool, Cs=Cs,
+                         repeats=int(p["cv_repeats"]), **cv_common)  # fmt: skip
     else:
         subset, C = p["model_features"], float(p["C"])
         fixed = {subset: [names[i] for i in feature_columns(names, subset)]}

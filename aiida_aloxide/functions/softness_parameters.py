@@ -63,8 +63,13 @@ EVENT_DEFAULTS: dict[str, Any] = {
     "return_distance": 0.3,
     "max_per_atom": None,
     "min_time": 0.0,
-    "frame_spacing": 1.0,
+    "frame_spacing": 2.0,
+    "labels_from": "thermal",
+    "inherent_spacing": 1.0,
 }
+#: ``labels_from``: p_hop of the recorded (thermal) trajectory, or of its inherent structures every
+#: ``inherent_spacing`` ps (each frame minimised; vibrations removed before p_hop).
+LABEL_SOURCES = ("thermal", "inherent")
 #: :func:`event_features` parameters; ``radial_cutoff`` None = largest μ + 3L (10.6 Å).
 FEATURE_DEFAULTS: dict[str, Any] = {
     "radial": True,
@@ -142,6 +147,8 @@ SCHEMAS: dict[str, dict[str, Constraint]] = {
         "hops": Options(HOP_KINDS),
         **dict.fromkeys(("precursor_lag", "quiet_window", "min_gap", "min_time"), _DURATION),
         "frame_spacing": Interval(Real, 1e-6, MAX_DURATION),
+        "labels_from": Options(LABEL_SOURCES),
+        "inherent_spacing": Interval(Real, 1e-6, MAX_DURATION),
         "return_distance": _CUTOFF,
         "max_per_atom": _COUNT,
     },

@@ -31,6 +31,7 @@ from ..functions.softness import (
     softness_response,
     train_softness,
 )
+from ..functions.softness_inherent import grid_frames, inherent_trajectory
 from .common import LammpsLauncher, calcjob_options, validate_sample
 from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
 from .protocols import ProtocolMixin
@@ -58,6 +59,20 @@ def validate_softness_parameters(value: orm.Dict, _ctx=None) -> str | None:
             checked[section] = check_parameters(section, p.get(section))
         except ValueError as exc:
             return f"{section}: {exc}"
+    ev_checked = checked["events"]
+    if ev_checked["labels_from"] == "inherent":
+        record = p["dynamics"].get("record_every_ps")
+        spacing = ev_checked["inherent_spacing"]
+        if isinstance(record, int | float) and spacing < record - 1e-9:
+            return (f"events.inherent_spacing {spacing:g} ps is finer than the recording "
+                    f"(dynamics.record_every_ps = {record:g} ps)")  # fmt: skip
+        if isinstance(record, int | float) and abs(spacing / record - round(spacing / record)) > 1e-6:
+            return f"events.inherent_spacing {spacing:g} ps is not a whole multiple of record_every_ps = {record:g} ps"
+        if ev_checked["t_r"] / 2 < spacing - 1e-9:
+            return (f"events.inherent_spacing {spacing:g} ps is longer than t_r / 2 = {ev_checked['t_r'] / 2:g} ps: "
+                    "the p_hop windows would hold no inherent frame")  # fmt: skip
+        if checked["features"]["configuration"] != "inherent":
+            return "events.labels_from 'inherent' needs features.configuration 'inherent' (its frames are minimised)"
     run_ps = p["dynamics"].get("run_ps")
     if isinstance(run_ps, int | float):
         ev, ft = checked["events"], checked["features"]
@@ -220,6 +235,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             cls.setup,
             cls.run_dynamics,
             cls.inspect_dynamics,
+            if_(cls.labels_inherent)(cls.run_inherent_trajectories, cls.inspect_inherent_trajectories),
             cls.label_samples,
             if_(cls.needs_inherent)(cls.run_minimization, cls.inspect_minimization),
             cls.featurize,
@@ -231,6 +247,11 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         spec.output("report", valid_type=orm.Dict, help="Accuracies (grouped, time split), ablations, cross-pressure.")
         for name, kind, doc in (
             ("trajectories", orm.TrajectoryData, "Recorded trajectory of each sample."),
+            (
+                "inherent_trajectories",
+                orm.TrajectoryData,
+                "Inherent-structure trajectory of each sample (events.labels_from: inherent).",
+            ),
             ("events", orm.ArrayData, "Labelled (atom, frame) events of each sample."),
             ("event_counts", orm.Dict, "Event counts of each sample."),
             ("features", orm.ArrayData, "Event features of each sample."),
@@ -314,12 +335,56 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             self.out(f"trajectories.{label}", self._trajectory(label))
         return None
 
+    def labels_inherent(self) -> bool:
+        """Labels come from the inherent-structure trajectory (``events.labels_from: inherent``)."""
+        return check_parameters("events", self.ctx.params.get("events"))["labels_from"] == "inherent"
+
+    def run_inherent_trajectories(self):
+        """Every ``inherent_spacing`` ps of each recorded trajectory minimised (one LAMMPS run per sample)."""
+        ev = check_parameters("events", self.ctx.params.get("events"))
+        dyn = self.ctx.params["dynamics"]
+        self.ctx.options = calcjob_options(self.inputs, dyn)
+        self.ctx.grids = {}
+        futures = {}
+        for label in self.ctx.labels:
+            grid = grid_frames(self._trajectory(label), orm.Float(ev["inherent_spacing"]))
+            self.ctx.grids[label] = grid
+            stage = {
+                "cutoff": dyn["cutoff"],
+                "kspace_accuracy": dyn["kspace_accuracy"],
+                "thermo_every": 1000,
+                "segments": [{"type": "minimize_frames", "n_frames": int(grid.get_shape("positions")[0]),
+                              **INHERENT_MINIMIZATION}],
+            }  # fmt: skip
+            futures[f"is_trajectory_{label}"] = self._launch(f"is_trajectory_{label}", self.inputs.samples[label],
+                                                             stage, frames=grid)  # fmt: skip
+        self.report(
+            f"inherent-structure trajectories every {ev['inherent_spacing']} ps of {', '.join(self.ctx.labels)}"
+        )
+        return ToContext(**futures)
+
+    def inspect_inherent_trajectories(self):
+        """Join each sample's minimised frames into its inherent-structure trajectory."""
+        self.ctx.is_trajectories = {}
+        for label in self.ctx.labels:
+            node = self.ctx[f"is_trajectory_{label}"]
+            if not node.is_finished_ok:
+                return self._failed(f"is_trajectory_{label}", node)
+            traj = inherent_trajectory(self.ctx.grids[label], node.outputs.minimized_frames)
+            self.ctx.is_trajectories[label] = traj
+            self.out(f"inherent_trajectories.{label}", traj)
+        return None
+
+    def _label_trajectory(self, label: str) -> orm.TrajectoryData:
+        """The trajectory the labels (and, with inherent labels, the features) come from."""
+        return (self.ctx.get("is_trajectories") or {}).get(label) or self._trajectory(label)
+
     def label_samples(self):
         """p_hop events of every sample (the examples' frames and labels)."""
         ev_params = orm.Dict(resolved_events(self.ctx.params))
         self.ctx.events = {}
         for label in self.ctx.labels:
-            traj = self._trajectory(label)
+            traj = self._label_trajectory(label)
             ev = phop_events(traj, ev_params)
             counts = ev["counts"]
             self.out(f"events.{label}", ev["events"])
@@ -339,8 +404,10 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         return None
 
     def needs_inherent(self) -> bool:
-        """The features describe inherent structures: the example frames must be minimised first."""
-        return check_parameters("features", self.ctx.params.get("features"))["configuration"] == "inherent"
+        """The features describe inherent structures: the example frames must be minimised first (not when
+        the labels came from the inherent-structure trajectory, whose frames are minimised already)."""
+        inherent = check_parameters("features", self.ctx.params.get("features"))["configuration"] == "inherent"
+        return inherent and not self.labels_inherent()
 
     def run_minimization(self):
         """Inherent structures of every sample's example frames (one LAMMPS run per sample)."""
@@ -375,10 +442,12 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         ft_params = orm.Dict(check_parameters("features", self.ctx.params.get("features")))
         self.ctx.features = {}
         for label in self.ctx.labels:
-            traj = self._trajectory(label)
+            traj = self._label_trajectory(label)
             extra = {}
             if f"inherent_{label}" in self.ctx:
                 extra["relaxed"] = self.ctx[f"inherent_{label}"].outputs.minimized_frames
+            elif self.labels_inherent() and ft_params["configuration"] == "inherent":
+                extra["relaxed"] = example_frames(traj, self.ctx.events[label])  # already minimised
             feats = event_features(traj, self.ctx.events[label], ft_params, **extra)
             self.out(f"features.{label}", feats)
             self.ctx.features[label] = feats

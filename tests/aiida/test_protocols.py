@@ -154,3 +154,24 @@ def test_study_resolves_every_section_through_its_work_chain(aiida_profile):
     ]:
         with pytest.raises(ProtocolError, match=re.escape(phrase)):
             FractureStudyWorkChain.get_protocol_inputs(protocol, bad)
+
+
+@pytest.mark.parametrize("section", ["events", "features", "training", "clusters", "rearrangement"])
+def test_softness_yaml_defaults_equal_the_declared_defaults(section):
+    """One declaration per parameter (issue #21): every key of a softness section in dynamics.yaml's
+    ``default_inputs`` has the default the Python declaration gives it, and no key is declared in one only."""
+    from importlib import resources
+
+    import yaml
+
+    from aiida_aloxide.functions import softness_parameters as sp
+    from aiida_aloxide.workchains import protocols
+
+    declared = {"events": sp.EVENT_DEFAULTS, "features": sp.FEATURE_DEFAULTS, "training": sp.TRAINING_DEFAULTS,
+                "clusters": sp.CLUSTER_DEFAULTS, "rearrangement": sp.REARRANGEMENT_DEFAULTS}[section]  # fmt: skip
+    text = resources.files(protocols).joinpath("dynamics.yaml").read_text()
+    yaml_defaults = yaml.safe_load(text)["default_inputs"][section]
+    only_python = set(declared) - set(yaml_defaults) - {"source"}  # `source` is set by the caller, not a protocol
+    assert not only_python and not set(yaml_defaults) - set(declared)
+    for key, value in yaml_defaults.items():
+        assert value == declared[key], f"{section}.{key}: YAML {value!r}, declared {declared[key]!r}"

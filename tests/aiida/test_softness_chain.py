@@ -376,3 +376,32 @@ def test_softness_figures_from_stored_nodes(softness_chain, tmp_path):
         image = Image.open(path)
         assert image.size[0] > 300 and "aloxide:sources" in image.info["Description"]
     assert applied["tension_p0_softness"].uuid in Image.open(paths[0]).info["Description"]
+
+
+@pytest.mark.lammps
+def test_labels_from_the_inherent_structure_trajectory(lammps_code, samples, softness_chain):
+    """events.labels_from 'inherent': the recorded dynamics (given, not run again) sampled every 0.05 ps, each
+    frame minimised, p_hop and features on that trajectory; no second minimisation of example frames."""
+    builder = SoftnessWorkChain.get_builder_from_protocol(
+        lammps_code, samples, protocol="smoke", seed=11,
+        overrides={"events": {"labels_from": "inherent", "inherent_spacing": 0.05}},
+        trajectories=dict(softness_chain.outputs.trajectories),
+    )  # fmt: skip
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    called = {c.label for c in node.called}
+    assert not any(label.startswith("dynamics_") for label in called)  # the given trajectories were used
+    assert not any(label.startswith("inherent_") for label in called)  # features need no second minimisation
+    for key in ("p0", "p4"):
+        thermal = softness_chain.outputs.trajectories[key]
+        inherent = node.outputs.inherent_trajectories[key]
+        n_thermal = thermal.get_shape("positions")[0]
+        assert inherent.get_shape("positions")[0] == (n_thermal - 1) // 5 + 1  # every 5th frame of 0.01 ps
+        np.testing.assert_allclose(inherent.get_array("times"), thermal.get_array("times")[::5])
+        # Minimised frames are continuous with the thermal ones (nearest image) and close to them.
+        step = np.abs(inherent.get_array("positions") - thermal.get_array("positions")[::5]).max()
+        assert 0.0 < step < 2.0
+        events = node.outputs.events[key]
+        assert events.get_array("frame").max() < inherent.get_shape("positions")[0]
+        assert node.outputs.features[key].base.attributes.get("configuration") == "inherent"
+    assert node.outputs.model.configuration == "inherent"

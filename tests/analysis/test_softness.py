@@ -273,3 +273,13 @@ def test_past_window_average_and_grid():
     with pytest.raises(ValueError, match="earlier frames"):
         past_window_average(pos, [2], 3)
     np.testing.assert_array_equal(snap_to_grid([0, 3, 4, 7, 8], 4), [0, 0, 4, 4, 8])
+
+
+def test_unwrap_near_picks_the_nearest_image():
+    from aiida_aloxide.analysis.configurations import unwrap_near
+
+    box = np.array([10.0, 12.0, 14.0])
+    ref = np.array([[[9.9, 0.1, 25.0]]])  # unwrapped: z is two boxes up
+    wrapped = np.array([[[0.05, 11.95, 11.2]]])  # the minimised atom, wrapped back into the box
+    out = unwrap_near(ref, wrapped, box[None, :])
+    np.testing.assert_allclose(out, [[[10.05, -0.05, 25.2]]])
