@@ -8,6 +8,7 @@ the structure node's UUID, its pressure and density in the comment line (ASE and
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from aiida import load_profile, orm
 
 
 def main() -> None:
-    load_profile()
+    load_profile(os.environ.get("AIIDA_PROFILE"))
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     for arg in sys.argv[2:]:
@@ -27,7 +28,7 @@ def main() -> None:
         atoms.info.update(
             {"quench_uuid": q.uuid, "structure_uuid": s.uuid, "pressure_GPa": float(q.inputs.pressure.value)}
         )
-        for key in ("density", "fraction_al4", "fraction_al5", "fraction_al6"):
+        for key in ("density", "al4", "al5", "al6"):
             if key in props:
                 atoms.info[key] = props[key]
         atoms.write(out / f"{label}.xyz", format="extxyz")

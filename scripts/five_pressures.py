@@ -17,6 +17,7 @@ from aiida.engine import submit
 load_profile("aloxide")
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain  # noqa: E402
 from aiida_aloxide.workchains.quench import QuenchWorkChain  # noqa: E402
+from aiida_aloxide.workchains.softness import SoftnessWorkChain  # noqa: E402
 
 STATE = sys.argv[1]
 Q0 = "21544dc4-58b5-40f1-8c76-a9cc1b2fa134"  # fast 0 GPa quench of ../shared/data/softness-fast
@@ -28,6 +29,7 @@ try:
     state = json.load(open(STATE))
 except FileNotFoundError:
     state = {"liquid_from": compress.uuid, "quench": {}, "dynamics": {}}
+state.setdefault("softness", {})
 
 
 def save() -> None:
@@ -63,7 +65,21 @@ while True:
             state["dynamics"][key] = submit(b).uuid
             save()
             print(time.strftime("%H:%M:%S"), "submitted dynamics", key, flush=True)
-    if len(state["dynamics"]) == 3 and all(orm.load_node(u).is_terminated for u in state["dynamics"].values()):
+    # events + inherent structures + features of each sample as soon as its dynamics is done (the minimisation
+    # is short: it may share the cores with the dynamics still running)
+    for key, uuid in list(state["dynamics"].items()):
+        node = orm.load_node(uuid)
+        if node.is_finished_ok and key not in state["softness"]:
+            sample = orm.load_node(state["quench"][key]).outputs.structure
+            b = SoftnessWorkChain.get_builder_from_protocol(
+                code, {key.replace("q", "p"): sample}, protocol="fast", seed=1,
+                overrides={"dynamics": {"run_ps": 200.0, "mpiprocs": 1}},
+                trajectories={key.replace("q", "p"): node.outputs.trajectory},
+            )
+            state["softness"][key] = submit(b).uuid
+            save()
+            print(time.strftime("%H:%M:%S"), "submitted softness", key, flush=True)
+    if len(state["softness"]) == 3 and all(orm.load_node(u).is_terminated for u in state["softness"].values()):
         break
     time.sleep(30)
 print("done", flush=True)

@@ -145,6 +145,35 @@ def main() -> None:
                      "yes" if r.get("mean_auc") and 1 - r["mean_auc"] > 0.6 else "no"))  # fmt: skip
         rows.append((f"{k}: S vs Voronoi volume / CN at ε = 0 (Spearman)", f"ρ(S, V) {fmt(r.get('unstrained_spearman_voronoi'))}, "
                      f"ρ(S, CN) {fmt(r.get('unstrained_spearman_cn'))}", "signs reversed", "–", "–"))  # fmt: skip
+    # Ceiling: how much of the next step's rearrangement the static structure holds at all — a linear SVM
+    # trained on the strain-step rearrangements (top 10 % D²_min, steps 0–19) of one sample, tested on another.
+    if len(labels) == 2:
+        from aiida_aloxide.analysis.nonaffine import d2min
+        from aiida_aloxide.analysis.softness import softness as soft_of, train_softness_model
+        from aiida_aloxide.analysis.softness_loso import _auc
+        from aiida_aloxide.analysis.structure_functions import structure_functions
+
+        sfk = structure_function_kwargs(model.structure_function_parameters)
+        data = {}
+        for k in labels:
+            fr = orm.load_node(dict(a.split("=", 1) for a in args.tension)[k]).outputs.frames
+            pos, cells = fr.get_array("positions"), cell_lengths(fr)
+            types = fr.get_array("types").astype(np.int64)
+            al = np.nonzero(types == 1)[0]
+            xs, ys = [], []
+            for f in range(min(20, pos.shape[0] - 1)):
+                res = structure_functions(pos[f], cells[f], types, centers=al, **sfk)
+                d2 = d2min(pos[f], pos[f + 1], cells[f], cells[f + 1], centers=al)
+                ok = np.isfinite(d2)
+                xs.append(res.features[ok])
+                ys.append((d2[ok] > np.quantile(d2[ok], 0.9)).astype(int))
+            data[k] = (np.vstack(xs), np.concatenate(ys))
+        aucs = []
+        for a, b in ((labels[0], labels[1]), (labels[1], labels[0])):
+            m_ab = train_softness_model(*data[a], C=0.1)
+            aucs.append(_auc(data[b][1], soft_of(data[b][0], m_ab)))
+        rows.append(("ceiling: SVM on strain-step rearrangements (steps 0–19) of one sample, AUC on the other",
+                     f"{labels[0]}→{labels[1]} {aucs[0]:.2f}, {labels[1]}→{labels[0]} {aucs[1]:.2f}", "–", "–", "–"))  # fmt: skip
     lines = [
         f"Model {model.uuid} ({model.base.attributes.get('source')}; LOSO balanced accuracy "
         f"{fmt(model.base.attributes.get('loso_balanced_accuracy'))}).", "",

@@ -1,14 +1,15 @@
 """Leave-one-sample-out variant table of a finished `aloxide.softness` work chain (docs/validation.md, issue #19).
 
-    python scripts/softness_loso_variants.py SOFTNESS_PK [--profile aloxide] [--out table.md]
+    python scripts/softness_loso_variants.py [--reference fast-inherent] [--out table.md]
 
-Reads the chain's stored event features (one ArrayData per sample) and events; every row holds a
+Reads the packaged reference model's event features (every sample's arrays, as
+``scripts/make_reference.py`` wrote them from stored nodes); every row holds a
 whole sample out at a time (train on the others, predict it) and reports mean ± std of the
 balanced accuracy over the held-out samples and the mean AUC, beside 5 × 5 grouped-by-atom CV of
 the same rule. Rows: fixed feature subsets × C; the protocol default (subset and C chosen by
 leave-one-sample-out inside each outer fold); stricter rearranging examples (excursion peak
 ≥ 0.3 / 0.5 Å²); at most k events per atom; and the model without the constant-column / clipping
-guard. Only stored nodes are read (no LAMMPS, no new nodes).
+guard. No AiiDA profile is needed (no LAMMPS, no new nodes).
 """
 
 from __future__ import annotations
@@ -29,33 +30,24 @@ def _subsample_calm(labels: np.ndarray, keep_pos: np.ndarray, seed: int) -> np.n
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pk")
-    ap.add_argument("--profile", default="aloxide")
+    ap.add_argument("--reference", default="fast-inherent")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from aiida import load_profile, orm
-
-    load_profile(args.profile)
     from aiida_aloxide.analysis import softness as sm
     from aiida_aloxide.analysis.softness_loso import SampleSet, leave_one_sample_out
     from aiida_aloxide.analysis.softness_validation import candidate_subsets, repeated_grouped_cv
+    from aiida_aloxide.reference import load_reference
 
-    wc = orm.load_node(args.pk)
-    feats = dict(wc.outputs.features.items())
-    events = dict(wc.outputs.events.items())
-    names = list(next(iter(feats.values())).base.attributes.get("feature_names"))
-    base: dict[str, dict[str, np.ndarray]] = {}
-    for key, node in sorted(feats.items()):
-        ev = events[key]
-        d = {a: node.get_array(a) for a in ("features", "label", "atom", "frame", "time")}
-        # the excursion peak of each rearranging example, matched by (atom, frame)
-        peak = ev.get_array("peak_phop") if "peak_phop" in ev.get_arraynames() else None
-        if peak is not None and ev.get_array("atom").size == d["atom"].size:
-            d["peak"] = np.asarray(peak, dtype=np.float64)
-        base[key] = d
+    ref = load_reference(args.reference)
+    names = list(ref["meta"]["feature_names"])
+    base: dict[str, dict[str, np.ndarray]] = {k: dict(v) for k, v in sorted(ref["samples"].items())}
+    for d in base.values():
+        if "peak_phop" in d:
+            d["peak"] = np.asarray(d["peak_phop"], dtype=np.float64)
     subsets = candidate_subsets(names)
     lines = [
-        f"Leave-one-sample-out over {len(base)} samples ({', '.join(base)}), softness work chain {wc.uuid}.",
+        f"Leave-one-sample-out over {len(base)} samples ({', '.join(base)}) of the packaged reference "
+        f"'{args.reference}' ({ref['sha256'][:12]}).",
         "",
         "| variant | events | distinct rearranging Al | LOSO balanced accuracy | LOSO AUC | per held-out sample | "
         "5 × 5 grouped CV |",
