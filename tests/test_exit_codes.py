@@ -29,7 +29,8 @@ def test_every_process_declares_its_codes_from_the_table():
     assert all(own.values()), own
     assert set().union(*own.values()) == table
     family = {"aloxide.quench.liquid": "aloxide.quench", "aloxide.tension.plane_strain": "aloxide.tension",
-              "aloxide.tension.plane_stress": "aloxide.tension"}  # fmt: skip
+              "aloxide.tension.plane_stress": "aloxide.tension",
+              "aloxide.tension.equilibrate": "aloxide.tension"}  # fmt: skip
     for entry_point, codes in own.items():
         rows = EXIT_CODES[family.get(entry_point, entry_point)]
         assert codes == {(row.status, row.name, row.message) for row in rows}, entry_point

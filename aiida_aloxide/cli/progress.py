@@ -31,8 +31,9 @@ __all__ = [
 ]
 
 #: Branch names of the study's children, by call link label prefix (the pressure label follows it).
-BRANCH_PREFIXES = (("quench_", "quench"), ("equilibrate_", "equilibration"), ("tension_", "plane strain"),
-                   ("plane_stress_", "plane stress"), ("deformation_", "analysis"))  # fmt: skip
+BRANCH_PREFIXES = (("quench_", "quench"), ("equilibrate_", "equilibration"), ("dynamics_", "dynamics"),
+                   ("tension_", "plane strain"), ("plane_stress_", "plane stress"),
+                   ("deformation_", "analysis"))  # fmt: skip
 
 
 def branch_of(link_label: str) -> str | None:
@@ -81,14 +82,19 @@ def planned_stages(node) -> int | None:
         if label == "PlaneStressWorkChain":
             frames = math.floor(p["plane_stress_strain"] / p["frame_strain"] + 1e-9)
             return own + math.ceil(frames / int(p["chunk_steps"]))
+        if label == "DynamicsWorkChain":
+            from ..workchains.dynamics import chunk_durations
+
+            return int(round(p["equilibrate_ps"] / p["timestep"]) > 0) + len(chunk_durations(p))
         if label == "SoftnessWorkChain":
             from ..functions.softness import check_parameters
             from ..workchains.dynamics import chunk_durations
 
             dyn = p["dynamics"]
-            per_sample = int(round(dyn["equilibrate_ps"] / dyn["timestep"]) > 0) + len(chunk_durations(dyn))
-            per_sample += int(check_parameters("features", p.get("features"))["configuration"] == "inherent")
-            return len(node.inputs.samples) * per_sample
+            runs = int(round(dyn["equilibrate_ps"] / dyn["timestep"]) > 0) + len(chunk_durations(dyn))
+            given = set(node.inputs.trajectories) if "trajectories" in node.inputs else set()
+            inherent = int(check_parameters("features", p.get("features"))["configuration"] == "inherent")
+            return sum((0 if key in given else runs) + inherent for key in node.inputs.samples)
     except Exception:  # noqa: BLE001 - a plan that cannot be read shows as "?", never stops the run
         return None
     return None

@@ -50,7 +50,7 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     ax.legend(frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     annotate(fig)
-    paths.append(save(fig, out_dir / "softness_next_step_auc.png", sources, "per-atom prediction of the next step"))
+    paths.append(save(fig, out_dir / "next_step_auc.png", sources, "per-atom prediction of the next step"))
 
     fig, axes = plt.subplots(1, len(have), figsize=(4.6 * len(have), 3.8), squeeze=False, sharey=True)
     sources = []

@@ -21,6 +21,7 @@ from ..data.softness_model import SoftnessModelData
 from ..exit_codes import add_exit_codes
 from ..functions.analysis import deformation_analysis
 from ..functions.study import pressure_label, study_summary
+from .dynamics import DynamicsWorkChain
 from .protocols import ProtocolBuilderMixin
 from .quench import LiquidWorkChain, QuenchWorkChain
 from .softness import SoftnessWorkChain
@@ -71,7 +72,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             cls.run_tensions,
             cls.inspect_tensions,
             cls.analyse,
-            if_(cls.do_softness)(cls.run_softness, cls.inspect_softness),
+            if_(cls.do_softness)(cls.wait_dynamics, cls.run_softness, cls.inspect_softness),
             cls.finalize,
         )
         spec.output("summary", valid_type=orm.Dict, help="Per-pressure table of the study's results.")
@@ -284,7 +285,33 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             builder.metadata.label = f"equilibrate {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
             futures[f"equilibrate_{label}"] = self.submit(builder)
         self.report(f"equilibrating {len(futures)} samples for tension (shared by the loadings)")
+        self._start_dynamics()
         return ToContext(**futures)
+
+    def _start_dynamics(self) -> None:
+        """The softness dynamics of every sample, as soon as its quench exists (issue #20): not waited for here,
+        so the tensions run beside them; :meth:`wait_dynamics` collects them before the softness chain."""
+        self.ctx.dynamics_pks = {}
+        if not self.inputs.softness.value:
+            return
+        p = self._parameters("dynamics").get_dict()
+        dyn = orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
+        for label in self.ctx.labels:
+            builder = DynamicsWorkChain.get_builder_from_parameters(
+                self.inputs.code,
+                self.ctx[f"quench_{label}"].outputs.structure,
+                dyn,
+                seed=self.inputs.seed.value,
+                options=self._options(),
+            )
+            builder.metadata.call_link_label = f"dynamics_{label}"  # type: ignore[attr-defined]
+            builder.metadata.label = f"dynamics {label}"  # type: ignore[attr-defined]
+            self.ctx.dynamics_pks[label] = self.submit(builder).pk
+        self.report(f"thermal dynamics of {len(self.ctx.dynamics_pks)} samples started beside the tensions")
+
+    def wait_dynamics(self):
+        """Wait for the dynamics started after the quenches (most are long done by now)."""
+        return ToContext(**{f"dynamics_{k}": orm.load_node(pk) for k, pk in self.ctx.dynamics_pks.items()})
 
     def inspect_equilibrations(self):
         """Every equilibration must have finished."""
@@ -375,6 +402,16 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         """One SoftnessWorkChain on every sample, applied to every tension's frames."""
         samples = {label: self.ctx[f"quench_{label}"].outputs.structure for label in self.ctx.labels}
         frames = {f"tension_{label}": self.ctx[f"tension_{label}"].outputs.frames for label in self.ctx.labels}
+        trajectories = {}
+        for label in self.ctx.labels:
+            node = self.ctx.get(f"dynamics_{label}")
+            if node is None or not node.is_finished_ok:
+                status = (
+                    "missing" if node is None else f"[{node.exit_status}] {node.exit_message or node.process_state}"
+                )
+                return self._fail(self.exit_codes.ERROR_SOFTNESS_FAILED.format(
+                    status=getattr(node, "exit_status", None), message=f"dynamics of {label}: {status}"))  # fmt: skip
+            trajectories[label] = node.outputs.trajectory
         builder = SoftnessWorkChain.get_builder_from_parameters(
             self.inputs.code,
             samples,
@@ -383,6 +420,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             options=self._options(),
             frames=frames,
             apply_model=self.inputs.get("softness_model"),
+            trajectories=trajectories,
         )
         builder.metadata.call_link_label = "softness"  # type: ignore[attr-defined]
         return ToContext(softness=self.submit(builder))

@@ -35,8 +35,8 @@ EXPECTED_PATHS = {
     *(f"liquid/{stage}{it}" for stage in ("melt", "cool_liquid", "compress") for it in ("", "/iteration_01")),
     "quench_p0", "quench_p0/sample_properties",
     *(f"quench_p0/{stage}{it}" for stage in ("quench", "relax") for it in ("", "/iteration_01")),
-    "tension_p0", "tension_p0/replicate_x",
-    "tension_p0/equilibrate", "tension_p0/equilibrate/iteration_01", "tension_p0/strain_000",
+    "equilibrate_p0", "equilibrate_p0/replicate_x",
+    "equilibrate_p0/equilibrate", "equilibrate_p0/equilibrate/iteration_01", "tension_p0", "tension_p0/strain_000",
     "tension_p0/strain_000/iteration_01", "tension_p0/collect_plane_strain", "deformation_p0", "summary",
 }  # fmt: skip
 

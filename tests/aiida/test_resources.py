@@ -91,7 +91,7 @@ def test_options_are_not_modified_and_total_ranks_are_respected():
 
 
 @pytest.mark.parametrize("value", [0, -2, 1.5, True, "4"])
-@pytest.mark.parametrize("key", sorted(RESOURCE_KEYS))
+@pytest.mark.parametrize("key", sorted(RESOURCE_KEYS - {"accelerator"}))  # a package name: test_accelerator_values
 def test_bad_resource_values_are_refused(key, value):
     assert f"{key} must be a positive integer or null" in validate_resources({key: value})
     assert validate_resources({key: None}) is None and validate_resources({key: 3}) is None
@@ -204,3 +204,14 @@ def test_howto_study_overrides_reach_each_stage():
     assert (_ranks(opts), opts["max_wallclock_seconds"], opts["queue_name"]) == (256, 28800, "compute")
     opts = resolve_options(None, dynamics, 64)
     assert (_ranks(opts), opts["resources"]["num_cores_per_mpiproc"], opts["max_wallclock_seconds"]) == (64, 2, 3600)
+
+
+@pytest.mark.parametrize("value", [0, "cuda", True, "OMP"])
+def test_accelerator_values(value):
+    assert f"accelerator must be one of ['gpu', 'kk', 'none', 'omp'] or null, got {value!r}" in validate_resources(
+        {"accelerator": value}
+    )
+    assert (
+        validate_resources({"accelerator": "kk", "gpus": 2}) is None
+        and validate_resources({"accelerator": None}) is None
+    )

@@ -58,7 +58,7 @@ def test_study_run_smoke(smoke_study, demo_output):
     states: dict[str, list] = {}
     for branch, *state in re.findall(r"^\[demo +\d+ s\] (.+?) +(\d+)/(\S+) (done|finished)", output, re.M):
         states.setdefault(branch, []).append(tuple(state))
-    assert len(states) == 12 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
+    assert len(states) == 14 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
     # AiiDA's own lines go to the log file the progress names, not to the terminal.
     log = demo_output / "study.log"
     assert f"AiiDA log of the run (every work chain's REPORT lines): {log.resolve()}" in output
@@ -105,13 +105,25 @@ def test_study_run_smoke(smoke_study, demo_output):
     # One shared NPT equilibration per sample: both loadings start from its stored outputs (issue #20).
     eqs = {c.inputs.structure.uuid: c for c in node.called if c.process_label == "TensionEquilibrationWorkChain"}
     assert len(eqs) == 2 and all(e.is_finished_ok for e in eqs.values())
-    assert sum(1 for s in stages if s == "equilibrate") == 2  # not four
+    npt = [d for e in eqs.values() for d in e.called_descendants if d.process_type.endswith("aloxide.lammps")]
+    assert len(npt) == 2  # one NPT per sample, not one per loading
+    assert not [d for c in node.called if c.process_label.startswith("Plane") for d in c.called_descendants
+                if d.label == "equilibrate"]  # fmt: skip
     for chain in (c for c in node.called if c.process_label in ("PlaneStrainWorkChain", "PlaneStressWorkChain")):
         eq = eqs[chain.inputs.structure.uuid]
         assert chain.inputs.equilibrated.structure.uuid == eq.outputs.structure.uuid
         assert chain.inputs.equilibrated.velocities.uuid == eq.outputs.velocities.uuid
         assert chain.outputs.equilibrated.uuid == eq.outputs.structure.uuid
     assert re.search(r"^\[demo +\d+ s\] p0 equilibration +1/1 finished", output, re.M)
+    # The softness dynamics started right after the quenches, beside the tensions, not after the analyses;
+    # the softness chain took their trajectories and ran no dynamics of its own.
+    dyns = {c.inputs.structure.uuid: c for c in node.called if c.process_label == "DynamicsWorkChain"}
+    (soft,) = [c for c in node.called if c.process_label == "SoftnessWorkChain"]
+    assert len(dyns) == 2 and not [c for c in soft.called if c.process_label == "DynamicsWorkChain"]
+    for key, traj in soft.inputs.trajectories.items():
+        assert traj.uuid == dyns[soft.inputs.samples[key].uuid].outputs.trajectory.uuid
+    first_tension = min(c.ctime for c in node.called if c.process_label == "PlaneStrainWorkChain")
+    assert all(d.ctime < first_tension for d in dyns.values())
     # Live stage progress (not a TTY here: plain lines every 30 s), read from the running LAMMPS logs.
     assert re.search(r"^\[demo +\d+ s\]   .+ · .+: \d+/\d+ (steps|strain steps|frames)", output, re.M), output
     assert set(node.outputs.stress_strain) == {"p0", "p4"}
@@ -150,7 +162,8 @@ def test_study_run_command_trimmed(aiida_profile, smoke_study, tmp_path):
     assert row["density"] == smoke_study[0].outputs.summary["rows"]["p0"]["density"]
     assert "| quench pressure (GPa) | density (g/cm³) |" in result.output and "group: aloxide/study/" in result.output
     # Trimmed: one pressure, plane strain with 0.1 / 0.05 + 1 = 3 strain steps in 1 chunk after the equilibration.
-    assert re.search(r"^\[study +\d+ s\] p0 plane strain +2/2 finished", result.output, re.M)
+    assert re.search(r"^\[study +\d+ s\] p0 equilibration +1/1 finished", result.output, re.M)
+    assert re.search(r"^\[study +\d+ s\] p0 plane strain +1/1 finished", result.output, re.M)
     assert "plane stress" not in result.output.split("| quench pressure")[0] and "softness" not in result.output
     assert "[REPORT]" not in result.output and "[REPORT]" in (tmp_path / "logs" / "run.log").read_text()
 
