@@ -46,10 +46,13 @@ def running() -> int:
 
 
 queue = ["q1", "q2", "q3"]
+#: Session time forced a third concurrent run and a 100 ps dynamics for the last sample (issue #19 note).
+MAX_RUNS = 3
+RUN_PS = {"q3": 100.0}
 while True:
     # the remaining quench first (its dynamics is the last long run), then the dynamics of finished quenches
     for key in queue:
-        if key not in state["quench"] and running() < 2:
+        if key not in state["quench"] and running() < MAX_RUNS:
             p = float(key[1:])
             b = QuenchWorkChain.get_builder_from_protocol(code, p, protocol="fast", overrides={"mpiprocs": 1}, seed=1)
             b.liquid = liquid
@@ -58,10 +61,12 @@ while True:
             print(time.strftime("%H:%M:%S"), "submitted quench", key, flush=True)
     for key, uuid in list(state["quench"].items()):
         node = orm.load_node(uuid)
-        if node.is_finished_ok and key not in state["dynamics"] and running() < 2:
+        if node.is_finished_ok and key not in state["dynamics"] and running() < MAX_RUNS:
+            run_ps = RUN_PS.get(key, 200.0)
             b = DynamicsWorkChain.get_builder_from_protocol(
-                code, node.outputs.structure, protocol="fast", overrides={"run_ps": 200.0, "mpiprocs": 1}, seed=1
+                code, node.outputs.structure, protocol="fast", overrides={"run_ps": run_ps, "mpiprocs": 1}, seed=1
             )
+            state.setdefault("run_ps", {})[key] = run_ps
             state["dynamics"][key] = submit(b).uuid
             save()
             print(time.strftime("%H:%M:%S"), "submitted dynamics", key, flush=True)
@@ -73,7 +78,7 @@ while True:
             sample = orm.load_node(state["quench"][key]).outputs.structure
             b = SoftnessWorkChain.get_builder_from_protocol(
                 code, {key.replace("q", "p"): sample}, protocol="fast", seed=1,
-                overrides={"dynamics": {"run_ps": 200.0, "mpiprocs": 1}},
+                overrides={"dynamics": {"run_ps": state.get("run_ps", {}).get(key, 200.0), "mpiprocs": 1}},
                 trajectories={key.replace("q", "p"): node.outputs.trajectory},
             )
             state["softness"][key] = submit(b).uuid

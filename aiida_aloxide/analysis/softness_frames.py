@@ -51,6 +51,12 @@ def frames_softness(
     """
     wanted = list(model.feature_names)
     n_f = positions.shape[0]
+    # Only the blocks the model uses: a radial-only model skips the angular functions (most of the cost).
+    uses_psi, uses_g = any(n.startswith("Psi_") for n in wanted), any(n.startswith("G_") for n in wanted)
+    sf_kwargs = {**sf_kwargs, "angular": bool(sf_kwargs.get("angular", True)) and uses_psi,
+                 "radial": bool(sf_kwargs.get("radial", True)) and uses_g}  # fmt: skip
+    if not (sf_kwargs["angular"] or sf_kwargs["radial"]):
+        sf_kwargs["radial"] = True  # a Voronoi-only model: structure_functions needs one block
     s = np.zeros((n_f, centers.size), dtype=np.float64)
     ood = np.zeros((n_f, centers.size), dtype=bool)
     for f in range(n_f):  # one vectorised evaluation per frame
