@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--softness", default=None, help="softness work chain whose inherent structures give ⟨S⟩ vs P")
     ap.add_argument("--profile", default="aloxide")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--figures", default=None, help="directory for the report's softness figures of these runs")
     args = ap.parse_args()
     from aiida import load_profile, orm
 
@@ -57,10 +58,14 @@ def main() -> None:
     model = orm.load_node(args.model)
     rows: list[tuple[str, str, str, str, str]] = []
     per: dict[str, dict] = {}
+    applied_all: dict = {}
+    tensions: dict = {}
     for item in args.tension:
         label, ident = item.split("=", 1)
         wc = orm.load_node(ident)
         out = _applied(model, wc.outputs.frames)
+        applied_all.update({f"{label}_{key}": node for key, node in out.items()})
+        tensions[label] = wc
         ss = wc.outputs.stress_strain
         e, sxx = ss.get_array("strain"), ss.get_array("stress_xx")
         soft = out["softness"]
@@ -171,8 +176,12 @@ def main() -> None:
                 ys.append((d2[ok] > np.quantile(d2[ok], 0.9)).astype(int))
             data[k] = (np.vstack(xs), np.concatenate(ys))
         aucs = []
+        rng = np.random.default_rng(0)
         for a, b in ((labels[0], labels[1]), (labels[1], labels[0])):
-            m_ab = train_softness_model(*data[a], C=0.1)
+            xa, ya = data[a]  # balanced training set: every top-10 % atom and as many others, drawn at random
+            keep = np.concatenate([np.nonzero(ya == 1)[0],
+                                   rng.choice(np.nonzero(ya == 0)[0], int((ya == 1).sum()), replace=False)])  # fmt: skip
+            m_ab = train_softness_model(xa[keep], ya[keep], C=0.1)
             aucs.append(_auc(data[b][1], soft_of(data[b][0], m_ab)))
         rows.append(("ceiling: SVM (the model's columns) on strain-step rearrangements (steps 0–19) of one sample, "
                      "AUC on the other",
@@ -187,6 +196,11 @@ def main() -> None:
         "",
         "Source nodes: " + "; ".join(f"{k}: {', '.join(per[k]['nodes'])}" for k in labels),
     ]  # fmt: skip
+    if args.figures:
+        from aiida_aloxide.report.figures import softness_figures
+
+        for path in softness_figures(applied_all, tensions, args.figures):
+            print("figure", path)
     text = "\n".join(lines) + "\n"
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
