@@ -13,6 +13,7 @@ orientation (positive = the rearranging side) and with S reversed, and whether i
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -202,10 +203,9 @@ def main() -> None:
         for path in softness_figures(applied_all, tensions, args.figures):
             print("figure", path)
     text = "\n".join(lines) + "\n"
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text)
     print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ def _axis(node: orm.ArrayData, summary: dict) -> np.ndarray:
     return np.asarray(node.get_array(summary["axis"] if summary["axis"] != "index" else "frame"), dtype=float)
 
 
+def _panels(applied: dict, have: list[str]):
+    """A figure with one panel per sample: (fig, axes row, [(ax, label, node, summary, strain)], sources)."""
+    fig, axes = plt.subplots(1, len(have), figsize=(4.6 * len(have), 3.8), squeeze=False, sharey=True)
+    rows = []
+    for ax, label in zip(axes[0], have, strict=True):
+        node, summary = applied[f"{label}_response"], applied[f"{label}_response_summary"].get_dict()
+        rows.append((ax, label, node, summary, _axis(node, summary)))
+    return fig, axes[0], rows, [row[2] for row in rows]
+
+
 def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Path, annotate, save) -> list[Path]:
     """Next-step AUC, Δ⟨S⟩ by feature group and S per Al species vs strain (one line / panel per sample).
 
@@ -33,6 +43,12 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     if not have:
         return []
     paths = []
+
+    def finish(fig, name: str, sources: list, title: str) -> None:
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        annotate(fig)
+        paths.append(save(fig, out_dir / name, sources, title))
+
     fig, ax = plt.subplots(figsize=(5.6, 3.8))
     sources = []
     for k, label in enumerate(have):
@@ -48,18 +64,13 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     ax.set_xlabel("strain ε_xx at step s")
     ax.set_ylabel("AUC of S(s) for the top 10 % of\nD²_min between steps s and s+1")
     ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    annotate(fig)
-    paths.append(save(fig, out_dir / "next_step_auc.png", sources, "per-atom prediction of the next step"))
+    finish(fig, "next_step_auc.png", sources, "per-atom prediction of the next step")
 
-    fig, axes = plt.subplots(1, len(have), figsize=(4.6 * len(have), 3.8), squeeze=False, sharey=True)
-    sources = []
-    for ax, label in zip(axes[0], have, strict=True):
-        node, summary = applied[f"{label}_response"], applied[f"{label}_response_summary"].get_dict()
+    fig, axes, panels, sources = _panels(applied, have)
+    for ax, label, node, summary, e in panels:
         groups = summary.get("groups") or []
         if not groups:
             continue
-        e = _axis(node, summary)
         curves = [node.get_array(f"contribution_{k}") for k in range(len(groups))]
         total = np.sum(curves, axis=0)
         order = np.argsort([-np.nanmax(np.abs(c)) for c in curves])
@@ -70,17 +81,11 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
         ax.set_title(names[label], fontsize=9)
         ax.set_xlabel("strain ε_xx")
         ax.legend(frameon=False, fontsize=6)
-        sources.append(node)
-    axes[0][0].set_ylabel("contribution to ⟨S⟩(ε) − ⟨S⟩(0)")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    annotate(fig)
-    paths.append(save(fig, out_dir / "softness_by_feature_group.png", sources, "Δ⟨S⟩ by feature group"))
+    axes[0].set_ylabel("contribution to ⟨S⟩(ε) − ⟨S⟩(0)")
+    finish(fig, "softness_by_feature_group.png", sources, "Δ⟨S⟩ by feature group")
 
-    fig, axes = plt.subplots(1, len(have), figsize=(4.6 * len(have), 3.8), squeeze=False, sharey=True)
-    sources = []
-    for ax, label in zip(axes[0], have, strict=True):
-        node, summary = applied[f"{label}_response"], applied[f"{label}_response_summary"].get_dict()
-        e = _axis(node, summary)
+    fig, axes, panels, sources = _panels(applied, have)
+    for ax, label, node, summary, e in panels:
         for k, cn in enumerate((4, 5, 6)):
             ax.plot(e, node.get_array(f"mean_s_al{cn}"), marker="o", ms=2, color=f"C{k}", label=f"Al{cn}")
         rho_v, rho_cn = summary.get("unstrained_spearman_voronoi"), summary.get("unstrained_spearman_cn")
@@ -90,9 +95,6 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
         ax.set_title(f"{names[label]}\nat ε = 0: {', '.join(b for b in bits if b)} (Spearman)", fontsize=8)
         ax.set_xlabel("strain ε_xx")
         ax.legend(frameon=False, fontsize=7)
-        sources.append(node)
-    axes[0][0].set_ylabel("mean softness S of in-domain Al")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    annotate(fig)
-    paths.append(save(fig, out_dir / "softness_by_species.png", sources, "softness per Al species"))
+    axes[0].set_ylabel("mean softness S of in-domain Al")
+    finish(fig, "softness_by_species.png", sources, "softness per Al species")
     return paths
