@@ -1,4 +1,7 @@
-"""Matsui (1994) rigid-ion potential for Al2O3 as data, and its LAMMPS commands (SPEC §1).
+"""Matsui (1994) rigid-ion potential for Al2O3, and its LAMMPS commands (SPEC §1).
+
+The numbers live in the material file ``aiida_aloxide/materials/alumina-matsui.yaml``
+(:mod:`aiida_aloxide.materials`); this module builds the constants the work chains use from it.
 
 The Buckingham parameters follow the Matsui combining form
 A = f0 (b_i + b_j) exp((a_i + a_j)/(b_i + b_j)), rho = b_i + b_j, C = c_i c_j,
@@ -18,11 +21,15 @@ __all__ = [
     "MatsuiPotential",
 ]
 
+from .materials import DEFAULT_MATERIAL, load_material
+
+_MATERIAL = load_material(DEFAULT_MATERIAL)
+
 #: LAMMPS atom type of each species; every script and parser in the package uses these.
-SPECIES_TYPES: dict[str, int] = {"Al": 1, "O": 2}
+SPECIES_TYPES: dict[str, int] = _MATERIAL.types
 
 #: Atomic masses (g/mol) used in the data file and density calculations.
-MASSES: dict[str, float] = {"Al": 26.9815385, "O": 15.999}
+MASSES: dict[str, float] = dict(_MATERIAL.masses)
 
 
 @dataclass(frozen=True)
@@ -38,18 +45,14 @@ class BuckinghamPair:
 class MatsuiPotential:
     """Charges, Buckingham pairs and the long-range settings that define the force field."""
 
-    charges: dict[str, float] = field(default_factory=lambda: {"Al": 1.4175, "O": -0.945})
+    charges: dict[str, float] = field(default_factory=lambda: dict(_MATERIAL.charges))
     pairs: dict[tuple[str, str], BuckinghamPair] = field(
-        default_factory=lambda: {
-            ("Al", "Al"): BuckinghamPair(31570924.2, 0.068, 14.0510),
-            ("Al", "O"): BuckinghamPair(28476.909, 0.172, 34.5779),
-            ("O", "O"): BuckinghamPair(6462.6712, 0.276, 85.0925),
-        }
+        default_factory=lambda: {pair: BuckinghamPair(t["A"], t["rho"], t["C"]) for pair, t in _MATERIAL.pairs.items()}
     )
     #: Real-space cut-off (Å) of both the Buckingham and the real-space Coulomb part. Not given
     #: in the paper; 10 Å is a common choice for Matsui alumina and keeps PPPM at 1e-5 cheap.
-    cutoff: float = 10.0
-    kspace_accuracy: float = 1.0e-5
+    cutoff: float = _MATERIAL.cutoff
+    kspace_accuracy: float = _MATERIAL.kspace_accuracy
 
     def lammps_commands(
         self, cutoff: float | None = None, kspace_accuracy: float | None = None, kspace_style: str = "pppm"

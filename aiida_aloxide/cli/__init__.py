@@ -53,6 +53,7 @@ for command in (
     softness.softness,
     listing.runs,
     listing.samples,
+    listing.materials,
     study.demo,
     study.study,
 ):

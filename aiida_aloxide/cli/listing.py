@@ -73,3 +73,17 @@ def samples(protocol: str | None, min_pressure: float | None, max_pressure: floa
             f"{r['pk']:>6} {r['protocol']:>8} {r['pressure']:>6.2f} {r['density']:>6.3f} "
             f"{r['al4']:>6.3f} {r['al5']:>6.3f} {r['al6']:>6.3f}"
         )
+
+
+@click.command("materials")
+def materials() -> None:
+    """List the packaged materials (one data file each: species, force field, analysed cation, cut-offs)."""
+    from ..materials import DEFAULT_MATERIAL, available_materials, load_material
+
+    for name, description in available_materials().items():
+        m = load_material(name)
+        unit = "".join(f"{s}{n if n > 1 else ''}" for s, n in m.formula_unit.items())
+        tag = " (default)" if name == DEFAULT_MATERIAL else ""
+        click.echo(
+            f"{name}{tag}: {unit}, {m.form}, cut-off {m.cutoff:g} Å, follows {m.analysis['cation']} — {description}"
+        )
