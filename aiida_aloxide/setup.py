@@ -197,6 +197,16 @@ def ensure_profile(
     return load_profile(name, allow_switch=True)
 
 
+def _usable_computer(computer) -> bool:
+    """A local computer configured for this user whose mpirun exists on this machine."""
+    from aiida import orm
+
+    if not computer.is_user_configured(orm.User.collection.get_default()):
+        return False
+    command = computer.get_mpirun_command()
+    return not command or Path(command[0]).exists() or shutil.which(command[0]) is not None
+
+
 def ensure_computer(
     label: str = DEFAULT_COMPUTER_LABEL,
     *,
@@ -216,14 +226,20 @@ def ensure_computer(
         raise ValueError(f"mpiprocs must be >= 1, got {procs}")
     try:
         computer = orm.load_computer(label)
+    except NotExistent:
+        computer = None
+    if computer is not None and not _usable_computer(computer):
+        # e.g. imported with an archive: configured for someone else, its mpirun on another machine
+        computer.label = f"{label}-imported-{computer.pk}"
+        report.add(f"computer {label!r}: came from elsewhere (not usable here), renamed {computer.label!r}")
+        computer = None
+    if computer is not None:
         if mpiprocs:
             computer.set_default_mpiprocs_per_machine(procs)
         report.add(
             f"computer {label!r}: exists, reused ({computer.get_default_mpiprocs_per_machine()} MPI ranks by default)"
         )
         return computer
-    except NotExistent:
-        pass
     mpirun = find_executable("mpirun")
     if workdir is None:
         workdir = Path(get_config().dirpath) / "scratch" / label
@@ -262,10 +278,17 @@ def ensure_code(
     full = f"{label}@{computer.label}"
     try:
         code = orm.load_code(full)
+    except NotExistent:
+        code = None
+    if code is not None and not Path(str(code.get_executable())).exists():
+        # e.g. imported with an archive: its lmp lives on another machine
+        code.label = f"{label}-imported-{code.pk}"
+        report.add(f"code {full!r}: its executable {code.get_executable()} is not on this machine, renamed "
+                   f"{code.label!r}")  # fmt: skip
+        code = None
+    if code is not None:
         report.add(f"code {full!r}: exists, reused ({code.get_executable()})")
         return code
-    except NotExistent:
-        pass
     ld_path = None
     if executable:
         lmp = Path(executable)

@@ -53,3 +53,24 @@ def test_cli_quench_refuses_bad_input(aiida_profile, lammps_code):
     assert res.exit_code != 0 and "unknown protocol" in res.output
     res = runner.invoke(cli, ["quench", "-p", aiida_profile.name, "-P", "1", "--code", "nocode@nowhere"])
     assert res.exit_code != 0 and "not found" in res.output
+
+
+def test_setup_after_an_archive_import_makes_its_own_computer_and_code(aiida_profile, tmp_path):
+    """An imported computer (not configured here) and code (lmp of another machine) under the default labels are
+    renamed, not reused: runs would fail on them (issue #19 imports the shared archives before `setup`)."""
+    from aiida import orm
+
+    from aiida_aloxide.setup import SetupReport, ensure_code, ensure_computer
+
+    foreign = orm.Computer(label="imported-box", hostname="elsewhere", transport_type="core.local",
+                           scheduler_type="core.direct", workdir=str(tmp_path)).store()  # fmt: skip
+    report = SetupReport()
+    computer = ensure_computer("imported-box", mpiprocs=1, workdir=tmp_path / "w", report=report)
+    assert (
+        computer.uuid != foreign.uuid and orm.load_computer(foreign.pk).label == f"imported-box-imported-{foreign.pk}"
+    )
+    stale = orm.InstalledCode(computer=computer, filepath_executable="/nowhere/lmp", label="lmp-x").store()
+    code = ensure_code(computer, "lmp-x", report=report)
+    assert code.uuid != stale.uuid and orm.load_node(stale.pk).label == f"lmp-x-imported-{stale.pk}"
+    assert ensure_code(computer, "lmp-x", report=report).uuid == code.uuid  # the good one is reused
+    assert sum("renamed" in line for line in report.lines) == 2
