@@ -61,7 +61,7 @@ class StageProgress:
         ps = f" ({self.ps:.1f} ps)" if self.ps is not None and self.unit == "steps" else ""
         out = f"{self.label}: {self.done}/{total} {self.unit}{ps}"
         if self.rate:
-            out += f", {self.rate:.3g} {self.unit.split()[-1]}/s"
+            out += f", {self.rate:.3g} {(self.unit.split() or ['steps'])[-1]}/s"
             if self.total is not None and self.total > self.done:
                 eta = (self.total - self.done) / self.rate
                 out += f", ETA {eta / 60:.0f} min" if eta >= 90 else f", ETA {eta:.0f} s"
@@ -114,18 +114,28 @@ def stage_progress(calc, now: float | None = None) -> StageProgress:
     return StageProgress(calc.pk, label, done, total, unit, ps, rate, seconds)
 
 
-def running_stages(node) -> list[tuple[str, StageProgress]]:
-    """(branch path, progress) of every LAMMPS CalcJob under ``node`` that is running now."""
+def running_stages(node, names=None) -> list[tuple[str, StageProgress]]:
+    """(branch, progress) of every LAMMPS CalcJob under ``node`` that is running now.
+
+    ``names(link_label)`` names a direct child from its call link label (the study's ``branch_of``:
+    ``p0 quench``); deeper levels add nothing, the stage label says where in the branch it is.
+    """
+    from aiida.common.links import LinkType
+
     out = []
+    top = {
+        link.node.pk: (names(link.link_label) if names else None) or link.node.label or link.node.process_label
+        for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_WORK, LinkType.CALL_CALC)).all()
+    }
     stack = [(node, "")]
     while stack:
         parent, path = stack.pop()
         for child in sorted(parent.called, key=lambda n: n.ctime):
             if child.is_terminated:
                 continue
-            name = f"{path}/{child.label}" if path else (child.label or child.process_label)
+            name = path or top.get(child.pk) or child.label or child.process_label
             if child.process_type and child.process_type.endswith("aloxide.lammps"):
-                out.append((path or name, stage_progress(child)))
+                out.append((name, stage_progress(child)))
             elif hasattr(child, "called"):
                 stack.append((child, name))
     return out

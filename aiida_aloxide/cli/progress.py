@@ -162,16 +162,23 @@ class StudyProgress:
         self._closed: set[int] = set()
         self._last_stage = -1e9
 
-    def stage_lines(self, every: float = 30.0, force: bool = False) -> list[str]:
-        """One line per running LAMMPS stage (steps done / total, ps, speed, ETA), at most every ``every`` s."""
+    def stages(self, every: float = 30.0) -> list[str]:
+        """``branch · stage: done/total …`` per running LAMMPS stage, at most every ``every`` s (else [])."""
         from .live import running_stages
 
         now = time.monotonic()
-        if not force and now - self._last_stage < every:
+        if now - self._last_stage < every:
             return []
         self._last_stage = now
-        stamp = f"[{self.prefix} {now - self.t0:6.0f} s]"
-        return [f"{stamp}   {branch} · {p.text()}" for branch, p in running_stages(self.node)]
+        try:
+            return [f"{branch} · {p.text()}" for branch, p in running_stages(self.node, branch_of)]
+        except Exception:  # noqa: BLE001 - a log that cannot be read now is read at the next tick
+            return []
+
+    def stage_lines(self, every: float = 30.0) -> list[str]:
+        """:meth:`stages` as plain progress lines, stamped like the branch lines."""
+        stamp = f"[{self.prefix} {time.monotonic() - self.t0:6.0f} s]"
+        return [f"{stamp}   {text}" for text in self.stages(every)]
 
     def lines(self) -> list[str]:
         """New progress lines since the last call (branches in launch order)."""
@@ -291,10 +298,10 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
                     for line in lines:
                         click.echo(line)
                     if tty:  # one status line, rewritten in place
-                        live = progress.stage_lines(every=0.0)
+                        live = progress.stages(every=0.0)
                         if live:
                             width = shutil.get_terminal_size((120, 20)).columns - 1
-                            text = " | ".join(x.split("   ", 1)[-1] for x in live)
+                            text = f"[{prefix} {time.monotonic() - t0:6.0f} s] " + " | ".join(live)
                             click.echo("\r\033[K" + text[:width], nl=False)
                             status["shown"] = True
                     else:  # plain lines (CI, a log file): every 30 s

@@ -240,8 +240,9 @@ def show_cmd(ident: str) -> None:
     click.echo("\n".join(_tree(node)))
     if not node.is_terminated:
         from .live import running_stages
+        from .progress import branch_of
 
-        stages = running_stages(node)
+        stages = running_stages(node, branch_of)
         if stages:
             click.echo("running LAMMPS stages (from their logs):")
             for branch, progress in stages:
