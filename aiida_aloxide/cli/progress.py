@@ -329,11 +329,39 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
         raise SystemExit(3)
     summed, busy = lammps_seconds(node)
     if busy > 0:
+        fraction = cores_busy(node)
+        busy_txt = f"; cores busy {100 * fraction:.0f} % of the study's wall time" if fraction is not None else ""
         click.echo(
             f"[{prefix}] LAMMPS ran {summed:.0f} s summed over runs, {busy:.0f} s of wall time with at least one "
-            f"LAMMPS running; overhead ratio wall / LAMMPS = {wall / busy:.2f}"
+            f"LAMMPS running; overhead ratio wall / LAMMPS = {wall / busy:.2f}{busy_txt}"
         )
     return node
+
+
+def cores_busy(node, cores: int | None = None) -> float | None:
+    """Fraction of the machine's core-seconds over the study's wall time that LAMMPS ranks occupied.
+
+    Σ (run wall time × MPI ranks × threads) / (study wall time × ``cores``); runs served from the cache
+    count nothing. A value near 1 means no core waited; above 1 the cores were oversubscribed.
+    """
+    import os
+
+    cores = cores or os.cpu_count() or 1
+    wall = (node.mtime - node.ctime).total_seconds()
+    if wall <= 0:
+        return None
+    used = 0.0
+    for calc in node.called_descendants:
+        if calc.process_type != "aiida.calculations:aloxide.lammps" or calc.base.caching.get_cache_source():
+            continue
+        if "results" in calc.outputs:
+            res = calc.get_option("resources") or {}
+            ranks = int(
+                res.get("tot_num_mpiprocs") or res.get("num_machines", 1) * res.get("num_mpiprocs_per_machine", 1)
+            )
+            threads = int(res.get("num_cores_per_mpiproc") or 1)
+            used += float(calc.outputs.results.get("wall_time_s") or 0.0) * ranks * threads
+    return used / (wall * cores)
 
 
 def lammps_seconds(node) -> tuple[float, float]:

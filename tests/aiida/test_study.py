@@ -68,6 +68,9 @@ def test_study_run_smoke(smoke_study, demo_output):
     summed, busy, ratio = re.search(r"LAMMPS ran (\d+) s summed.*, (\d+) s of wall.* = (\d+\.\d\d)", output).groups()
     # Runs overlap (pressures and loadings at once), so the busy wall time is at most the summed time.
     assert 0 < int(busy) <= int(summed) + 1 and float(ratio) >= 1.0
+    # Cores busy: LAMMPS core-seconds over the study's wall time × cores (1-rank runs on this machine).
+    cores = int(re.search(r"cores busy (\d+) % of the study's wall time", output).group(1))
+    assert 0 < cores <= 100 * int(summed) // max(1, int(busy)) + 1
     assert f"Report: {(demo_output / 'summary.md').resolve()}" in output
     assert node.inputs.softness.value and node.inputs.loading.get_list() == ["plane_strain", "plane_stress"]
     summary = node.outputs.summary.get_dict()
