@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--keep", action="append", default=[], help="sample of the packaged files to keep as it is")
     ap.add_argument("--name", default="fast-inherent")
     ap.add_argument("--profile", default="aloxide")
+    ap.add_argument("--out-dir", default=None, help="write here instead of the package (a dry run)")
     args = ap.parse_args()
     from aiida import load_profile, orm
 
@@ -56,7 +57,7 @@ def main() -> None:
                 arrays[f"{label}/{key}"] = feats.get_array(key)
             attrs = feats.base.attributes
             names, sf, kind, window = (attrs.get("feature_names"), attrs.get("structure_functions"),
-                                       attrs.get("configuration"), attrs.get("average_window"))  # fmt: skip
+                                       attrs.get("configuration", "thermal"), attrs.get("average_window", None))  # fmt: skip
             traj = chain.outputs.trajectories[label]
             samples[label] = {
                 "t_start": attrs.get("t_start"),
@@ -82,9 +83,9 @@ def main() -> None:
     meta = {
         "name": args.name,
         "description": (
-            f"Softness reference model '{args.name}': default labelling ({params['events']['rearranging_frame']} "
-            f"{params['events']['precursor_lag']} ps, {params['events']['non_rearranging']} "
-            f"±{params['events']['quiet_window']} ps), {kind} configurations, on the thermal dynamics of the "
+            f"Softness reference model '{args.name}': default labelling ({params['events'].get('rearranging_frame')} "
+            f"{params['events'].get('precursor_lag')} ps, {params['events'].get('non_rearranging')} "
+            f"±{params['events'].get('quiet_window')} ps), {kind} configurations, on the thermal dynamics of the "
             f"'{params.get('protocol')}' samples {', '.join(sorted(samples))} (aloxide.softness "
             f"{', '.join(c.uuid for c in chains)}{'; kept: ' + ', '.join(args.keep) if args.keep else ''})."
         ),
@@ -114,11 +115,13 @@ def main() -> None:
             )
         },  # fmt: skip
     }
-    root = Path(__file__).resolve().parents[1] / "aiida_aloxide" / "reference"
+    root = Path(args.out_dir) if args.out_dir else Path(__file__).resolve().parents[1] / "aiida_aloxide" / "reference"
+    root.mkdir(parents=True, exist_ok=True)
     stem = REFERENCE_MODELS.get(args.name, args.name.replace("-", "_"))
     np.savez_compressed(root / f"{stem}.npz", **{k: np.asarray(v) for k, v in arrays.items()})
     (root / f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {root / stem}.npz / .json: {sum(s['n_events'] for s in samples.values())} events")
+    print(json.dumps(meta["measured"], indent=1))
 
 
 if __name__ == "__main__":
