@@ -173,7 +173,7 @@ def model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
     loso, loso_std = summary.get("model_loso_balanced_accuracy"), summary.get("model_loso_balanced_accuracy_std")
     if loso is not None:
         n_s = summary.get("model_n_samples")
-        acc_txt += f", on a held-out glass {100 * loso:.0f} ± {100 * (loso_std or 0):.0f} %"
+        acc_txt += f",\non a held-out glass {100 * loso:.0f} ± {100 * (loso_std or 0):.0f} %"
         acc_txt += f" (leave-one-sample-out, {n_s} samples)" if n_s else " (leave-one-sample-out)"
     note = f"model: {summary.get('model_source') or 'trained'}, {n} training events{acc_txt}"
     small = n is None or n < MIN_MODEL_EVENTS
@@ -184,7 +184,7 @@ def model_note(applied: dict, labels: list[str]) -> tuple[str, bool]:
 
 def _annotate(fig, note: str, small: bool) -> None:
     if note:
-        fig.text(0.01, 0.005, note, fontsize=6.5, color="firebrick" if small else "0.3", va="bottom", ha="left")
+        fig.text(0.01, 0.005, note, fontsize=6.0, color="firebrick" if small else "0.3", va="bottom", ha="left")
 
 
 def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list[Path]:
@@ -222,7 +222,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     if twin is not None:
         twin.set_ylabel("σ_xx (GPa, dotted)")
     ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_vs_strain.png", sources, "mean softness vs strain"))
 
@@ -249,7 +249,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     ax.set_xlabel("softness S of Al5 before loading")
     ax.set_ylabel("P_R (CN decreased by the final strain)\nnumbers: Al5 atoms per bin")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "rearrangement_probability.png", sources, "P_R vs softness"))
 
@@ -269,7 +269,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     for ax in axes:
         ax.set_xlabel("strain ε_xx")
     axes[0].legend(frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
     from .softness_response import response_figures

@@ -45,7 +45,7 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     paths = []
 
     def finish(fig, name: str, sources: list, title: str) -> None:
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        fig.tight_layout(rect=(0, 0.09, 1, 1))
         annotate(fig)
         paths.append(save(fig, out_dir / name, sources, title))
 
