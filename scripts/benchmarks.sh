@@ -15,3 +15,11 @@ echo "[bench] bench_kill_cost"
 python benchmarks/bench_kill_cost.py "$@"
 echo "[bench] bench_tension (smoke quench + plane strain)"
 python benchmarks/bench_tension.py
+ARCHIVE="$(dirname "${BASH_SOURCE[0]}")/../../shared/data/fast-tension/fast-tension.aiida"
+if [ -f "$ARCHIVE" ]; then
+    echo "[bench] bench_minimizers (frames of the shared fast-tension archive, imported if missing)"
+    verdi -p aloxide archive import "$ARCHIVE" >/dev/null
+    python benchmarks/bench_minimizers.py --frames 2 "$@"
+else
+    echo "[bench] bench_minimizers skipped: it needs ../shared/data/fast-tension/fast-tension.aiida"
+fi
