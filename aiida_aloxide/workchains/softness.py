@@ -90,6 +90,12 @@ def validate_softness_parameters(value: orm.Dict, _ctx=None) -> str | None:
     return None
 
 
+def dynamics_section(p: dict[str, Any]) -> orm.Dict:
+    """The ``dynamics`` section of a resolved softness protocol as the DynamicsWorkChain's parameters: one
+    construction for the softness chain and the study, so both launch identical (cacheable) dynamics."""
+    return orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
+
+
 def resolved_events(p: dict[str, Any]) -> dict[str, Any]:
     """The ``events`` section with the start of the examples moved past the averaging window, so every
     time-averaged configuration has its whole past window inside the trajectory."""
@@ -304,7 +310,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
     def run_dynamics(self):
         """One DynamicsWorkChain per sample without a given trajectory, all at once."""
         p = self.ctx.params
-        dyn = orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
+        dyn = dynamics_section(p)
         futures = {}
         given = self.inputs.get("trajectories") or {}
         for label in self.ctx.labels:

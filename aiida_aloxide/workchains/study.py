@@ -24,7 +24,7 @@ from ..functions.study import pressure_label, study_summary
 from .dynamics import DynamicsWorkChain
 from .protocols import ProtocolBuilderMixin
 from .quench import LiquidWorkChain, QuenchWorkChain
-from .softness import SoftnessWorkChain
+from .softness import SoftnessWorkChain, dynamics_section
 from .study_inputs import (
     DEFAULT_PROTOCOL,
     LOADINGS,
@@ -183,6 +183,16 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         stored = [n for n in nodes.values() if n.is_stored and not isinstance(n, orm.AbstractCode)]
         self._group().add_nodes(stored)
 
+    def _child_failed(self, exit_code, label: str, node, prefix: str = ""):
+        """``exit_code`` of a failed child of pressure ``label``: its status and message, after ``prefix``."""
+        return self._fail(
+            exit_code.format(
+                pressure=self.ctx.pressures[label],
+                status=node.exit_status,
+                message=f"{prefix}{node.exit_message or node.process_state.value}",
+            )
+        )
+
     def _fail(self, code):
         """Group what exists, then return the exit code."""
         self._collect()
@@ -258,13 +268,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         for label in self.ctx.labels:
             node = self.ctx[f"quench_{label}"]
             if not node.is_finished_ok:
-                return self._fail(
-                    self.exit_codes.ERROR_QUENCH_FAILED.format(
-                        pressure=self.ctx.pressures[label],
-                        status=node.exit_status,
-                        message=node.exit_message or node.process_state.value,
-                    )
-                )
+                return self._child_failed(self.exit_codes.ERROR_QUENCH_FAILED, label, node)
             self.out(f"samples.{label}", node.outputs.structure)
             self.out(f"properties.{label}", node.outputs.properties)
         self._collect()
@@ -295,7 +299,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         if not self.inputs.softness.value:
             return
         p = self._parameters("dynamics").get_dict()
-        dyn = orm.Dict({**p["dynamics"], "protocol": p.get("protocol", "custom")})
+        dyn = dynamics_section(p)
         for label in self.ctx.labels:
             builder = DynamicsWorkChain.get_builder_from_parameters(
                 self.inputs.code,
@@ -318,13 +322,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         for label in self.ctx.labels:
             node = self.ctx[f"equilibrate_{label}"]
             if not node.is_finished_ok:
-                return self._fail(
-                    self.exit_codes.ERROR_TENSION_FAILED.format(
-                        pressure=self.ctx.pressures[label],
-                        status=node.exit_status,
-                        message=f"equilibration: {node.exit_message or node.process_state.value}",
-                    )
-                )
+                return self._child_failed(self.exit_codes.ERROR_TENSION_FAILED, label, node, "equilibration: ")
         self._collect()
         return None
 
@@ -355,13 +353,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             for _, prefix, _ in self._loadings():
                 node = self.ctx[f"{prefix}_{label}"]
                 if not node.is_finished_ok:
-                    return self._fail(
-                        self.exit_codes.ERROR_TENSION_FAILED.format(
-                            pressure=self.ctx.pressures[label],
-                            status=node.exit_status,
-                            message=f"{prefix}: {node.exit_message or node.process_state.value}",
-                        )
-                    )
+                    return self._child_failed(self.exit_codes.ERROR_TENSION_FAILED, label, node, f"{prefix}: ")
             node = self.ctx[f"tension_{label}"]
             self.out(f"stress_strain.{label}", node.outputs.stress_strain)
             self.out(f"tension.{label}", node.outputs.summary)
