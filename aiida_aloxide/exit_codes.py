@@ -58,7 +58,10 @@ EXIT_CODES: dict[str, tuple[ExitCodeRow, ...]] = {
     "aloxide.lammps": _CALCJOB,
     "aloxide.lammps.restart": (_UNRECOVERABLE,),
     "aloxide.quench": (_STAGE_FAILED,),  # and aloxide.quench.liquid
-    "aloxide.tension": (_RUN_FAILED,),  # plane strain and plane stress
+    "aloxide.tension": (  # plane strain and plane stress
+        _RUN_FAILED,
+        ExitCodeRow(514, "ERROR_ANALYSIS_FAILED", "Deformation analysis of the frames failed: {message}"),
+    ),
     "aloxide.dynamics": (_RUN_FAILED, _NO_FRAMES),
     "aloxide.softness": (
         _RUN_FAILED,

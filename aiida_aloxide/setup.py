@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .slots import POOL_PROPERTY
+
 __all__ = [
     "DEFAULT_CODE_LABEL",
     "DEFAULT_COMPUTER_LABEL",
@@ -212,9 +214,15 @@ def ensure_computer(
     *,
     mpiprocs: int | None = None,
     workdir: str | Path | None = None,
+    slots: int | None = None,
+    oversubscribe: bool = False,
     report: SetupReport | None = None,
 ):
-    """The localhost computer (direct scheduler) with the wheel's ``mpirun`` and a default rank count."""
+    """The localhost computer (direct scheduler) with the wheel's ``mpirun``, a default rank count and a slot pool.
+
+    ``slots``: LAMMPS ranks that may run at once (:mod:`aiida_aloxide.slots`; default: the cores); more than
+    the cores only with ``oversubscribe``.
+    """
     from aiida import orm
     from aiida.common.exceptions import NotExistent
     from aiida.manage.configuration import get_config
@@ -224,6 +232,14 @@ def ensure_computer(
     procs = int(mpiprocs) if mpiprocs else ncores
     if procs < 1:
         raise ValueError(f"mpiprocs must be >= 1, got {procs}")
+    pool_slots = int(slots) if slots is not None else ncores
+    if pool_slots < 1:
+        raise ValueError(f"slots must be >= 1, got {pool_slots}")
+    if pool_slots > ncores and not oversubscribe:
+        raise ValueError(
+            f"{pool_slots} slots on a machine with {ncores} cores would oversubscribe it (ranks sharing a core "
+            "waste CPU time polling each other); pass --oversubscribe if you mean it"
+        )
     try:
         computer = orm.load_computer(label)
     except NotExistent:
@@ -236,8 +252,11 @@ def ensure_computer(
     if computer is not None:
         if mpiprocs:
             computer.set_default_mpiprocs_per_machine(procs)
+        if slots is not None or computer.get_property(POOL_PROPERTY, None) is None:
+            _set_pool(computer, pool_slots)
         report.add(
-            f"computer {label!r}: exists, reused ({computer.get_default_mpiprocs_per_machine()} MPI ranks by default)"
+            f"computer {label!r}: exists, reused ({computer.get_default_mpiprocs_per_machine()} MPI ranks by default, "
+            f"{computer.get_property(POOL_PROPERTY)['slots']} slots)"
         )
         return computer
     mpirun = find_executable("mpirun")
@@ -256,8 +275,18 @@ def ensure_computer(
     computer.store()
     computer.configure(safe_interval=0)
     computer.set_minimum_job_poll_interval(1)
-    report.add(f"computer {label!r}: created (core.local/core.direct, {procs} MPI ranks by default, {mpirun})")
+    _set_pool(computer, pool_slots)
+    report.add(
+        f"computer {label!r}: created (core.local/core.direct, {procs} MPI ranks by default, "
+        f"{pool_slots} slots, {mpirun})"
+    )
     return computer
+
+
+def _set_pool(computer, slots: int) -> None:
+    """Give a local computer a slot pool of ``slots`` ranks, its state beside the computer's work directory."""
+    directory = Path(computer.get_workdir().replace("{username}", "")).parent / f".slots-{computer.uuid[:8]}"
+    computer.set_property(POOL_PROPERTY, {"slots": int(slots), "dir": str(directory)})
 
 
 def ensure_code(

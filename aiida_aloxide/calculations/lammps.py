@@ -19,6 +19,9 @@ from ..data.structure import structure_arrays, validate_alumina
 from ..exit_codes import add_exit_codes
 from ..lammps_io import write_data
 from ..potentials import MATSUI
+from ..schema.stage import stage_work
+from ..slots import POOL_PROPERTY
+from ..slots import prepend_text as slot_prepend
 from ..trajectory import cell_lengths
 from .script import (
     DATA_FILENAME,
@@ -117,6 +120,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             required=False,
             help="GPUs per node for the `gpu` and `kk` accelerators (default 1 for `gpu`; `kk` without it runs on "
             "OpenMP threads).",
+        )
+        spec.input(
+            "metadata.options.priority",
+            valid_type=float,
+            required=False,
+            help="Order in the local slot pool (higher first): the estimated work of the run's whole remaining "
+            "chain; unset: this run's own work (atoms × MD-step equivalents).",
         )
         spec.input(
             "structure",
@@ -288,6 +298,16 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         if "restart_file" in self.inputs:
             restart = self.inputs.restart_file
             calcinfo.local_copy_list = [(restart.uuid, restart.filename, RESTART_IN)]
+        pool = self.inputs.code.computer.get_property(POOL_PROPERTY, None)
+        if pool:
+            res = options.resources
+            ranks = int(
+                res.get("tot_num_mpiprocs") or res.get("num_machines", 1) * res.get("num_mpiprocs_per_machine", 1)
+            )
+            priority = options.get("priority")
+            if priority is None:
+                priority = stage_work(validate_stage(stage), len(types))
+            calcinfo.prepend_text = slot_prepend(pool, ranks * threads, priority)
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         return calcinfo

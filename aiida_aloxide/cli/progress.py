@@ -40,6 +40,8 @@ def branch_of(link_label: str) -> str | None:
     """Display name of the branch a study child is (``p0 quench``, ``softness``), ``None`` for others."""
     if link_label in ("softness", "liquid"):
         return link_label
+    if link_label.startswith("liquid_"):  # one melt per replica: ``liquid_r2``
+        return f"liquid {link_label[len('liquid_') :]}"
     for prefix, name in BRANCH_PREFIXES:
         if link_label.startswith(prefix):
             return f"{link_label[len(prefix) :]} {name}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..setup import DEFAULT_PROFILE
@@ -27,6 +29,13 @@ __all__ = ["setup"]
 @click.option("--rmq-host", default="127.0.0.1", show_default=True)
 @click.option("--rmq-port", default=5672, show_default=True, type=int)
 @click.option("--mpiprocs", type=click.IntRange(min=1), default=None, help="MPI ranks per LAMMPS run [all cores].")
+@click.option(
+    "--slots",
+    type=click.IntRange(min=1),
+    default=None,
+    help="LAMMPS ranks allowed to run at once on this machine; more jobs wait, most work first [all cores].",
+)
+@click.option("--oversubscribe", is_flag=True, help="Allow more --slots than cores.")
 def setup(
     profile_name: str,
     postgres: bool,
@@ -38,10 +47,18 @@ def setup(
     rmq_host: str,
     rmq_port: int,
     mpiprocs: int | None,
+    slots: int | None,
+    oversubscribe: bool,
 ) -> None:
     """Create or reuse the profile, the localhost computer and the LAMMPS code (idempotent)."""
     from ..setup import SetupReport, ensure_code, ensure_computer, ensure_profile
 
+    ncores = os.cpu_count() or 1
+    if slots is not None and slots > ncores and not oversubscribe:  # before any profile is touched
+        raise click.ClickException(
+            f"--slots {slots} on a machine with {ncores} cores would oversubscribe it; "
+            "add --oversubscribe if you mean it"
+        )
     report = SetupReport()
     pg = {"host": pg_host, "port": pg_port, "user": pg_user, "password": pg_password} if postgres else None
     try:
@@ -52,7 +69,7 @@ def setup(
             rabbitmq={"broker_host": rmq_host, "broker_port": rmq_port},
             report=report,
         )
-        computer = ensure_computer(mpiprocs=mpiprocs, report=report)
+        computer = ensure_computer(mpiprocs=mpiprocs, slots=slots, oversubscribe=oversubscribe, report=report)
         ensure_code(computer, report=report)
     except (ValueError, FileNotFoundError, ConnectionError) as exc:
         raise click.ClickException(str(exc)) from exc

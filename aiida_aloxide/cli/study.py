@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..schema import MAX_REPLICAS
 from .common import load_code, load_node, load_softness_model, with_profile
 from .options import (
     CODE_OPTION,
@@ -58,6 +59,7 @@ def study_builder(
     overrides: str | None,
     loading: Sequence[str] = (),
     softness_model: str | None = None,
+    replicas: int = 1,
 ) -> ProcessBuilder:
     """A FractureStudyWorkChain builder, protocol errors as click errors."""
     from aiida import orm
@@ -85,6 +87,7 @@ def study_builder(
             label=label,
             # plane strain always runs (the analyses use it); named loadings add to it
             loading=tuple(dict.fromkeys(("plane_strain", *loading))) if loading else LOADINGS,
+            replicas=replicas,
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -116,6 +119,14 @@ def _study_options(func: F) -> F:
             default=None,
             help="Model applied to the tension frames: 'trained' (this study's own), 'reference' (the packaged "
             "model) or a SoftnessModelData PK [reference for smoke/demo, trained for fast/paper].",
+        ),
+        click.option(
+            "--replicas",
+            type=click.IntRange(1, MAX_REPLICAS),
+            default=1,
+            show_default=True,
+            help="Independent samples per pressure (own melt, seed derived from --seed); the summary then gives "
+            "mean ± standard error of every scalar.",
         ),
         LABEL_OPTION(help="Study label (group aloxide/study/<label>) [the PK]."),
         click.option("--overrides", default=None, help='JSON by section, e.g. \'{"tension": {"max_strain": 0.2}}\'.'),
@@ -155,12 +166,14 @@ def _name(node: orm.ProcessNode) -> str:
     help="File for AiiDA's log of the run (every work chain's REPORT lines) [./study-<PK>.log].",
 )
 def run_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
-            softness_model: str | None, label: str | None, overrides: str | None, code_label: str | None,
-            interval: float, log_path: str | None) -> None:  # fmt: skip
+            softness_model: str | None, replicas: int, label: str | None, overrides: str | None,
+            code_label: str | None, interval: float, log_path: str | None) -> None:  # fmt: skip
     """Run the study here and wait, printing a line per branch whenever one of its stages finishes."""
     from ..report.tables import summary_markdown
 
-    builder = study_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model)
+    builder = study_builder(
+        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas
+    )
     node = run_with_progress(builder, interval, log=log_path)
     click.echo(summary_markdown(node.outputs.summary.get_dict()))
     click.echo(f"group: {node.base.extras.get('aloxide_study_group')}")
@@ -170,12 +183,14 @@ def run_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bo
 @with_profile
 @_study_options
 def submit_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
-               softness_model: str | None, label: str | None, overrides: str | None,
+               softness_model: str | None, replicas: int, label: str | None, overrides: str | None,
                code_label: str | None) -> None:  # fmt: skip
     """Submit the study to the daemon (start it with `verdi daemon start`)."""
     from aiida.engine import submit
 
-    builder = study_builder(code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model)
+    builder = study_builder(
+        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas
+    )
     node = submit(builder)
     click.echo(f"submitted study PK {node.pk}; follow it with `aiida-aloxide study show {node.pk}`")
 
@@ -238,6 +253,12 @@ def show_cmd(ident: str) -> None:
     """Status tree of a study: every child process, its state and exit code / message."""
     node = _load_study(ident)
     click.echo("\n".join(_tree(node)))
+    if "summary" in node.outputs and node.outputs.summary.get("replicas"):
+        from ..report.tables import replica_table, table_markdown
+
+        table = replica_table(node.outputs.summary.get_dict())
+        if table is not None:
+            click.echo(table_markdown(table))
     if not node.is_terminated:
         from .live import running_stages
         from .progress import branch_of

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from aiida import orm
 
 from .versioning import calcfunction
 
-__all__ = ["SUMMARY_COLUMNS", "pressure_label", "study_summary"]
+__all__ = ["SUMMARY_COLUMNS", "pressure_label", "replica_statistics", "study_summary"]
 
 #: Columns of the per-pressure rows, in table order (``None`` when not computed).
 SUMMARY_COLUMNS = (
@@ -23,6 +25,35 @@ SUMMARY_COLUMNS = (
 def pressure_label(pressure: float) -> str:
     """Link-label-safe name of a quench pressure: ``p0``, ``p4``, ``p0_5``."""
     return f"p{pressure:g}".replace(".", "_").replace("-", "m").replace("+", "")
+
+
+def replica_statistics(rows: dict[str, dict[str, Any]], columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Mean, standard error (sample std / √N) and the N values of every numeric column, per quench pressure.
+
+    ``rows``: label -> row; samples of one pressure are the rows with equal ``pressure``. A column with a
+    missing value in any replica gets ``None`` (no mean of a subset); booleans and text are skipped.
+    """
+    by_pressure: dict[float, list[str]] = {}
+    for label, row in rows.items():
+        by_pressure.setdefault(float(row["pressure"]), []).append(label)
+    out: dict[str, dict[str, Any]] = {}
+    for pressure, labels in sorted(by_pressure.items()):
+        stats: dict[str, Any] = {"pressure": pressure, "n": len(labels), "labels": labels, "mean": {}, "se": {},
+                                 "values": {}}  # fmt: skip
+        for col in columns:
+            values = [rows[k].get(col) for k in labels]
+            if col == "pressure" or any(isinstance(v, bool | str) for v in values):
+                continue
+            if any(v is None for v in values):
+                stats["mean"][col] = stats["se"][col] = None
+                stats["values"][col] = values
+                continue
+            arr = np.asarray(values, dtype=float)
+            stats["mean"][col] = float(arr.mean())
+            stats["se"][col] = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else None
+            stats["values"][col] = [float(v) for v in arr]
+        out[pressure_label(pressure)] = stats
+    return out
 
 
 def _get(d: dict[str, Any], key: str) -> Any:
@@ -41,7 +72,7 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
     """
     labels = sorted(
         (k[len("properties_") :] for k in nodes if k.startswith("properties_")),
-        key=lambda k: nodes[f"properties_{k}"]["pressure"],
+        key=lambda k: (nodes[f"properties_{k}"]["pressure"], int(k.rsplit("_r", 1)[1]) if "_r" in k else 0),
     )
     rows: dict[str, dict[str, Any]] = {}
     for label in labels:
@@ -80,4 +111,7 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
             "unstrained_median_softness": _get(soft, "unstrained_median_softness"),
             "softness_next_step_auc": _get(rsp, "mean_auc"),
         }
-    return orm.Dict({"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows})
+    result = {"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows}
+    if len({row["pressure"] for row in rows.values()}) < len(rows):  # replicas: mean ± SE per pressure
+        result["replicas"] = replica_statistics(rows, SUMMARY_COLUMNS)
+    return orm.Dict(result)

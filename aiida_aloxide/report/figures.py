@@ -27,6 +27,7 @@ __all__ = [
     "deformation_table",
     "model_note",
     "pressure_figure",
+    "replica_band_figure",
     "save_figure",
     "run_label",
     "softness_figures",
@@ -76,7 +77,7 @@ def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path)
         curve = wc.outputs.stress_strain
         p = _pressure_of(wc)
         stress_loading = wc.process_label == "PlaneStressWorkChain"
-        label = (f"{p:g} GPa" if p is not None else f"PK {wc.pk}") + (" (plane stress)" if stress_loading else "")
+        label = run_label(wc) + (" (plane stress)" if stress_loading else "")
         colour = colours.setdefault(p if p is not None else float(-wc.pk), f"C{len(colours) % 10}")
         e, s = curve.get_array("strain"), curve.get_array("stress_xx")
         err = curve.get_array("stress_xx_sem") if "stress_xx_sem" in curve.get_arraynames() else None
@@ -96,10 +97,71 @@ def tension_table(tensions: Sequence[orm.WorkflowNode]) -> str:
     return table_markdown(tension_runs_table(records))
 
 
+def _replica_of(tension: orm.WorkflowNode) -> int | None:
+    """1-based replica of the sample a tension work chain pulled (quench extra ``aloxide_replica``), if any."""
+    qb = orm.QueryBuilder()
+    qb.append(orm.WorkflowNode, filters={"id": tension.pk}, tag="t")
+    qb.append(orm.Data, with_outgoing="t", edge_filters={"label": "structure"}, tag="s")
+    qb.append(orm.WorkflowNode, with_outgoing="s", filters={"extras": {"has_key": "aloxide_replica"}},
+              project=["extras.aloxide_replica"])  # fmt: skip
+    row = qb.first()
+    return None if row is None else int(row[0]) + 1
+
+
 def run_label(wc: orm.WorkflowNode) -> str:
-    """Legend label of a tension work chain: its sample's quench pressure, else its PK."""
+    """Legend label of a tension work chain: its sample's quench pressure (and replica), else its PK."""
     p = _pressure_of(wc)
-    return f"{p:g} GPa" if p is not None else f"PK {wc.pk}"
+    if p is None:
+        return f"PK {wc.pk}"
+    r = _replica_of(wc)
+    return f"{p:g} GPa" + (f" r{r}" if r is not None and _has_replicas(wc) else "")
+
+
+def _has_replicas(wc: orm.WorkflowNode) -> bool:
+    """The tension belongs to a study of more than one replica per pressure."""
+    caller = wc.caller
+    return caller is not None and int(caller.base.extras.get("aloxide_replicas", 1)) > 1
+
+
+def _mean_se_on_grid(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard error of y(x) over curves sharing one x grid (rounded to 1e-6), where ≥ 2 have a value."""
+    grid = sorted({round(float(v), 6) for x, _ in curves for v in x})
+    table = np.full((len(curves), len(grid)), np.nan)
+    index = {v: i for i, v in enumerate(grid)}
+    for k, (x, y) in enumerate(curves):
+        for xv, yv in zip(x, y, strict=True):
+            table[k, index[round(float(xv), 6)]] = yv
+    n = np.sum(np.isfinite(table), axis=0)
+    keep = n >= 2
+    mean = np.nanmean(table[:, keep], axis=0)
+    se = np.nanstd(table[:, keep], axis=0, ddof=1) / np.sqrt(n[keep])
+    return np.asarray(grid)[keep], mean, se
+
+
+def replica_band_figure(groups: dict[float, list[tuple[orm.WorkflowNode, orm.ArrayData]]], path: str | Path) -> Path:
+    """σ_xx(ε) and DC(ε) per quench pressure as mean ± standard error over replicas (plane strain)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.6))
+    nodes: list[orm.Node] = []
+    for i, (pressure, pairs) in enumerate(sorted(groups.items())):
+        colour = f"C{i % 10}"
+        stress = [(wc.outputs.stress_strain.get_array("strain"), wc.outputs.stress_strain.get_array("stress_xx"))
+                  for wc, _ in pairs]  # fmt: skip
+        dc = [(c.get_array("strain"), c.get_array("fraction_dc")) for _, c in pairs]
+        nodes += [wc.outputs.stress_strain for wc, _ in pairs] + [c for _, c in pairs]
+        for ax, data in zip(axes, (stress, dc), strict=True):
+            x, mean, se = _mean_se_on_grid(data)
+            ax.plot(x, mean, color=colour, lw=1.4, label=f"{pressure:g} GPa (N = {len(pairs)})")
+            ax.fill_between(x, mean - se, mean + se, color=colour, alpha=0.25, lw=0)
+    axes[0].set_ylabel("σ_xx (GPa)")
+    axes[0].axhline(0, color="0.6", lw=0.6)
+    axes[1].set_ylabel("DC fraction of Al")
+    for ax in axes:
+        ax.set_xlabel("strain ε_xx")
+    axes[0].legend(title="quench pressure (replicas)", frameon=False)
+    axes[0].set_title("plane-strain stress: mean ± SE over replicas", fontsize=10)
+    axes[1].set_title("decreased coordination: mean ± SE", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, nodes, "replicas: mean ± standard error")
 
 
 def switching_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:

@@ -26,6 +26,8 @@ __all__ = ["FIGURE_CAPTIONS", "StudyReport", "figure_caption", "index_html", "st
 #: Captions of the report's figures by file stem; a figure without one is captioned by the title
 #: :func:`~aiida_aloxide.report.figures.save_figure` wrote into its PNG metadata.
 FIGURE_CAPTIONS = {
+    "replica_bands": "Plane-strain σ_xx and DC fraction vs strain per quench pressure: mean (line) ± standard "
+    "error (band) over the independent replicas, where at least two replicas reach that strain.",
     "stress_strain": "σ_xx vs strain of every tension run (Fig. 1A of the paper): plane strain with markers, "
     "plane stress dashed, one colour per quench pressure.",
     "bond_switching": "Fractions of Al whose coordination decreased (DC), increased (IC) or kept its number "
@@ -199,6 +201,13 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
         spatial_profile_figure(pairs, out / "switching_vs_fracture_plane.png"),
         pressure_figure([node.outputs.properties[k] for k in labels], out / "density_coordination.png"),
     ]
+    if summary.get("replicas"):
+        from .figures import replica_band_figure
+
+        groups: dict[float, list] = {}
+        for k, pair in zip(labels, pairs, strict=True):
+            groups.setdefault(float(summary["rows"][k]["pressure"]), []).append(pair)
+        figs.insert(0, replica_band_figure(groups, out / "replica_bands.png"))
     applied = None
     extra: list[Table] = []
     if "softness" in children and "applied" in children["softness"].outputs:
@@ -221,7 +230,8 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
         f"Group {node.base.extras.get('aloxide_study_group', '')}, study UUID {node.uuid}, "
         f"created {node.ctime:%Y-%m-%d %H:%M}.",
         "Every number and figure is read from the study's stored nodes. summary.csv holds the "
-        "per-pressure values at full precision, one row per quench pressure.",
+        "per-sample values at full precision, one row per sample (with replicas: then the mean and standard "
+        "error of each pressure).",
     ]
     report = StudyReport(
         out, out / "summary.md", out / "summary.csv", out / "index.html", figs, summary_markdown(summary)

@@ -23,6 +23,7 @@ __all__ = [
     "deformation_record",
     "fmt_value",
     "own_model_tables",
+    "replica_table",
     "samples_table",
     "softness_table",
     "study_tables",
@@ -313,6 +314,8 @@ def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, 
     """
     rows = _rows(summary, details)
     tables = [samples_table(rows), tension_table(tension_records(summary, details)), switching_table(rows)]
+    if (replicas := replica_table(summary)) is not None:
+        tables.insert(0, replicas)
     if any(r.get(f"hydrostatic_al{s}") is not None for r in rows for s in (4, 5, 6)):
         tables.append(atomic_stress_table(rows))
     if any(r.get("softness_model") is not None or r.get("unstrained_mean_softness") is not None for r in rows):
@@ -327,6 +330,37 @@ def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, 
             )
         tables.append(softness_table(rows, note))
     return tables
+
+
+#: Columns of the replica table (mean ± standard error over the replicas of each pressure).
+REPLICA_COLUMNS = ("density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fracture_strain", "toughness",
+                   "ps_peak_stress", "dc", "ic", "sc", "d_mean", "unstrained_mean_softness")  # fmt: skip
+
+
+def replica_table(summary: Mapping[str, Any]) -> Table | None:
+    """Mean ± standard error over the replicas of each pressure (``None`` for a one-replica study)."""
+    stats = summary.get("replicas")
+    if not stats:
+        return None
+    groups = sorted(stats.values(), key=lambda g: g["pressure"])
+    keys = [c for c in REPLICA_COLUMNS if any(g["mean"].get(c) is not None for g in groups)]
+    rows = []
+    for g in groups:
+        cells = [f"{g['pressure']:g}", str(g["n"])]
+        for key in keys:
+            spec = _column(key).fmt
+            mean, se = g["mean"].get(key), g["se"].get(key)
+            cells.append("–" if mean is None else f"{fmt_value(mean, spec)} ± {fmt_value(se, spec)}")
+        rows.append(cells)
+    return Table(
+        "Replicas: mean ± standard error",
+        ["P (GPa)", "N", *(_column(k).header for k in keys)],
+        rows,
+        notes=[
+            "Each replica is an independent melt (seed derived from the study seed) quenched, pulled and analysed "
+            "alone; standard error = sample standard deviation / √N. Every replica's value is in summary.csv."
+        ],
+    )
 
 
 def summary_markdown(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, Any]] | None = None) -> str:
@@ -432,13 +466,24 @@ def csv_header(summary: Mapping[str, Any]) -> list[str]:
 
 
 def write_summary_csv(summary: Mapping[str, Any], path: str | Path) -> Path:
-    """The summary Dict as CSV, one row per pressure, the stored values at full precision (empty: missing)."""
+    """The summary Dict as CSV, one row per sample, the stored values at full precision (empty: missing).
+
+    With replicas, each pressure's rows are followed by a ``mean`` and a ``standard error`` row
+    (sample column ``p4 mean``, ``p4 standard error``).
+    """
     path = Path(path)
     cols = summary["columns"]
+    stats = summary.get("replicas") or {}
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(csv_header(summary))
         for label in summary["labels"]:
             row = summary["rows"][label]
             writer.writerow([label, *("" if row.get(c) is None else row.get(c) for c in cols)])
+            group = next((k for k, g in stats.items() if g["labels"][-1] == label), None)
+            if group is not None:
+                g = stats[group]
+                for name, values in (("mean", g["mean"]), ("standard error", g["se"])):
+                    cells = [g["pressure"] if c == "pressure" else values.get(c) for c in cols]
+                    writer.writerow([f"{group} {name}", *("" if v is None else v for v in cells)])
     return path

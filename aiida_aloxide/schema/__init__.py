@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "LAMMPS_SEED",
     "MAX_LAMMPS_SEED",
+    "MAX_REPLICAS",
     "MAX_NUMPY_SEED",
     "NUMPY_SEED",
     "Boolean",
@@ -178,6 +179,8 @@ class Ramp(Constraint):
 
 
 #: LAMMPS ``velocity ... create`` seeds: positive and well inside a LAMMPS ``int``.
+#: Replicas per pressure a study accepts (``study run --replicas``): each is a full melt, quench and tension.
+MAX_REPLICAS = 20
 MAX_LAMMPS_SEED = 900_000_000
 LAMMPS_SEED = Interval(Integral, 1, MAX_LAMMPS_SEED, whole_floats=True)
 #: numpy / scikit-learn seeds of the analyses (``numpy.random.default_rng`` takes 0 … 2³²−1 here).

@@ -202,3 +202,22 @@ def _validate_segment(seg: Any, k: int) -> dict[str, Any]:
 def stage_md_steps(stage: dict[str, Any]) -> int:
     """Total MD steps of a validated stage (minimisations not counted)."""
     return sum(s.get("steps", 0) for s in stage["segments"])
+
+
+#: MD-step equivalents of one CG minimisation (≈ 150 iterations, each ≈ 3 force evaluations): for priorities only.
+MINIMIZE_STEP_EQUIVALENT = 450
+
+
+def stage_work(stage: dict[str, Any], natoms: int) -> float:
+    """Estimated work of a validated stage, atoms × MD-step equivalents: the slot pool's "longest first" order."""
+    steps = 0
+    for seg in stage["segments"]:
+        if seg["type"] == "strain_steps":
+            steps += len(seg["strains"]) * (seg["equil_steps"] + seg["sample_steps"] + MINIMIZE_STEP_EQUIVALENT)
+        elif seg["type"] == "minimize":
+            steps += MINIMIZE_STEP_EQUIVALENT
+        elif seg["type"] == "minimize_frames":
+            steps += seg["n_frames"] * MINIMIZE_STEP_EQUIVALENT
+        else:
+            steps += seg.get("steps", 0)
+    return float(natoms) * max(steps, 1)

@@ -13,6 +13,7 @@ from ..data.structure import validate_alumina
 from ..potentials import MATSUI
 from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
 from ..schema import LAMMPS_SEED, problem, section_problem
+from ..schema.stage import StageError, stage_work, validate_stage
 from .restart import LammpsRestartWorkChain
 
 __all__ = [
@@ -170,16 +171,24 @@ class LammpsLauncher:
             builder.metadata.label = label
         return builder
 
+    def _runs_left(self) -> int:
+        """LAMMPS runs this chain still has to launch, this one included (the slot pool's priority); 1 unless known."""
+        return 1
+
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
-        for a ``minimize_frames`` stage)."""
+        for a ``minimize_frames`` stage). Its slot-pool priority: its own work × the chain's runs left."""
+        try:
+            priority = stage_work(validate_stage(stage), len(structure.sites)) * max(self._runs_left(), 1)
+        except (StageError, KeyError, TypeError, ValueError):
+            priority = 0.0  # the CalcJob's validator names the problem
         inputs = AttributeDict(
             {
                 "lammps": {
                     "code": self.inputs.code,
                     "structure": structure,
                     "parameters": orm.Dict(stage),
-                    "metadata": {"options": self.ctx.options, "label": name},
+                    "metadata": {"options": {**self.ctx.options, "priority": priority}, "label": name},
                 },
                 "metadata": {"call_link_label": name, "label": name},
             }

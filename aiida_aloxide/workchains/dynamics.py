@@ -240,6 +240,10 @@ class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         self.ctx.velocities = node.outputs.velocities
         return None
 
+    def _runs_left(self) -> int:
+        """Recording chunks left (the equilibration counts as one)."""
+        return len(self.ctx.get("chunks", [])) - int(self.ctx.get("index", 0)) + 1
+
     def has_next_chunk(self) -> bool:
         """Recorded chunks remain."""
         return self.ctx.index < len(self.ctx.chunks)

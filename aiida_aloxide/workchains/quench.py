@@ -96,6 +96,10 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
             self.inputs.seed,
         )
 
+    def _runs_left(self) -> int:
+        """Stages left, this one included."""
+        return len(self.ctx.get("stages", [])) - int(self.ctx.get("index", 0))
+
     def has_next_stage(self) -> bool:
         """True while stages remain."""
         return self.ctx.index < len(self.ctx.stages)

@@ -20,7 +20,8 @@ from aiida.engine import ToContext, WorkChain, if_
 from ..data.softness_model import SoftnessModelData
 from ..exit_codes import add_exit_codes
 from ..functions.analysis import deformation_analysis
-from ..functions.study import pressure_label, study_summary
+from ..functions.study import study_summary
+from ..slots import POOL_PROPERTY
 from .dynamics import DynamicsWorkChain
 from .protocols import ProtocolBuilderMixin
 from .quench import LiquidWorkChain, QuenchWorkChain
@@ -30,6 +31,8 @@ from .study_inputs import (
     LOADINGS,
     SECTIONS,
     define_inputs,
+    replica_seed,
+    sample_label,
     study_protocol_inputs,
     study_protocols,
     validate_loading,
@@ -118,6 +121,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         label: str | None = None,
         loading: list[str] | tuple[str, ...] = LOADINGS,
         softness_model: SoftnessModelData | None = None,
+        replicas: int = 1,
     ):
         """A ready builder from resolved ``parameters`` (``get_protocol_inputs``'s); reads no protocol file."""
         resolved = parameters.get_dict()
@@ -130,6 +134,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         # Frozen here: a protocol file edited while the study runs changes nothing in it.
         builder.parameters = {section: orm.Dict(resolved[section]) for section in SECTIONS}
         builder.seed = orm.Int(seed)
+        builder.replicas = orm.Int(replicas)
         builder.softness = orm.Bool(softness)
         builder.loading = orm.List(list(loading))
         if options is not None:
@@ -139,7 +144,8 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         if softness_model is not None:
             builder.softness_model = softness_model
         pressures_txt = "/".join(f"{float(p):g}" for p in pressures)
-        builder.metadata.label = label or f"study {resolved['protocol']} {pressures_txt} GPa"  # type: ignore[attr-defined]
+        times = f" × {replicas}" if replicas > 1 else ""
+        builder.metadata.label = label or f"study {resolved['protocol']} {pressures_txt} GPa{times}"  # type: ignore[attr-defined]
         return builder
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -159,8 +165,25 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         }
         return [(name, *chains[name]) for name in LOADINGS if name in self.inputs.loading.get_list()]
 
-    def _options(self) -> dict[str, Any] | None:
-        return self.inputs.options.get_dict() if "options" in self.inputs else None
+    def _options(self, ranks: int | None = 1) -> dict[str, Any] | None:
+        """CalcJob options of the children: the ``options`` input if given; on a computer with a slot pool
+        (``aiida-aloxide setup``) ``ranks`` MPI ranks per run (default 1: two 1-rank runs use two cores better
+        than one 2-rank run, and the pool keeps the machine full), unless a protocol or override sets mpiprocs."""
+        if "options" in self.inputs:
+            return self.inputs.options.get_dict()
+        pool = self.inputs.code.computer.get_property(POOL_PROPERTY, None)
+        if not pool or ranks is None or self.ctx.get("fixed_ranks"):
+            return None
+        return {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": int(ranks)}}
+
+    def _liquid_ranks(self) -> int:
+        """Ranks of each melt: the pool's slots shared by the replicas' melts (they run when nothing else does)."""
+        pool = self.inputs.code.computer.get_property(POOL_PROPERTY, None) or {}
+        return max(int(pool.get("slots", 1)) // len(self.ctx.replica_seeds), 1)
+
+    def _seed(self, label: str) -> int:
+        """The seed of sample ``label``'s replica."""
+        return self.ctx.replica_seeds[self.ctx.replica[label]]
 
     def _group(self) -> orm.Group:
         """The study's group, created in ``setup``."""
@@ -201,8 +224,18 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
     # -- steps -----------------------------------------------------------------------------------
     def setup(self):
         """Pressure labels, the group and the node's extras."""
-        self.ctx.pressures = {pressure_label(float(p)): float(p) for p in self.inputs.pressures.get_list()}
-        self.ctx.labels = sorted(self.ctx.pressures, key=self.ctx.pressures.get)
+        n = self.inputs.replicas.value if "replicas" in self.inputs else 1
+        self.ctx.replica_seeds = [replica_seed(self.inputs.seed.value, r) for r in range(n)]
+        self.ctx.pressures, self.ctx.replica = {}, {}
+        for p in self.inputs.pressures.get_list():
+            for r in range(n):
+                self.ctx.pressures[sample_label(float(p), r, n)] = float(p)
+                self.ctx.replica[sample_label(float(p), r, n)] = r
+        self.ctx.labels = sorted(self.ctx.pressures, key=lambda k: (self.ctx.pressures[k], self.ctx.replica[k]))
+        self.ctx.fixed_ranks = any(
+            (section.get_dict() if hasattr(section, "get_dict") else {}).get("mpiprocs") is not None
+            for section in (self._parameters(name) for name in SECTIONS)
+        )
         self.ctx.extra_nodes = []
         label = self.inputs.label.value if "label" in self.inputs else str(self.node.pk)
         group, created = orm.Group.collection.get_or_create(f"{GROUP_PREFIX}{label}")
@@ -215,51 +248,67 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             {
                 "aloxide_workflow": "study",
                 "aloxide_protocol": self.inputs.protocol.value,
-                "aloxide_pressures": [self.ctx.pressures[k] for k in self.ctx.labels],
+                "aloxide_pressures": sorted(set(self.ctx.pressures.values())),
+                "aloxide_replicas": len(self.ctx.replica_seeds),
                 "aloxide_study_group": group.label,
                 "aloxide_softness": self.inputs.softness.value,
                 "aloxide_loading": self.inputs.loading.get_list(),
             }
         )
-        self.report(f"study {group.label}: pressures {[self.ctx.pressures[k] for k in self.ctx.labels]} GPa")
+        pressures = sorted(set(self.ctx.pressures.values()))
+        times = f", {n} replicas each (seeds {self.ctx.replica_seeds})" if n > 1 else ""
+        self.report(f"study {group.label}: pressures {pressures} GPa{times}")
         self._collect()
 
+    def _liquid_key(self, replica: int) -> str:
+        """Context key and call link label of a replica's liquid: ``liquid`` for one replica."""
+        return "liquid" if len(self.ctx.replica_seeds) == 1 else f"liquid_r{replica + 1}"
+
     def run_liquid(self):
-        """The pressure-independent melt → cool → compress, once for every pressure (SPEC §2 steps 2-4)."""
-        builder = LiquidWorkChain.get_builder_from_parameters(
-            self.inputs.code, self._parameters("quench"), seed=self.inputs.seed.value, options=self._options()
-        )
-        builder.metadata.call_link_label = "liquid"  # type: ignore[attr-defined]
-        self.report("melting one liquid for every pressure")
-        return ToContext(liquid=self.submit(builder))
+        """The pressure-independent melt → cool → compress, once per replica for every pressure (SPEC §2 steps 2-4)."""
+        futures = {}
+        for r, seed in enumerate(self.ctx.replica_seeds):
+            builder = LiquidWorkChain.get_builder_from_parameters(
+                self.inputs.code, self._parameters("quench"), seed=seed, options=self._options(self._liquid_ranks())
+            )
+            builder.metadata.call_link_label = self._liquid_key(r)  # type: ignore[attr-defined]
+            futures[self._liquid_key(r)] = self.submit(builder)
+        self.report(f"melting {len(futures)} liquid(s), one per replica, for every pressure")
+        return ToContext(**futures)
 
     def inspect_liquid(self):
-        """The liquid must have finished."""
-        node = self.ctx.liquid
-        if not node.is_finished_ok:
-            return self._fail(
-                self.exit_codes.ERROR_LIQUID_FAILED.format(
-                    status=node.exit_status, message=node.exit_message or node.process_state.value
+        """Every liquid must have finished."""
+        for r in range(len(self.ctx.replica_seeds)):
+            node = self.ctx[self._liquid_key(r)]
+            if not node.is_finished_ok:
+                return self._fail(
+                    self.exit_codes.ERROR_LIQUID_FAILED.format(
+                        status=node.exit_status, message=node.exit_message or node.process_state.value
+                    )
                 )
-            )
         self._collect()
         return None
 
     def run_quenches(self):
         """One QuenchWorkChain per pressure from the shared liquid, all at once."""
         futures = {}
-        liquid = {"structure": self.ctx.liquid.outputs.structure, "velocities": self.ctx.liquid.outputs.velocities}
         for label in self.ctx.labels:
+            r = self.ctx.replica[label]
+            liquid = self.ctx[self._liquid_key(r)].outputs
             builder = QuenchWorkChain.get_builder_from_parameters(
                 self.inputs.code,
                 self.ctx.pressures[label],
                 self._parameters("quench"),
-                seed=self.inputs.seed.value,
-                options=self._options(),
+                seed=self._seed(label),
+                # as many ranks as the melt: a one-replica quench runs as it always did (identical densities)
+                options=self._options(self._liquid_ranks()),
             )
-            builder.liquid = liquid
+            builder.liquid = {"structure": liquid.structure, "velocities": liquid.velocities}
             builder.metadata.call_link_label = f"quench_{label}"  # type: ignore[attr-defined]
-            futures[f"quench_{label}"] = self.submit(builder)
+            node = self.submit(builder)
+            # Queryable: QueryBuilder over replicas filters quench nodes on these extras.
+            node.base.extras.set_many({"aloxide_replica": r, "aloxide_seed": self._seed(label)})
+            futures[f"quench_{label}"] = node
         self.report(f"quenching {len(futures)} samples")
         return ToContext(**futures)
 
@@ -282,7 +331,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 self.inputs.code,
                 self.ctx[f"quench_{label}"].outputs.structure,
                 self._parameters("tension"),
-                seed=self.inputs.seed.value,
+                seed=self._seed(label),
                 options=self._options(),
             )
             builder.metadata.call_link_label = f"equilibrate_{label}"  # type: ignore[attr-defined]
@@ -305,7 +354,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 self.inputs.code,
                 self.ctx[f"quench_{label}"].outputs.structure,
                 dyn,
-                seed=self.inputs.seed.value,
+                seed=self._seed(label),
                 options=self._options(),
             )
             builder.metadata.call_link_label = f"dynamics_{label}"  # type: ignore[attr-defined]
@@ -336,10 +385,12 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                     self.inputs.code,
                     self.ctx[f"quench_{label}"].outputs.structure,
                     self._parameters("tension"),
-                    seed=self.inputs.seed.value,
+                    seed=self._seed(label),
                     options=self._options(),
                 )
                 builder.equilibrated = {"structure": eq.outputs.structure, "velocities": eq.outputs.velocities}
+                if loading == "plane_strain":
+                    builder.analyse = orm.Bool(True)  # its analysis right after its frames (issue #20)
                 builder.metadata.call_link_label = f"{prefix}_{label}"  # type: ignore[attr-defined]
                 name = loading.replace("_", " ")
                 builder.metadata.label = f"{name} {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
@@ -365,19 +416,23 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         return None
 
     def analyse(self):
-        """Bond switching, D and atomic stress of every tension's frames (SPEC §4)."""
+        """Bond switching, D and atomic stress of every tension's frames (SPEC §4): run by each plane-strain chain
+        as soon as its frames exist (``analyse`` input); here they are collected (or run, for a chain without)."""
         self.ctx.deformation = {}
         for label in self.ctx.labels:
-            frames = self.ctx[f"tension_{label}"].outputs.frames
-            result, node = deformation_analysis.run_get_node(
-                frames, metadata={"call_link_label": f"deformation_{label}"}
-            )
-            if not node.is_finished_ok:
-                return self._fail(
-                    self.exit_codes.ERROR_ANALYSIS_FAILED.format(
-                        pressure=self.ctx.pressures[label], message=node.exit_message or node.process_state.value
-                    )
+            tension = self.ctx[f"tension_{label}"]
+            if "deformation" in tension.outputs and "summary" in tension.outputs.deformation:
+                result = dict(tension.outputs.deformation)
+            else:
+                result, node = deformation_analysis.run_get_node(
+                    tension.outputs.frames, metadata={"call_link_label": f"deformation_{label}"}
                 )
+                if not node.is_finished_ok:
+                    return self._fail(
+                        self.exit_codes.ERROR_ANALYSIS_FAILED.format(
+                            pressure=self.ctx.pressures[label], message=node.exit_message or node.process_state.value
+                        )
+                    )
             self.ctx.deformation[label] = result["summary"]
             self.out(f"deformation.{label}", result["summary"])
             self.out(f"deformation_curves.{label}", result["curves"])

@@ -15,6 +15,7 @@ from aiida import orm
 
 from ..data.softness_model import SoftnessModelData
 from ..functions.study import pressure_label
+from ..schema import MAX_REPLICAS
 from .common import validate_seed
 from .protocols import ProtocolError, ProtocolMixin
 from .quench import MAX_PRESSURE_GPA, QuenchWorkChain
@@ -24,14 +25,18 @@ from .tension import PlaneStrainWorkChain
 __all__ = [
     "DEFAULT_PROTOCOL",
     "LOADINGS",
+    "MAX_REPLICAS",
     "SECTIONS",
     "define_inputs",
+    "replica_seed",
+    "sample_label",
     "study_protocol_inputs",
     "study_protocols",
     "validate_loading",
     "validate_overrides",
     "validate_pressures",
     "validate_protocol",
+    "validate_replicas",
     "validate_study_inputs",
 ]
 
@@ -117,6 +122,14 @@ def define_inputs(spec) -> None:
         help="Loading conditions: plane_strain (required, analysed) and optionally plane_stress.",
     )
     spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(1), validator=validate_seed)
+    spec.input(
+        "replicas",
+        valid_type=orm.Int,
+        default=lambda: orm.Int(1),
+        validator=validate_replicas,
+        help=f"Independent samples per pressure (own melt, seed derived from `seed`), 1-{MAX_REPLICAS}; "
+        "with more than one the summary gives every scalar as mean ± standard error.",
+    )
     spec.input("options", valid_type=orm.Dict, required=False, help="CalcJob options for every LAMMPS run.")
     spec.input(
         "softness",
@@ -145,6 +158,30 @@ def define_inputs(spec) -> None:
             help=f"Resolved {section} protocol, as `{section}` work chains take it.",
         )
     spec.inputs.validator = validate_study_inputs
+
+
+def validate_replicas(value: orm.Int, _ctx) -> str | None:
+    """1 … :data:`MAX_REPLICAS` replicas per pressure."""
+    n = value.value
+    if isinstance(n, bool) or not 1 <= n <= MAX_REPLICAS:
+        return f"replicas must be between 1 and {MAX_REPLICAS} (each is a full melt, quench and tension), got {n}"
+    return None
+
+
+def replica_seed(seed: int, replica: int) -> int:
+    """Seed of replica ``replica`` (0-based) of a study seeded ``seed``: replica 0 keeps ``seed`` (a one-replica
+    study is the study it always was), the others are spread deterministically over the LAMMPS seed range."""
+    from ..schema import MAX_LAMMPS_SEED
+
+    if replica == 0:
+        return int(seed)
+    return int((int(seed) * 7919 + replica * 104_729) % (MAX_LAMMPS_SEED - 1)) + 1
+
+
+def sample_label(pressure: float, replica: int, replicas: int) -> str:
+    """Link label of one sample: ``p4`` for a single replica, ``p4_r1`` … ``p4_rN`` otherwise."""
+    base = pressure_label(pressure)
+    return base if replicas == 1 else f"{base}_r{replica + 1}"
 
 
 def validate_loading(value: orm.List, _ctx) -> str | None:

@@ -193,6 +193,12 @@ class TensionEquilibrationWorkChain(_TensionCommon):
     that both loadings start from the same stored configuration.
     """
 
+    def _runs_left(self) -> int:
+        """The equilibration and the plane-strain chunks that wait for it: the pool starts it early."""
+        p = self.ctx.params
+        steps = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9)) + 1
+        return 1 + -(-steps // int(p["chunk_steps"]))
+
     @classmethod
     def define(cls, spec):
         """Outline: replicate, equilibrate; outputs the equilibrated structure and its velocities."""
@@ -287,6 +293,25 @@ class _TensionBase(_TensionCommon):
 class PlaneStrainWorkChain(_TensionBase):
     """Stepwise plane-strain tension to fracture (minimise, NVT hold, sample σ at every 0.01 strain)."""
 
+    @classmethod
+    def define(cls, spec):
+        """Plus ``analyse``: the SPEC §4 analysis of the frames as the chain's last step (the study's way)."""
+        super().define(spec)
+        spec.input(
+            "analyse",
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(False),
+            help="Run deformation_analysis (bond switching, D, atomic stress) on the frames as soon as they exist, "
+            "so a study's analysis of one pressure does not wait for the other pressures' tensions.",
+        )
+        spec.output_namespace(
+            "deformation",
+            valid_type=orm.Data,
+            dynamic=True,
+            required=False,
+            help="deformation_analysis outputs (summary, curves, per_atom) when `analyse`.",
+        )
+
     def inspect_equilibration(self):
         """Prepare the list of strains: 0 (the unstrained reference), Δε, 2Δε, ... up to the maximum."""
         code = super().inspect_equilibration()
@@ -299,6 +324,11 @@ class PlaneStrainWorkChain(_TensionBase):
         self.ctx.fractured = False
         self.ctx.sxx: list[float] = []
         return None
+
+    def _runs_left(self) -> int:
+        """Strain-step chunks left (fracture may end the chain earlier)."""
+        left = len(self.ctx.get("strains", [])) - int(self.ctx.get("next_index", 0))
+        return max(-(-left // int(self.ctx.params["chunk_steps"])), 1) if "params" in self.ctx else 1
 
     def should_continue(self) -> bool:
         """More strain steps to run and no fracture yet."""
@@ -371,6 +401,18 @@ class PlaneStrainWorkChain(_TensionBase):
             f"plane strain done: peak {s['peak_stress']:.2f} GPa at ε={s['strain_at_peak']:.2f}, "
             f"fracture strain {s['fracture_strain']}, toughness {s['toughness']:.3f} GJ/m3"
         )
+        if not self.inputs.analyse.value:
+            return None
+        from ..functions.analysis import deformation_analysis
+
+        analysis, node = deformation_analysis.run_get_node(
+            result["frames"], metadata={"call_link_label": "deformation"}
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=node.exit_message or node.process_state.value)
+        for key, value in analysis.items():
+            self.out(f"deformation.{key}", value)
+        return None
 
 
 class PlaneStressWorkChain(_TensionBase):
@@ -387,6 +429,12 @@ class PlaneStressWorkChain(_TensionBase):
         n_frames = int(math.floor(p["plane_stress_strain"] / p["frame_strain"] + 1e-9))
         self.ctx.frames_left = n_frames
         return None
+
+    def _runs_left(self) -> int:
+        """Deformation chunks left, the one being launched included."""
+        if "params" not in self.ctx or "frames_left" not in self.ctx:
+            return 1
+        return max(-(-int(self.ctx.frames_left) // int(self.ctx.params["chunk_steps"])), 0) + 1
 
     def should_continue(self) -> bool:
         """More strain to apply."""

@@ -564,6 +564,8 @@ WORKCHAIN_ROWS = [
      "melt_ps must be >= 0"),
     ("study-loading-unknown", lambda c, s: _study(c, s, loading=["shear"]), "unknown loading"),
     ("study-seed-range", lambda c, s: _study(c, s, seed=0), "seed must be in [1, 900000000]"),
+    ("study-replicas-range", lambda c, s: _study(c, s, replicas=0), "replicas must be between 1 and 20"),
+    ("study-replicas-cap", lambda c, s: _study(c, s, replicas=21), "replicas must be between 1 and 20"),
 ]  # fmt: skip
 
 
@@ -674,8 +676,11 @@ CLI_ROWS = [
     ("cli-setup-broker", ["setup", "--broker", "kafka"], "is not one of"),
     ("cli-setup-mpiprocs", ["setup", "--mpiprocs", "0"], "is not in the range x>=1"),
     ("cli-setup-port", ["setup", "--pg-port", "5432; ls"], "is not a valid integer"),
+    ("cli-setup-slots-zero", ["setup", "--slots", "0"], "is not in the range x>=1"),
+    ("cli-setup-slots-oversubscribe", ["setup", "--slots", "4096"], "would oversubscribe it"),
     ("cli-demo-protocol", ["demo", "--protocol", "huge"], "unknown protocol"),
     ("cli-study-pressure", ["study", "run", "-P", "-1", "--code", "{code}"], "pressure must be between 0 and 50"),
+    ("cli-study-replicas", ["study", "run", "--replicas", "0", "--code", "{code}"], "Invalid value for '--replicas'"),
     ("cli-study-overrides-json", ["study", "run", "-P", "0", "--overrides", "{not json", "--code", "{code}"],
      "is not JSON"),
     ("cli-study-overrides-key", ["study", "submit", "--overrides", '{"tension": {"nope": 1}}', "--code", "{code}"],

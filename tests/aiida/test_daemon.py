@@ -37,7 +37,7 @@ EXPECTED_PATHS = {
     *(f"quench_p0/{stage}{it}" for stage in ("quench", "relax") for it in ("", "/iteration_01")),
     "equilibrate_p0", "equilibrate_p0/replicate_x",
     "equilibrate_p0/equilibrate", "equilibrate_p0/equilibrate/iteration_01", "tension_p0", "tension_p0/strain_000",
-    "tension_p0/strain_000/iteration_01", "tension_p0/collect_plane_strain", "deformation_p0", "summary",
+    "tension_p0/strain_000/iteration_01", "tension_p0/collect_plane_strain", "tension_p0/deformation", "summary",
 }  # fmt: skip
 
 

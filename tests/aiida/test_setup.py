@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from aiida_aloxide.cli import cli
@@ -74,3 +75,20 @@ def test_setup_after_an_archive_import_makes_its_own_computer_and_code(aiida_pro
     assert code.uuid != stale.uuid and orm.load_node(stale.pk).label == f"lmp-x-imported-{stale.pk}"
     assert ensure_code(computer, "lmp-x", report=report).uuid == code.uuid  # the good one is reused
     assert sum("renamed" in line for line in report.lines) == 2
+
+
+def test_slot_pool_refuses_more_slots_than_cores_unless_asked(aiida_profile, tmp_path):
+    """A pool of more ranks than cores oversubscribes the machine: refused before anything is made."""
+    from aiida_aloxide.slots import POOL_PROPERTY
+
+    ncores = os.cpu_count() or 1
+    with pytest.raises(ValueError, match="oversubscribe"):
+        ensure_computer("pool-host", workdir=tmp_path, slots=ncores + 1)
+    with pytest.raises(ValueError, match="slots must be >= 1"):
+        ensure_computer("pool-host", workdir=tmp_path, slots=0)
+    computer = ensure_computer("pool-host", workdir=tmp_path, slots=ncores + 1, oversubscribe=True)
+    assert computer.get_property(POOL_PROPERTY)["slots"] == ncores + 1
+    computer = ensure_computer("pool-host", workdir=tmp_path)  # reused: the pool stays as set
+    assert computer.get_property(POOL_PROPERTY)["slots"] == ncores + 1
+    result = CliRunner().invoke(cli, ["setup", "--slots", str(ncores + 5)])
+    assert result.exit_code != 0 and "--oversubscribe" in result.output, result.output

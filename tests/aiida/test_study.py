@@ -51,14 +51,19 @@ def test_study_run_smoke(smoke_study, demo_output):
     node, output = smoke_study
     assert node.is_finished_ok
     # Progress: per branch, stages done / planned whenever one finishes; then the overhead ratio and the report.
-    for branch in ("liquid", "p0 quench", "p4 plane strain", "p0 plane stress", "p4 analysis", "softness"):
+    for branch in ("liquid", "p0 quench", "p4 plane strain", "p0 plane stress", "softness"):
         assert re.search(rf"^\[demo +\d+ s\] {branch} +(\d+)/\1 finished in \d+ s$", output, re.M), branch
+    # Each pressure's analysis ran inside its plane-strain chain, as soon as its frames existed (issue #20).
+    for label in ("p0", "p4"):
+        analysis = node.outputs.deformation[label].creator
+        tension = node.base.links.get_outgoing(link_label_filter=f"tension_{label}").one().node
+        assert analysis.caller.pk == tension.pk and analysis.ctime < tension.mtime
     assert re.search(r"^\[demo +\d+ s\] liquid +\d+/3 done", output, re.M)  # melt, cool + liquid, compress
     assert re.search(r"^\[demo +\d+ s\] p4 quench +\d+/2 done", output, re.M)  # NPT quench, relax
     states: dict[str, list] = {}
     for branch, *state in re.findall(r"^\[demo +\d+ s\] (.+?) +(\d+)/(\S+) (done|finished)", output, re.M):
         states.setdefault(branch, []).append(tuple(state))
-    assert len(states) == 14 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
+    assert len(states) == 12 and all(len(v) == len(set(v)) for v in states.values())  # a line only on a change
     # AiiDA's own lines go to the log file the progress names, not to the terminal.
     log = demo_output / "study.log"
     assert f"AiiDA log of the run (every work chain's REPORT lines): {log.resolve()}" in output
@@ -184,7 +189,7 @@ def test_study_list_and_show(aiida_profile, smoke_study):
     assert str(node.pk) in listing.output and "aloxide/study/smoke-t" in listing.output and "0, 4" in listing.output
     shown = CliRunner().invoke(study, ["show", "-p", aiida_profile.name, str(node.pk)])
     assert shown.exit_code == 0, shown.output
-    for child in ("quench_p0", "quench_p4", "tension_p0", "tension_p4", "deformation_p0", "summary", "melt"):
+    for child in ("quench_p0", "quench_p4", "tension_p0", "tension_p4", "deformation", "summary", "melt"):
         assert child in shown.output
     assert "Finished [0]" in shown.output and "| quench pressure (GPa) |" in shown.output
     bad = CliRunner().invoke(study, ["show", "-p", aiida_profile.name, str(node.outputs.summary.pk)])
@@ -360,6 +365,8 @@ def test_builder_errors(lammps_code):
         (["--protocol", "huge"], "unknown protocol"),
         (["--overrides", '{"tension": {"nope": 1}}'], "unknown override key"),
         (["--loading", "uniaxial"], "Invalid value for '--loading'"),
+        (["--replicas", "0"], "Invalid value for '--replicas'"),
+        (["--replicas", "21"], "Invalid value for '--replicas'"),
     ],
 )
 def test_cli_bad_inputs(aiida_profile, lammps_code, args, message):
