@@ -129,6 +129,18 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             "chain; unset: this run's own work (atoms × MD-step equivalents).",
         )
         spec.input(
+            "metadata.options.slot_chain",
+            valid_type=str,
+            required=False,
+            help="UUID of the work chain the run belongs to, for the local slot pool (its reservations).",
+        )
+        spec.input(
+            "metadata.options.slot_continues",
+            valid_type=bool,
+            required=False,
+            help="The chain runs another LAMMPS job after this one: the slot pool keeps its ranks for it briefly.",
+        )
+        spec.input(
             "structure",
             valid_type=orm.StructureData,
             validator=_validate_structure,
@@ -307,7 +319,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             priority = options.get("priority")
             if priority is None:
                 priority = stage_work(validate_stage(stage), len(types))
-            calcinfo.prepend_text = slot_prepend(pool, ranks * threads, priority)
+            calcinfo.prepend_text = slot_prepend(
+                pool,
+                ranks * threads,
+                priority,
+                chain=options.get("slot_chain"),
+                continues=bool(options.get("slot_continues")),
+            )
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         return calcinfo

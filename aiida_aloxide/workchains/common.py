@@ -175,6 +175,10 @@ class LammpsLauncher:
         """LAMMPS runs this chain still has to launch, this one included (the slot pool's priority); 1 unless known."""
         return 1
 
+    def _continues(self) -> bool:
+        """This chain launches another LAMMPS run after the one being launched (the pool keeps its slot for it)."""
+        return self._runs_left() > 1
+
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
         for a ``minimize_frames`` stage). Its slot-pool priority: its own work × the chain's runs left."""
@@ -188,7 +192,15 @@ class LammpsLauncher:
                     "code": self.inputs.code,
                     "structure": structure,
                     "parameters": orm.Dict(stage),
-                    "metadata": {"options": {**self.ctx.options, "priority": priority}, "label": name},
+                    "metadata": {
+                        "options": {
+                            **self.ctx.options,
+                            "priority": priority,
+                            "slot_chain": self.node.uuid,
+                            "slot_continues": self._continues(),
+                        },
+                        "label": name,
+                    },
                 },
                 "metadata": {"call_link_label": name, "label": name},
             }
