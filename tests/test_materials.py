@@ -1,6 +1,10 @@
-"""Materials as data (issue #21): the packaged alumina file holds SPEC §1's numbers; bad files are refused."""
+"""Materials as data (issue #21): the packaged alumina file holds SPEC §1's numbers, the silica file
+loads; bad files are refused."""
 
 from __future__ import annotations
+
+import re
+from importlib import resources
 
 import pytest
 from click.testing import CliRunner
@@ -56,3 +60,37 @@ def test_bad_material_files_are_refused(change, message):
 def test_materials_command_lists_them():
     result = CliRunner().invoke(cli, ["materials"])
     assert result.exit_code == 0 and "alumina-matsui" in result.output and "Matsui" in result.output
+
+
+SILICA_TEXT = resources.files("aiida_aloxide.materials").joinpath("silica-bks.yaml").read_text()
+
+
+def test_silica_file_loads():
+    m = load_material("silica-bks")
+    assert "silica-bks" in available_materials() and m.types == {"Si": 1, "O": 2}
+    assert m.pairs[("Si", "O")]["A"] == 18003.7572 and m.pairs[("Si", "O")]["rho"] == 1 / 4.87318
+    assert m.short_range_form == "mie" and set(m.short_range) == {("Si", "O"), ("O", "O")}
+    assert m.analysis["cation"] == "Si" and m.analysis["coordination_classes"] == [4, 5, 6]
+    assert m.literature and all("source" in entry for entry in m.literature)
+    alumina = load_material(DEFAULT_MATERIAL)  # the new keys default to the alumina behaviour
+    assert (alumina.coulomb_cutoff, alumina.shift, alumina.short_range) == (None, False, {})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("O-O: {epsilon", "Al-O: {epsilon"), "pair Al-O names a species it does not declare"),
+        (("Si-O: {A: 18003.7572", "Si-Ge: {A: 18003.7572"), "pair Si-Ge names a species it does not declare"),
+        (("Si: {mass: 28.0855, charge: 2.4}", "Si: {mass: 28.0855, charge: 2.5}"), "net charge of 0.1 e"),
+        (("sigma: 1.313635, n: 30, m: 6}", "sigma: 1.313635, n: 30}"), "short-range pair Si-O needs"),
+        (("sigma: 1.779239,", "sigma: -1.779239,"), "short-range pair O-O: all terms must be positive"),
+        (("sigma: 1.779239, n: 30, m: 6", "sigma: 1.779239, n: 6, m: 30"), "exponent n must exceed m"),
+        (("form: mie", "form: zbl"), "short-range form 'zbl' is not one of"),
+        (("b: 4.87318, C: 133.5381", "C: 133.5381"), "pair Si-O needs exactly one of rho and b"),
+        (("b: 2.76000, C: 175.0000", "b: 2.76000"), "pair O-O misses Buckingham terms ['C']"),
+    ],
+)
+def test_bad_silica_files_are_refused(change, message):
+    assert change[0] in SILICA_TEXT
+    with pytest.raises(ValueError, match=re.escape(message)):
+        material_from_text(SILICA_TEXT.replace(*change, 1))

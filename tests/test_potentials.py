@@ -1,4 +1,5 @@
-"""Matsui potential: parameters from the Matsui combining form, and LAMMPS energies vs the closed form."""
+"""Matsui potential: parameters from the Matsui combining form, and LAMMPS energies vs the closed form;
+the silica-bks material: BKS + 30-6 core pair energies in LAMMPS vs the hand formula."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 
 from aiida_aloxide.lammps_io import parse_log, write_data
-from aiida_aloxide.potentials import MATSUI, SPECIES_TYPES
+from aiida_aloxide.materials import load_material
+from aiida_aloxide.potentials import MATSUI, SPECIES_TYPES, mie_prefactor, pair_commands
 
 from .helpers import run_lammps
 
@@ -85,3 +87,121 @@ def test_lammps_energy_matches_closed_form(tmp_path, spacing, kspace, tol):
     pe = table[-1, cols.index("PotEng")]
     expected = closed_form_energy(pos, species, MATSUI.cutoff)
     assert pe == pytest.approx(expected, abs=tol), (pe, expected)
+
+
+# --- silica-bks (issue #21): BKS Buckingham + 30-6 core, LAMMPS vs the hand formula ------------------
+
+SILICA = load_material("silica-bks")
+# van Beest, Kramer & van Santen, PRL 64, 1955 (1990): A (eV), b (1/Å), C (eV Å^6); Si-Si none.
+BKS = {("Si", "O"): (18003.7572, 4.87318, 133.5381), ("O", "O"): (1388.7730, 2.76000, 175.0000)}
+# Saika-Voivod, Sciortino & Poole, PRE 63, 011202 (2000): 4 eps [(sigma/r)^30 - (sigma/r)^6].
+CORE = {("Si", "O"): (3.097948e-3, 1.313635), ("O", "O"): (1.05105048e-3, 1.779239)}
+
+
+def bks_short_range(pair: tuple[str, str], r: np.ndarray, core: bool = True, shift_at: float | None = None):
+    """A exp(-b r) - C/r^6 (+ 4 eps [(s/r)^30 - (s/r)^6]), minus its value at ``shift_at``; no Coulomb."""
+
+    def raw(x):
+        a, b, c = BKS[pair]
+        e = a * np.exp(-b * x) - c / x**6
+        if core:
+            eps, sig = CORE[pair]
+            e = e + 4 * eps * ((sig / x) ** 30 - (sig / x) ** 6)
+        return e
+
+    r = np.asarray(r, dtype=float)
+    return raw(r) - (raw(shift_at) if shift_at is not None else 0.0)
+
+
+def silica_pair_energies(tmp_path, pair: tuple[str, str], distances, charged: bool = False) -> np.ndarray:
+    """LAMMPS ``run 0`` potential energy of one pair of atoms at each distance (60 Å box).
+
+    Uncharged atoms isolate the short-range part; the k-space solver is still declared (with a
+    fixed splitting parameter), as ``buck/coul/long`` requires one.
+    """
+    types = SILICA.types
+    q = SILICA.charges if charged else {s: 0.0 for s in types}
+    data = "\n".join(
+        [
+            "two atoms",
+            "",
+            "2 atoms",
+            "2 atom types",
+            "",
+            "0 60 xlo xhi",
+            "0 60 ylo yhi",
+            "0 60 zlo zhi",
+            "",
+            "Masses",
+            "",
+            *(f"{t} {SILICA.masses[s]}" for s, t in types.items()),
+            "",
+            "Atoms # charge",
+            "",
+            f"1 {types[pair[0]]} {q[pair[0]]} 30 30 30",
+            f"2 {types[pair[1]]} {q[pair[1]]} 31 30 30",
+            "",
+        ]
+    )
+    lines = ["units metal", "atom_style charge", "boundary p p p", "read_data pair.data"]
+    lines += pair_commands(SILICA, kspace_style="ewald", kspace_accuracy=1e-8)
+    if not charged:
+        lines.append("kspace_modify gewald 0.3")  # Ewald cannot derive its splitting from zero charges
+    lines += ["thermo_style custom step pe", "thermo_modify norm no"]
+    for r in distances:
+        lines += [f"set atom 2 x {30 + r:.12f}", "run 0 post no", f'print "ALOXPE {r:.12f} $(pe:%.15g)"']
+    log = run_lammps(tmp_path, "\n".join(lines) + "\n", {"pair.data": data})
+    values = dict(
+        (float(a), float(b)) for a, b in (ln.split()[1:3] for ln in log.splitlines() if ln.startswith("ALOXPE"))
+    )
+    return np.array([values[float(f"{r:.12f}")] for r in distances])
+
+
+def test_silica_file_holds_the_published_parameters():
+    assert SILICA.types == {"Si": 1, "O": 2} and SILICA.formula_unit == {"Si": 1, "O": 2}
+    assert SILICA.charges == {"Si": 2.4, "O": -1.2} and SILICA.masses == {"Si": 28.0855, "O": 15.9994}
+    assert set(SILICA.pairs) == set(BKS)  # no Si-Si Buckingham term
+    for pair, (a, b, c) in BKS.items():
+        assert SILICA.pairs[pair] == {"A": a, "rho": 1.0 / b, "C": c}
+    for pair, (eps, sig) in CORE.items():
+        assert SILICA.short_range[pair] == {"epsilon": eps, "sigma": sig, "n": 30.0, "m": 6.0}
+    assert (SILICA.cutoff, SILICA.coulomb_cutoff, SILICA.shift) == (5.5, 10.0, True)
+    assert mie_prefactor(12, 6) == pytest.approx(4.0, rel=1e-15)
+
+
+def test_pair_commands_of_alumina_are_the_matsui_lines():
+    """The generic builder reproduces MATSUI's commands, so alumina scripts do not change."""
+    alumina = load_material("alumina-matsui")
+    for kwargs in ({}, {"cutoff": 8.0, "kspace_accuracy": 1e-4}, {"kspace_style": "ewald"}):
+        assert pair_commands(alumina, **kwargs) == MATSUI.lammps_commands(**kwargs)
+    lines = pair_commands(SILICA)
+    assert lines[0] == "pair_style hybrid/overlay buck/coul/long 5.5 10 mie/cut 5.5"
+    assert "pair_coeff 1 1 buck/coul/long 0 1 0" in lines and "pair_modify shift yes" in lines
+
+
+@pytest.mark.lammps
+@pytest.mark.parametrize(
+    ("pair", "distances"), [(("Si", "O"), [0.9, 1.2, 1.6, 2.5, 4.0]), (("O", "O"), [1.4, 2.0, 2.6, 3.5])]
+)
+def test_silica_pair_energy_matches_hand_formula(tmp_path, pair, distances):
+    """Uncharged pair: LAMMPS pe = BKS Buckingham + 30-6 core, shifted to 0 at 5.5 Å, to 1e-6."""
+    pe = silica_pair_energies(tmp_path, pair, distances)
+    expected = bks_short_range(pair, np.array(distances), shift_at=SILICA.cutoff)
+    np.testing.assert_allclose(pe, expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.lammps
+@pytest.mark.parametrize(("pair", "r_max"), [(("Si", "O"), 1.5), (("O", "O"), 2.2)])
+def test_silica_core_removes_the_short_range_collapse(tmp_path, pair, r_max):
+    """Plain BKS turns over and dives (-C/r^6 wins); with the core the energy rises steadily
+    as r decreases from r_max to 0.8 Å, in LAMMPS and in the full pair potential with Coulomb."""
+    r = np.linspace(r_max, 0.8, 15)
+    plain = bks_short_range(pair, r, core=False)
+    assert plain[-1] < plain.max() - 10.0  # the collapse the core is there to remove
+    pe = silica_pair_energies(tmp_path, pair, r)
+    assert np.all(np.diff(pe) > 0), pe
+    # With the bare Coulomb term added, no minimum below 1.2 Å (Si-O) / 1.5 Å (O-O).
+    q = SILICA.charges
+    r_fine = np.linspace(0.8, 1.2 if pair == ("Si", "O") else 1.5, 200)
+    total = bks_short_range(pair, r_fine) + COULOMB_EV_A * q[pair[0]] * q[pair[1]] / r_fine
+    assert np.all(np.diff(total) < 0), "energy must fall monotonically from 0.8 Å outwards"

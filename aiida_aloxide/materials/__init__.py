@@ -3,13 +3,15 @@ force field, electrostatics, the species the analysis follows and its bond cut-o
 
 ``alumina-matsui`` is the default and the only material the study runs today; the work chains still
 use the module-level constants of :mod:`aiida_aloxide.potentials`, which are now built from this file.
+``silica-bks`` (BKS with a 30-6 repulsive core) is the second file; its LAMMPS commands come from
+:func:`aiida_aloxide.potentials.pair_commands`.
 :func:`load_material` reads and checks a file; :func:`available_materials` lists them
 (``aiida-aloxide materials``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -19,6 +21,9 @@ __all__ = ["DEFAULT_MATERIAL", "Material", "available_materials", "load_material
 
 DEFAULT_MATERIAL = "alumina-matsui"
 _FORMS = ("buckingham",)
+#: Optional repulsive core added to the Buckingham pairs: ``mie`` is 4 ε [(σ/r)^n - (σ/r)^m].
+_SHORT_RANGE_FORMS = ("mie",)
+_SHORT_RANGE_TERMS = ("epsilon", "sigma", "n", "m")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,16 @@ class Material:
     kspace_accuracy: float
     analysis: dict[str, Any]
     references: tuple[str, ...]
+    #: Real-space Coulomb cut-off (Å) when it differs from :attr:`cutoff` (then ``cutoff`` is the short-range one).
+    coulomb_cutoff: float | None = None
+    #: Shift the short-range terms to zero at the cut-off (LAMMPS ``pair_modify shift yes``).
+    shift: bool = False
+    #: Form of the repulsive core (one of ``_SHORT_RANGE_FORMS``) or None.
+    short_range_form: str | None = None
+    #: Core terms by species pair (``epsilon``, ``sigma``, ``n``, ``m``).
+    short_range: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    #: Published values the validation compares against (free-form entries with their sources).
+    literature: tuple[dict[str, Any], ...] = ()
 
     @property
     def types(self) -> dict[str, int]:
@@ -79,10 +94,8 @@ def material_from_text(text: str) -> Material:
         raise ValueError(f"material {name}: force-field form {ff['form']!r} is not one of {_FORMS}")
     pairs = {}
     for key, terms in ff["pairs"].items():
-        a, b = key.split("-")
-        if a not in species or b not in species:
-            raise ValueError(f"material {name}: pair {key} names a species it does not declare")
-        pairs[(a, b)] = {k: float(v) for k, v in terms.items()}
+        pairs[_pair(name, key, species)] = _buckingham_terms(name, key, terms)
+    short_form, short_range = _short_range(name, ff.get("short_range"), species)
     analysis = dict(raw["analysis"])
     if analysis.get("cation") not in species or analysis.get("anion") not in species:
         raise ValueError(f"material {name}: analysis cation / anion must be declared species")
@@ -98,4 +111,69 @@ def material_from_text(text: str) -> Material:
         kspace_accuracy=float(ff["kspace_accuracy"]),
         analysis=analysis,
         references=tuple(raw.get("references", ())),
+        coulomb_cutoff=None if ff.get("coulomb_cutoff") is None else float(ff["coulomb_cutoff"]),
+        shift=bool(ff.get("shift", False)),
+        short_range_form=short_form,
+        short_range=short_range,
+        literature=tuple(raw.get("literature", ())),
     )
+
+
+def _pair(name: str, key: str, species: dict[str, Any]) -> tuple[str, str]:
+    """The species pair of a key ``"A-B"``; both must be declared species."""
+    parts = str(key).split("-")
+    if len(parts) != 2 or parts[0] not in species or parts[1] not in species:
+        raise ValueError(f"material {name}: pair {key} names a species it does not declare")
+    return parts[0], parts[1]
+
+
+def _buckingham_terms(name: str, key: str, terms: dict[str, Any]) -> dict[str, float]:
+    """A, rho, C of one Buckingham pair; the file gives either rho (Å) or its inverse b (1/Å)."""
+    unknown = sorted(set(terms) - {"A", "rho", "b", "C"})
+    if unknown:
+        raise ValueError(f"material {name}: pair {key} has unknown Buckingham terms {unknown}")
+    if ("rho" in terms) == ("b" in terms):
+        raise ValueError(f"material {name}: pair {key} needs exactly one of rho and b")
+    missing = [k for k in ("A", "C") if k not in terms]
+    if missing:
+        raise ValueError(f"material {name}: pair {key} misses Buckingham terms {missing}")
+    out = {k: float(v) for k, v in terms.items()}
+    if "b" in out:
+        b = out.pop("b")
+        if not b > 0:
+            raise ValueError(f"material {name}: pair {key}: b must be positive, got {b:g}")
+        out["rho"] = 1.0 / b
+    if not (out["A"] > 0 and out["rho"] > 0 and out["C"] >= 0):
+        raise ValueError(f"material {name}: pair {key}: A and rho must be positive and C not negative")
+    return {"A": out["A"], "rho": out["rho"], "C": out["C"]}
+
+
+def _short_range(
+    name: str, block: dict[str, Any] | None, species: dict[str, Any]
+) -> tuple[str | None, dict[tuple[str, str], dict[str, float]]]:
+    """The optional repulsive-core block: its form and its checked terms by species pair."""
+    if block is None:
+        return None, {}
+    form = block.get("form")
+    if form not in _SHORT_RANGE_FORMS:
+        raise ValueError(f"material {name}: short-range form {form!r} is not one of {_SHORT_RANGE_FORMS}")
+    out = {}
+    for key, terms in (block.get("pairs") or {}).items():
+        pair = _pair(name, key, species)
+        missing = [k for k in _SHORT_RANGE_TERMS if k not in terms]
+        unknown = sorted(set(terms) - set(_SHORT_RANGE_TERMS))
+        if missing or unknown:
+            raise ValueError(
+                f"material {name}: short-range pair {key} needs {list(_SHORT_RANGE_TERMS)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {unknown}" if unknown else "")
+            )
+        values = {k: float(terms[k]) for k in _SHORT_RANGE_TERMS}
+        if not all(v > 0 for v in values.values()):
+            raise ValueError(f"material {name}: short-range pair {key}: all terms must be positive, got {values}")
+        if not values["n"] > values["m"]:
+            raise ValueError(f"material {name}: short-range pair {key}: exponent n must exceed m")
+        out[pair] = values
+    if not out:
+        raise ValueError(f"material {name}: short-range block without pairs")
+    return form, out
