@@ -19,7 +19,8 @@ A chain of runs (the strain chunks of one tension) would lose its slot between t
 run is submitted seconds after the last ends, and a waiting job takes the slot meanwhile — so the longest
 chain would wait half a run at every step. A job that says its chain continues (``--chain ID
 --continues``) leaves its ranks **reserved for that chain** for :data:`GRACE_S` seconds after it ends;
-the chain's next job takes them at once, anyone else only after the grace.
+the chain's next job takes them at once, a job with less work ahead only after the grace (a job with more
+work ahead than the chain takes them at once: a reservation never holds back more important work).
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ def _prune(state: dict[str, Any], now: float | None = None) -> None:
         if not _alive(entry):
             del state["granted"][pid]
             if entry.get("chain"):
-                state["reserved"][entry["chain"]] = {"ranks": int(entry["ranks"]), "until": now + GRACE_S}
+                state["reserved"][entry["chain"]] = {
+                    "ranks": int(entry["ranks"]),
+                    "until": now + GRACE_S,
+                    "priority": float(entry["priority"]),
+                }
     state["waiting"] = {pid: e for pid, e in state["waiting"].items() if _alive(e)}
     state["reserved"] = {c: r for c, r in state["reserved"].items() if float(r["until"]) > now}
 
@@ -101,11 +106,14 @@ def _try(directory: Path, slots: int, me: dict[str, Any]) -> bool:
         key = str(me["pid"])
         state["waiting"].setdefault(key, me)
         used = sum(int(e["ranks"]) for e in state["granted"].values())
-        held = sum(int(r["ranks"]) for r in state["reserved"].values())
         mine = state["reserved"].get(me["from_chain"]) if me["from_chain"] else None
         if mine is not None:  # the chain's next job: the reserved ranks are its own
+            held = sum(int(r["ranks"]) for r in state["reserved"].values())
             granted = used + held - int(mine["ranks"]) + int(me["ranks"]) <= slots or used == 0
-        else:  # first in line among the jobs without a reservation, and room beside grants and reservations
+        else:  # first in line among the jobs without a reservation, and room beside grants and the reservations
+            # of chains with at least as much work ahead (a reservation never holds back more important work)
+            held = sum(int(r["ranks"]) for r in state["reserved"].values()
+                       if float(r.get("priority", 0.0)) >= float(me["priority"]))  # fmt: skip
             line = [e for e in state["waiting"].values() if e.get("from_chain", "") not in state["reserved"]]
             first = min(line, key=lambda e: (-float(e["priority"]), float(e["since"]), e["pid"]))
             granted = first["pid"] == me["pid"] and (used + held + int(me["ranks"]) <= slots or used + held == 0)

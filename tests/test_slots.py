@@ -95,16 +95,16 @@ def test_killed_job_frees_its_slot(tmp_path):
 
 
 def test_a_continuing_chain_keeps_its_slot_for_its_next_job(tmp_path):
-    """Chain X's job ends with --continues: a waiting job of higher priority does not take the slot before X's next
-    job (submitted 1 s later); after X's last job (no --continues) the waiting job runs. An unused reservation
-    expires after the grace (2 s here)."""
+    """Chain X's job (priority 1) ends with --continues: a waiting job of equal priority does not take the slot
+    before X's next job (submitted 1 s later); after X's last job (no --continues) it runs. A job with more work
+    ahead than the reserving chain takes the slot at once. An unused reservation expires after the grace (2 s)."""
     import os
 
     env = {**os.environ, "ALOXIDE_SLOT_GRACE_S": "2"}
     pool, log = tmp_path / "pool", tmp_path / "log"
     first = _job(pool, log, "x1", 1, 1.0, 1.0, 1, "--chain X --continues", env)
     _wait_for(lambda: log.exists())
-    other = _job(pool, log, "other", 1, 100.0, 0.1, 1, "", env)
+    other = _job(pool, log, "other", 1, 1.0, 0.1, 1, "", env)
     _wait_for(lambda: len(slots.pool_state(pool)["waiting"]) == 1)
     assert first.wait(timeout=30) == 0
     time.sleep(1.0)  # AiiDA parsing the run and submitting the chain's next one
@@ -113,6 +113,14 @@ def test_a_continuing_chain_keeps_its_slot_for_its_next_job(tmp_path):
         assert job.wait(timeout=30) == 0
     t = _intervals(log)
     assert t["x1"][1] < t["x2"][0] < t["other"][0]
+
+    log3 = tmp_path / "log3"  # a job with more work ahead than the reserving chain does not wait for it
+    low = _job(pool, log3, "low", 1, 1.0, 0.2, 1, "--chain Z --continues", env)
+    assert low.wait(timeout=30) == 0
+    high = _job(pool, log3, "high", 1, 50.0, 0.1, 1, "", env)
+    assert high.wait(timeout=30) == 0
+    t3 = _intervals(log3)
+    assert t3["high"][0] - t3["low"][1] < 1.5
 
     log2 = tmp_path / "log2"
     lone = _job(pool, log2, "lone", 1, 1.0, 0.2, 1, "--chain Y --continues", env)
