@@ -15,9 +15,10 @@ one with the highest ``--priority`` (estimated work: atoms × steps of its whole
 first, then the oldest; a job never starts ahead of one with higher priority (no starvation of wide
 jobs). A job asking for more ranks than the pool has is started when the pool is empty.
 
-A chain of runs (the strain chunks of one tension) would lose its slot between two runs — the next
-run is submitted seconds after the last ends, and a waiting job takes the slot meanwhile — so the longest
-chain would wait half a run at every step. A job that says its chain continues (``--chain ID
+A chain of runs (the strain chunks of one tension) loses its slot between two runs — the next run is
+submitted seconds after the last ends, and a waiting job takes the slot meanwhile. With
+``ALOXIDE_SLOT_GRACE_S`` > 0 (default 0: measured on the demo, the held slot idles while AiiDA parses the
+run, which costs more than the chain's wait) a job that says its chain continues (``--chain ID
 --continues``) leaves its ranks **reserved for that chain** for :data:`GRACE_S` seconds after it ends;
 the chain's next job takes them at once, a job with less work ahead only after the grace (a job with more
 work ahead than the chain takes them at once: a reservation never holds back more important work).
@@ -40,7 +41,9 @@ __all__ = ["POOL_PROPERTY", "acquire", "pool_state", "prepend_text"]
 POOL_PROPERTY = "aloxide_slot_pool"
 STATE = "pool.json"
 #: Seconds a continuing chain keeps its ranks after one of its jobs ends (AiiDA parses, then submits the next).
-GRACE_S = float(os.environ.get("ALOXIDE_SLOT_GRACE_S", "20"))
+#: Off (0) by default: on the demo the slot then idles while AiiDA parses the run (measured: one LAMMPS running
+#: and the interpreter busy), which costs more than the chain's wait for the next free slot.
+GRACE_S = float(os.environ.get("ALOXIDE_SLOT_GRACE_S", "0"))
 LOCK = "pool.lock"
 
 
