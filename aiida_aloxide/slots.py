@@ -15,13 +15,10 @@ one with the highest ``--priority`` (estimated work: atoms × steps of its whole
 first, then the oldest; a job never starts ahead of one with higher priority (no starvation of wide
 jobs). A job asking for more ranks than the pool has is started when the pool is empty.
 
-A chain of runs (the strain chunks of one tension) loses its slot between two runs — the next run is
-submitted seconds after the last ends, and a waiting job takes the slot meanwhile. With
-``ALOXIDE_SLOT_GRACE_S`` > 0 (default 0: measured on the demo, the held slot idles while AiiDA parses the
-run, which costs more than the chain's wait) a job that says its chain continues (``--chain ID
---continues``) leaves its ranks **reserved for that chain** for :data:`GRACE_S` seconds after it ends;
-the chain's next job takes them at once, a job with less work ahead only after the grace (a job with more
-work ahead than the chain takes them at once: a reservation never holds back more important work).
+A chain of runs (the strain chunks of one tension) gives its slot up between two runs: AiiDA submits
+the next run only after parsing the last one, and a waiting job takes the slot meanwhile. Keeping the
+slot for the chain was tried (session 7) and measured worse on the demo: the held slot idled while the
+interpreter parsed (docs/validation.md).
 """
 
 from __future__ import annotations
@@ -40,10 +37,6 @@ __all__ = ["POOL_PROPERTY", "acquire", "pool_state", "prepend_text"]
 #: Computer property holding ``{"slots": N, "dir": path}``; absent: no pool (SLURM does the queueing).
 POOL_PROPERTY = "aloxide_slot_pool"
 STATE = "pool.json"
-#: Seconds a continuing chain keeps its ranks after one of its jobs ends (AiiDA parses, then submits the next).
-#: Off (0) by default: on the demo the slot then idles while AiiDA parses the run (measured: one LAMMPS running
-#: and the interpreter busy), which costs more than the chain's wait for the next free slot.
-GRACE_S = float(os.environ.get("ALOXIDE_SLOT_GRACE_S", "0"))
 LOCK = "pool.lock"
 
 
@@ -78,24 +71,13 @@ def _load(path: Path) -> dict[str, Any]:
         state = {}
     state.setdefault("granted", {})
     state.setdefault("waiting", {})
-    state.setdefault("reserved", {})
     return state
 
 
-def _prune(state: dict[str, Any], now: float | None = None) -> None:
-    """Drop ended grants (a continuing chain's ranks become a reservation) and waiters; expire reservations."""
-    now = time.time() if now is None else now
-    for pid, entry in list(state["granted"].items()):
-        if not _alive(entry):
-            del state["granted"][pid]
-            if entry.get("chain"):
-                state["reserved"][entry["chain"]] = {
-                    "ranks": int(entry["ranks"]),
-                    "until": now + GRACE_S,
-                    "priority": float(entry["priority"]),
-                }
-    state["waiting"] = {pid: e for pid, e in state["waiting"].items() if _alive(e)}
-    state["reserved"] = {c: r for c, r in state["reserved"].items() if float(r["until"]) > now}
+def _prune(state: dict[str, Any]) -> None:
+    """Drop grants and waiters whose process has ended."""
+    for key in ("granted", "waiting"):
+        state[key] = {pid: e for pid, e in state[key].items() if _alive(e)}
 
 
 def _try(directory: Path, slots: int, me: dict[str, Any]) -> bool:
@@ -109,49 +91,24 @@ def _try(directory: Path, slots: int, me: dict[str, Any]) -> bool:
         key = str(me["pid"])
         state["waiting"].setdefault(key, me)
         used = sum(int(e["ranks"]) for e in state["granted"].values())
-        mine = state["reserved"].get(me["from_chain"]) if me["from_chain"] else None
-        if mine is not None:  # the chain's next job: the reserved ranks are its own
-            held = sum(int(r["ranks"]) for r in state["reserved"].values())
-            granted = used + held - int(mine["ranks"]) + int(me["ranks"]) <= slots or used == 0
-        else:  # first in line among the jobs without a reservation, and room beside grants and the reservations
-            # of chains with at least as much work ahead (a reservation never holds back more important work)
-            held = sum(int(r["ranks"]) for r in state["reserved"].values()
-                       if float(r.get("priority", 0.0)) >= float(me["priority"]))  # fmt: skip
-            line = [e for e in state["waiting"].values() if e.get("from_chain", "") not in state["reserved"]]
-            first = min(line, key=lambda e: (-float(e["priority"]), float(e["since"]), e["pid"]))
-            granted = first["pid"] == me["pid"] and (used + held + int(me["ranks"]) <= slots or used + held == 0)
+        first = min(state["waiting"].values(), key=lambda e: (-float(e["priority"]), float(e["since"]), e["pid"]))
+        granted = first["pid"] == me["pid"] and (used + int(me["ranks"]) <= slots or used == 0)
         if granted:
             state["granted"][key] = state["waiting"].pop(key)
-            if mine is not None:
-                del state["reserved"][me["from_chain"]]
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")
         tmp.replace(path)
         return granted
 
 
-def acquire(
-    directory: str | Path,
-    slots: int,
-    ranks: int,
-    priority: float,
-    holder: int,
-    poll: float = 0.5,
-    chain: str | None = None,
-    continues: bool = False,
-) -> float:
-    """Block until ``holder`` (a live PID) may run ``ranks`` ranks; returns the seconds waited.
-
-    ``chain``: the chain (work chain) the job belongs to — a reservation the chain holds is used; with
-    ``continues`` the chain runs another job after this one, so the ranks stay reserved for it.
-    """
+def acquire(directory: str | Path, slots: int, ranks: int, priority: float, holder: int, poll: float = 0.5) -> float:
+    """Block until ``holder`` (a live PID) may run ``ranks`` ranks; returns the seconds waited."""
     if slots < 1 or ranks < 1:
         raise ValueError(f"slots and ranks must be >= 1, got slots={slots}, ranks={ranks}")
     start = _start_time(holder)
     if start is None:
         raise ValueError(f"holder process {holder} does not exist")
-    me = {"pid": holder, "start": start, "ranks": ranks, "priority": priority, "since": time.time(),
-          "from_chain": chain or "", "chain": (chain or "") if continues else ""}  # fmt: skip
+    me = {"pid": holder, "start": start, "ranks": ranks, "priority": priority, "since": time.time()}
     t0 = time.monotonic()
     while not _try(Path(directory), slots, me):
         time.sleep(poll)
@@ -170,24 +127,12 @@ def pool_state(directory: str | Path) -> dict[str, Any]:
     return state
 
 
-def prepend_text(
-    pool: dict[str, Any],
-    ranks: int,
-    priority: float,
-    python: str | None = None,
-    chain: str | None = None,
-    continues: bool = False,
-) -> str:
+def prepend_text(pool: dict[str, Any], ranks: int, priority: float, python: str | None = None) -> str:
     """The job-script line that waits for ``ranks`` slots of ``pool`` (the computer's :data:`POOL_PROPERTY`)."""
     python = python or sys.executable
-    extra = ""
-    if chain:
-        if not all(c.isalnum() or c == "-" for c in chain):
-            raise ValueError(f"chain id must be letters, digits and '-', got {chain!r}")
-        extra = f" --chain {chain}" + (" --continues" if continues else "")
     return (
         f'"{python}" "{Path(__file__).resolve()}" acquire --dir "{pool["dir"]}" --slots {int(pool["slots"])} '
-        f"--ranks {int(ranks)} --priority {float(priority):.6g} --holder $${extra}"
+        f"--ranks {int(ranks)} --priority {float(priority):.6g} --holder $$"
     )
 
 
@@ -201,11 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     acq.add_argument("--ranks", type=int, default=1)
     acq.add_argument("--priority", type=float, default=0.0)
     acq.add_argument("--holder", type=int, required=True, help="PID whose life the grant lasts (the job shell)")
-    acq.add_argument("--chain", default=None, help="the chain (work chain UUID) the job belongs to")
-    acq.add_argument("--continues", action="store_true", help="the chain runs another job after this one")
     args = parser.parse_args(argv)
-    waited = acquire(args.dir, args.slots, args.ranks, args.priority, args.holder, chain=args.chain,
-                     continues=args.continues)  # fmt: skip
+    waited = acquire(args.dir, args.slots, args.ranks, args.priority, args.holder)
     print(f"[aloxide slot pool] started after waiting {waited:.1f} s for {args.ranks} of {args.slots} slots",
           file=sys.stderr)  # fmt: skip
     return 0

@@ -16,16 +16,15 @@ from aiida_aloxide import slots
 SLOTS_PY = Path(slots.__file__).resolve()
 
 
-def _job(pool: Path, log: Path, name: str, ranks: int, priority: float, seconds: float, n_slots: int,
-         chain: str = "", env: dict | None = None):  # fmt: skip
+def _job(pool: Path, log: Path, name: str, ranks: int, priority: float, seconds: float, n_slots: int):
     """A shell job as the pool sees one: acquire (holder = the shell), record start/end, sleep."""
     script = (
         f'"{sys.executable}" "{SLOTS_PY}" acquire --dir "{pool}" --slots {n_slots} --ranks {ranks} '
-        f"--priority {priority} --holder $$ {chain} && "
+        f"--priority {priority} --holder $$ && "
         f'echo "{name} start $(date +%s.%N)" >> "{log}" && sleep {seconds} && '
         f'echo "{name} end $(date +%s.%N)" >> "{log}"'
     )
-    return subprocess.Popen(["bash", "-c", script], stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(["bash", "-c", script], stderr=subprocess.PIPE, text=True)
 
 
 def _intervals(log: Path) -> dict[str, list[float]]:
@@ -94,43 +93,6 @@ def test_killed_job_frees_its_slot(tmp_path):
     assert "next" in _intervals(log)
 
 
-def test_a_continuing_chain_keeps_its_slot_for_its_next_job(tmp_path):
-    """Chain X's job (priority 1) ends with --continues: a waiting job of equal priority does not take the slot
-    before X's next job (submitted 1 s later); after X's last job (no --continues) it runs. A job with more work
-    ahead than the reserving chain takes the slot at once. An unused reservation expires after the grace (2 s)."""
-    import os
-
-    env = {**os.environ, "ALOXIDE_SLOT_GRACE_S": "2"}
-    pool, log = tmp_path / "pool", tmp_path / "log"
-    first = _job(pool, log, "x1", 1, 1.0, 1.0, 1, "--chain X --continues", env)
-    _wait_for(lambda: log.exists())
-    other = _job(pool, log, "other", 1, 1.0, 0.1, 1, "", env)
-    _wait_for(lambda: len(slots.pool_state(pool)["waiting"]) == 1)
-    assert first.wait(timeout=30) == 0
-    time.sleep(1.0)  # AiiDA parsing the run and submitting the chain's next one
-    second = _job(pool, log, "x2", 1, 1.0, 0.5, 1, "--chain X", env)
-    for job in (second, other):
-        assert job.wait(timeout=30) == 0
-    t = _intervals(log)
-    assert t["x1"][1] < t["x2"][0] < t["other"][0]
-
-    log3 = tmp_path / "log3"  # a job with more work ahead than the reserving chain does not wait for it
-    low = _job(pool, log3, "low", 1, 1.0, 0.2, 1, "--chain Z --continues", env)
-    assert low.wait(timeout=30) == 0
-    high = _job(pool, log3, "high", 1, 50.0, 0.1, 1, "", env)
-    assert high.wait(timeout=30) == 0
-    t3 = _intervals(log3)
-    assert t3["high"][0] - t3["low"][1] < 1.5
-
-    log2 = tmp_path / "log2"
-    lone = _job(pool, log2, "lone", 1, 1.0, 0.2, 1, "--chain Y --continues", env)
-    assert lone.wait(timeout=30) == 0
-    late = _job(pool, log2, "late", 1, 1.0, 0.1, 1, "", env)  # Y never comes back: the slot frees after 2 s
-    assert late.wait(timeout=30) == 0
-    t2 = _intervals(log2)
-    assert 1.5 < t2["late"][0] - t2["lone"][1] < 8.0
-
-
 def test_bad_requests_are_refused(tmp_path):
     """Zero slots or ranks, or a holder that does not exist: an error, not a hang."""
     with pytest.raises(ValueError, match="slots and ranks"):
@@ -143,8 +105,6 @@ def test_prepend_text_runs_in_a_shell(tmp_path):
     """The job-script line :func:`slots.prepend_text` writes acquires a slot when run by bash."""
     pool = {"slots": 1, "dir": str(tmp_path / "pool")}
     line = slots.prepend_text(pool, ranks=1, priority=3.0)
-    with pytest.raises(ValueError, match="chain id"):
-        slots.prepend_text(pool, ranks=1, priority=3.0, chain="x; rm -rf /")
     out = subprocess.run(["bash", "-c", f"{line} && echo ran"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == "ran"
     state = json.loads((tmp_path / "pool" / "pool.json").read_text())

@@ -122,25 +122,6 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             "OpenMP threads).",
         )
         spec.input(
-            "metadata.options.priority",
-            valid_type=float,
-            required=False,
-            help="Order in the local slot pool (higher first): the estimated work of the run's whole remaining "
-            "chain; unset: this run's own work (atoms × MD-step equivalents).",
-        )
-        spec.input(
-            "metadata.options.slot_chain",
-            valid_type=str,
-            required=False,
-            help="UUID of the work chain the run belongs to, for the local slot pool (its reservations).",
-        )
-        spec.input(
-            "metadata.options.slot_continues",
-            valid_type=bool,
-            required=False,
-            help="The chain runs another LAMMPS job after this one: the slot pool keeps its ranks for it briefly.",
-        )
-        spec.input(
             "structure",
             valid_type=orm.StructureData,
             validator=_validate_structure,
@@ -316,16 +297,13 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             ranks = int(
                 res.get("tot_num_mpiprocs") or res.get("num_machines", 1) * res.get("num_mpiprocs_per_machine", 1)
             )
-            priority = options.get("priority")
-            if priority is None:
+            # aiida's own `priority` option (not part of the cache hash; the direct scheduler ignores it):
+            # the work chains set it to the estimated work of their remaining chain on a computer with a pool.
+            try:
+                priority = float(options.get("priority"))
+            except (TypeError, ValueError):
                 priority = stage_work(validate_stage(stage), len(types))
-            calcinfo.prepend_text = slot_prepend(
-                pool,
-                ranks * threads,
-                priority,
-                chain=options.get("slot_chain"),
-                continues=bool(options.get("slot_continues")),
-            )
+            calcinfo.prepend_text = slot_prepend(pool, ranks * threads, priority)
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         return calcinfo

@@ -285,7 +285,7 @@ def run_with_progress(builder, interval: float = 2.0, prefix: str = "study", log
         with aiida_log_to_file(log_path) as log_path:
             click.echo(f"[{prefix}] PK {node.pk}: {builder.metadata.label}")  # type: ignore[attr-defined]
             click.echo(f"[{prefix}] AiiDA log of the run (every work chain's REPORT lines): {log_path}")
-            click.echo(f"[{prefix}] per branch: stages done / planned (a stage is a LAMMPS run; analysis: 1 step)")
+            click.echo(f"[{prefix}] per branch: stages done / planned (a stage is a LAMMPS run)")
             progress = StudyProgress(node, prefix, t0)
 
             tty = sys.stdout.isatty()

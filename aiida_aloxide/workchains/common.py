@@ -14,6 +14,7 @@ from ..potentials import MATSUI
 from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
 from ..schema import LAMMPS_SEED, problem, section_problem
 from ..schema.stage import StageError, stage_work, validate_stage
+from ..slots import POOL_PROPERTY
 from .restart import LammpsRestartWorkChain
 
 __all__ = [
@@ -175,32 +176,24 @@ class LammpsLauncher:
         """LAMMPS runs this chain still has to launch, this one included (the slot pool's priority); 1 unless known."""
         return 1
 
-    def _continues(self) -> bool:
-        """This chain launches another LAMMPS run after the one being launched (the pool keeps its slot for it)."""
-        return self._runs_left() > 1
-
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
-        for a ``minimize_frames`` stage). Its slot-pool priority: its own work × the chain's runs left."""
-        try:
-            priority = stage_work(validate_stage(stage), len(structure.sites)) * max(self._runs_left(), 1)
-        except (StageError, KeyError, TypeError, ValueError):
-            priority = 0.0  # the CalcJob's validator names the problem
+        for a ``minimize_frames`` stage). On a computer with a slot pool its priority (aiida's ``priority``
+        option: not in the cache hash, ignored by the direct scheduler) is its own work × the chain's runs left."""
+        options = dict(self.ctx.options)
+        if self.inputs.code.computer.get_property(POOL_PROPERTY, None) and options.get("priority") is None:
+            try:
+                work = stage_work(validate_stage(stage), len(structure.sites)) * max(self._runs_left(), 1)
+                options["priority"] = f"{work:.6g}"
+            except (StageError, KeyError, TypeError, ValueError):
+                pass  # the CalcJob's validator names the problem
         inputs = AttributeDict(
             {
                 "lammps": {
                     "code": self.inputs.code,
                     "structure": structure,
                     "parameters": orm.Dict(stage),
-                    "metadata": {
-                        "options": {
-                            **self.ctx.options,
-                            "priority": priority,
-                            "slot_chain": self.node.uuid,
-                            "slot_continues": self._continues(),
-                        },
-                        "label": name,
-                    },
+                    "metadata": {"options": options, "label": name},
                 },
                 "metadata": {"call_link_label": name, "label": name},
             }

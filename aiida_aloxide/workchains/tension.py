@@ -199,10 +199,6 @@ class TensionEquilibrationWorkChain(_TensionCommon):
         steps = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9)) + 1
         return 1 + -(-steps // int(p["chunk_steps"]))
 
-    def _continues(self) -> bool:
-        """The plane-strain chunks are another chain's runs: no slot is kept for this one."""
-        return False
-
     @classmethod
     def define(cls, spec):
         """Outline: replicate, equilibrate; outputs the equilibrated structure and its velocities."""

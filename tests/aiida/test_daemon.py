@@ -103,6 +103,11 @@ def test_study_submit_survives_sigkilled_worker(sandboxes, record_property):
     assert set(paths) == EXPECTED_PATHS and all(n == 1 for n in paths.values()), paths
     assert paths == Counter(row["path"] for row in ref["tree"])
     assert not any(row["cached"] for row in got["tree"])
+    # The LAMMPS job running at the kill was picked up by the restarted worker, not submitted again: its CalcJob
+    # finished with the scheduler job id seen before the kill (a second submission would have given it a new one).
+    killed = next(row for row in got["tree"] if row["pk"] == job["calc"])
+    assert killed["state"] == "finished" and killed["exit_status"] == 0
+    assert int(killed["job_id"]) == job["job_id"]
     # A step interrupted by the kill or the restart runs again from the last checkpoint. A calcfunction that
     # step had started is left behind as an abandoned 'Created' node without outputs (aiida-core cannot
     # checkpoint inside a step); a CalcJob or work chain must never be: that would be a second LAMMPS run.

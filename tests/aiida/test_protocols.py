@@ -100,7 +100,7 @@ SIGNATURES = {
                         "trajectories"],
     FractureStudyWorkChain: [
         "code", "pressures", "protocol", "overrides", "seed", "softness", "options", "label", "loading",
-        "softness_model",
+        "softness_model", "replicas",
     ],
 }  # fmt: skip
 

@@ -268,6 +268,7 @@ def tree(node, prefix=""):
             "state": child.process_state.value if child.process_state else None,
             "exit_status": child.exit_status,
             "cached": child.base.caching.get_cache_source() is not None,
+            "job_id": child.get_job_id() if isinstance(child, orm.CalcJobNode) else None,
         })
         rows.extend(tree(child, path + "/"))
     return rows
