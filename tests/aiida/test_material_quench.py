@@ -82,3 +82,19 @@ def test_alumina_builders_carry_no_material(lammps_code):
     )
     assert silica.material["name"] == "silica-bks"
     assert (silica.parameters["initial_density"], silica.parameters["compressed_density"]) == (2.2, 2.4)
+
+
+def test_silica_liquid_is_checked_against_the_material(lammps_code, silica_quench):
+    """A silica configuration is a valid ``liquid`` of a silica quench (150 atoms = 50 SiO2 for the smoke
+    protocol's n_units 30) and is refused by an alumina one: the check sees the material."""
+    relax = next(c for c in silica_quench.called_descendants if c.label == "relax" and c.is_finished_ok)
+    liquid = {"structure": silica_quench.outputs.structure, "velocities": relax.outputs.velocities}
+    spec = QuenchWorkChain.spec().inputs
+
+    def problem(material):
+        builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke", material=material)
+        builder.liquid = liquid
+        return spec.validate(spec.pre_process(builder._inputs(prune=True)))
+
+    assert problem("silica-bks") is None
+    assert "structure contains elements other than Al and O: ['Si']" in str(problem(None))
