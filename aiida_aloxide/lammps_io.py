@@ -10,16 +10,22 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .potentials import MASSES, SPECIES_TYPES
 
+if TYPE_CHECKING:
+    from .materials import Material
+
 __all__ = [
     "DumpFrame",
     "LogResult",
     "ThermoBlock",
+    "box_for_counts",
+    "mass_density",
     "parse_dump",
     "parse_log",
     "write_data",
@@ -33,12 +39,16 @@ def write_data(
     box: ArrayLike,
     velocities: ArrayLike | None = None,
     title: str = "aiida-aloxide structure",
+    material: Material | None = None,
 ) -> str:
     """LAMMPS ``atom_style charge`` data file text for an orthorhombic box with origin 0.
 
     ``velocities`` (Å/ps, metal units) are written as a Velocities section when given, so
-    that a later stage continues the dynamics of an earlier one.
+    that a later stage continues the dynamics of an earlier one. Atom types and masses are
+    ``material``'s (default: alumina, 1 = Al, 2 = O).
     """
+    species_types = SPECIES_TYPES if material is None else material.types
+    masses = MASSES if material is None else material.masses
     pos = np.asarray(positions, dtype=np.float64)
     typ = np.asarray(types, dtype=np.int64)
     q = np.asarray(charges, dtype=np.float64)
@@ -47,12 +57,12 @@ def write_data(
     if pos.shape != (n, 3) or typ.shape != (n,) or q.shape != (n,) or lengths.shape != (3,):
         raise ValueError("positions (n,3), types (n,), charges (n,) and box (3,) are required")
     buf = io.StringIO()
-    buf.write(f"# {title}\n\n{n} atoms\n{len(SPECIES_TYPES)} atom types\n\n")
+    buf.write(f"# {title}\n\n{n} atoms\n{len(species_types)} atom types\n\n")
     for axis, length in zip("xyz", lengths, strict=True):
         buf.write(f"0.0 {length:.12g} {axis}lo {axis}hi\n")
     buf.write("\nMasses\n\n")
-    for species, t in SPECIES_TYPES.items():
-        buf.write(f"{t} {MASSES[species]:.8g}\n")
+    for species, t in species_types.items():
+        buf.write(f"{t} {masses[species]:.8g}\n")
     buf.write("\nAtoms # charge\n\n")
     table = np.column_stack([np.arange(1, n + 1), typ, q, pos])
     np.savetxt(buf, table, fmt=["%d", "%d", "%.10g", "%.12g", "%.12g", "%.12g"])
@@ -249,3 +259,25 @@ def box_for_density(n_al: int, n_o: int, density: float) -> float:
     """Edge (Å) of the cube holding these atoms at a mass density (g/cm³)."""
     mass_g = (n_al * MASSES["Al"] + n_o * MASSES["O"]) / 6.02214076e23
     return math.pow(mass_g / density * 1e24, 1.0 / 3.0)
+
+
+def _mass_g(counts: dict[str, int], masses: dict[str, float]) -> float:
+    """Mass (g) of atoms counted by species (masses in g/mol), summed in the order of ``counts``."""
+    species = list(counts)
+    mass = counts[species[0]] * masses[species[0]]
+    for sp in species[1:]:
+        mass = mass + counts[sp] * masses[sp]
+    return mass / 6.02214076e23
+
+
+def mass_density(counts: dict[str, int], masses: dict[str, float], volume_A3: float) -> float:
+    """Mass density (g/cm³) of any system from atom counts by species, masses (g/mol) and volume (Å³).
+
+    The same arithmetic as :func:`density_g_cm3` for alumina (Al then O), so alumina numbers do not move.
+    """
+    return _mass_g(counts, masses) / (volume_A3 * 1e-24)
+
+
+def box_for_counts(counts: dict[str, int], masses: dict[str, float], density: float) -> float:
+    """Edge (Å) of the cube holding atoms of any species (counts by species) at a mass density (g/cm³)."""
+    return math.pow(_mass_g(counts, masses) / density * 1e24, 1.0 / 3.0)

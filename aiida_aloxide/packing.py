@@ -1,4 +1,5 @@
-"""Seeded random packing of Al2O3 units in a cube with a minimum interatomic distance (SPEC §2.1).
+"""Seeded random packing of formula units (Al2O3 by default, any material's) in a cube with a minimum
+interatomic distance (SPEC §2.1).
 
 A minimum distance keeps the Buckingham r^-6 term from pulling ions onto each other
 at 5000 K. Overlaps are removed by re-drawing every atom that is too close to another,
@@ -11,7 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from .lammps_io import box_for_density
+from .lammps_io import box_for_counts, box_for_density
+from .materials import Material
 from .potentials import SPECIES_TYPES
 
 __all__ = ["random_packing"]
@@ -23,11 +25,14 @@ def random_packing(
     min_distance: float = 1.8,
     seed: int = 1,
     max_rounds: int = 10_000,
+    material: Material | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
-    """Place ``n_units`` Al2O3 units at ``density`` (g/cm³): returns positions, types, box lengths.
+    """Place ``n_units`` formula units at ``density`` (g/cm³): returns positions, types, box lengths.
 
-    Types follow :data:`SPECIES_TYPES` (1 = Al, 2 = O). Raises ``ValueError`` when the
-    packing fraction makes the minimum distance unreachable.
+    Without ``material``: Al2O3 units, types of :data:`SPECIES_TYPES` (1 = Al, 2 = O), the packings of
+    every alumina run so far. With it: the material's formula unit, masses and type order (all atoms of
+    type 1 first, then type 2, ...). Raises ``ValueError`` when the packing fraction makes the minimum
+    distance unreachable.
     """
     if n_units < 1:
         raise ValueError(f"n_units must be >= 1, got {n_units}")
@@ -35,9 +40,15 @@ def random_packing(
         raise ValueError(f"density must be positive, got {density}")
     if not min_distance > 0:
         raise ValueError(f"min_distance must be positive, got {min_distance}")
-    n_al, n_o = 2 * n_units, 3 * n_units
-    n = n_al + n_o
-    edge = box_for_density(n_al, n_o, density)
+    if material is None:
+        counts = {"Al": 2 * n_units, "O": 3 * n_units}
+        edge = box_for_density(counts["Al"], counts["O"], density)
+        species_types = SPECIES_TYPES
+    else:
+        counts = {sp: k * n_units for sp, k in material.formula_unit.items()}
+        edge = box_for_counts(counts, material.masses, density)
+        species_types = material.types
+    n = sum(counts.values())
     if min_distance >= 0.5 * edge:
         raise ValueError(f"min_distance {min_distance} Å is too large for a {edge:.2f} Å box")
     # Random sequential packing of hard spheres jams near a packing fraction of 0.38.
@@ -45,7 +56,7 @@ def random_packing(
     if phi > 0.35:
         raise ValueError(f"packing fraction {phi:.2f} too high for min_distance {min_distance} Å")
     rng = np.random.default_rng(seed)
-    types = np.concatenate([np.full(n_al, SPECIES_TYPES["Al"]), np.full(n_o, SPECIES_TYPES["O"])])
+    types = np.concatenate([np.full(counts[sp], t) for sp, t in species_types.items()])
     box = np.full(3, edge)
     pos = rng.random((n, 3)) * edge
     for _ in range(max_rounds):

@@ -94,3 +94,46 @@ def test_bad_silica_files_are_refused(change, message):
     assert change[0] in SILICA_TEXT
     with pytest.raises(ValueError, match=re.escape(message)):
         material_from_text(SILICA_TEXT.replace(*change, 1))
+
+
+def test_material_of_absent_is_alumina_and_content_round_trips():
+    """``material_of``: no input means alumina; a file's parsed content (what ``material_node`` stores) gives
+    back the same checked material."""
+    import yaml
+
+    from aiida_aloxide.materials import material_of
+
+    assert material_of(None) == load_material(DEFAULT_MATERIAL)
+    for name in available_materials():
+        text = resources.files("aiida_aloxide.materials").joinpath(f"{name}.yaml").read_text()
+        assert material_of(yaml.safe_load(text)) == load_material(name)
+
+
+def test_material_helpers_and_preparation():
+    """Formula, atoms per unit, type map; silica brings its own quench densities, alumina none."""
+    silica, alumina = load_material("silica-bks"), load_material(DEFAULT_MATERIAL)
+    assert (alumina.formula, alumina.atoms_per_unit, silica.formula, silica.atoms_per_unit) == ("Al2O3", 5, "SiO2", 3)
+    assert silica.type_species == {1: "Si", 2: "O"} and alumina.type_species == {1: "Al", 2: "O"}
+    assert alumina.preparation == {}
+    assert silica.preparation == {"initial_density": 2.2, "compressed_density": 2.3}
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("preparation: {melt_ps: 3}", "preparation may only set"),
+        ("preparation: {initial_density: 9.0}", "initial_density must be a density in [1, 6]"),
+    ],
+)
+def test_bad_preparation_is_refused(block, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        material_from_text(SILICA_TEXT.replace("preparation:", "old_preparation:", 1) + block + "\n")
+
+
+def test_quench_units_keep_the_protocol_atom_count():
+    """The protocol's ``n_units`` (Al2O3) fixes the atoms; silica gets the formula units nearest to as many."""
+    from aiida_aloxide.workchains.quench_parameters import formula_units
+
+    assert formula_units(30) == 30 and formula_units(30, load_material(DEFAULT_MATERIAL)) == 30
+    assert formula_units(30, load_material("silica-bks")) == 50
+    assert formula_units(1620, load_material("silica-bks")) == 2700

@@ -5,6 +5,9 @@ charges, so this CalcJob extends ``LammpsRawCalculation``: instead of taking a
 hand-written script it *generates* the script from a validated stage description and
 a charged structure. The generated script and data file are stored in the node's
 repository (``verdi calcjob inputcat PK aloxide.in``).
+
+The force field is the optional ``material`` input (:func:`aiida_aloxide.materials.material_node`);
+absent, it is Matsui alumina, so the alumina runs keep the inputs and cache hashes they always had.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from aiida.common.datastructures import CalcInfo, CodeInfo
 from aiida.common.folders import Folder
 from aiida_lammps.calculations.raw import LammpsRawCalculation
 
-from ..data.structure import structure_arrays, validate_alumina
+from ..data.structure import structure_arrays, validate_sample
 from ..exit_codes import add_exit_codes
 from ..lammps_io import write_data
-from ..potentials import MATSUI
+from ..materials import material_from_dict, material_of
 from ..schema.stage import stage_work
 from ..slots import POOL_PROPERTY
 from ..slots import prepend_text as slot_prepend
@@ -51,9 +54,26 @@ def _validate_parameters(value: orm.Dict, _ctx) -> str | None:
     return None
 
 
-def _validate_structure(value: orm.StructureData, _ctx) -> str | None:
-    """Refuse structures that are not charged, neutral, periodic Al2O3."""
-    return validate_alumina(value, MATSUI.charges)
+def validate_material(value: orm.Dict, _ctx) -> str | None:
+    """A material's content must be a consistent material file (aiida_aloxide.materials)."""
+    try:
+        material_from_dict(value.get_dict())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"invalid material: {exc}"
+    return None
+
+
+def sample_problem(structure: orm.StructureData, material: orm.Dict | None) -> str | None:
+    """Why ``structure`` is not a charged, neutral, periodic sample of ``material`` (absent: alumina), or None.
+
+    Checked with the inputs together (not on the ``structure`` port alone), since what a valid sample is
+    depends on the material: a silica sample is refused as alumina and an alumina one as silica.
+    """
+    try:
+        mat = material_of(material)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # reported by the material port
+    return validate_sample(structure, mat)
 
 
 #: LAMMPS accelerator packages a run may ask for (``metadata.options.accelerator``, protocol key ``accelerator``).
@@ -88,7 +108,7 @@ def accelerator_flags(accelerator: str | None, threads: int = 1, gpus: int | Non
 
 
 class AloxideLammpsCalculation(LammpsRawCalculation):
-    """Run one stage (a sequence of MD / minimise / box segments) of a Matsui a-Al2O3 sample."""
+    """Run one stage (a sequence of MD / minimise / box segments) of a sample (Matsui a-Al2O3 by default)."""
 
     #: Part of every run's cache hash: bump when the inputs or the script change meaning
     #: (2: ``frames`` input as TrajectoryData; 3: checkpoints and ``restart_file``), so that older runs
@@ -124,8 +144,16 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
         spec.input(
             "structure",
             valid_type=orm.StructureData,
-            validator=_validate_structure,
-            help="Charged, neutral Al2O3 structure (ChargedStructureData) in an orthorhombic periodic cell.",
+            help="Charged, neutral structure (ChargedStructureData) of the material (default Al2O3) in an "
+            "orthorhombic periodic cell; species, charges and stoichiometry must be the material's.",
+        )
+        spec.input(
+            "material",
+            valid_type=orm.Dict,
+            required=False,
+            validator=validate_material,
+            help="The material file's content (aiida_aloxide.materials.material_node): species, charges, force "
+            "field. Absent: alumina-matsui, the force field of every run made before materials were inputs.",
         )
         spec.input(
             "parameters",
@@ -196,6 +224,8 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             return "a LAMMPS `code` is required (`aiida-aloxide setup` registers one)"
         if "script" in value:
             return "do not pass `script`: aloxide.lammps generates it from `structure` and `parameters`"
+        if "structure" in value and (msg := sample_problem(value["structure"], value.get("material"))):
+            return msg
         if "velocities" in value and "structure" in value:
             vel = value["velocities"]
             if "velocities" not in vel.get_arraynames():
@@ -261,14 +291,15 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
     def prepare_for_submission(self, folder: Folder) -> CalcInfo:
         """Write the data file and the generated script; retrieve log, final dump and frames."""
         stage = self.inputs.parameters.get_dict()
-        positions, types, charges, box = structure_arrays(self.inputs.structure)
+        material = material_of(self.inputs.material) if "material" in self.inputs else None
+        positions, types, charges, box = structure_arrays(self.inputs.structure, material)
         velocities = None
         if "velocities" in self.inputs:
             velocities = np.asarray(self.inputs.velocities.get_array("velocities"))
         with folder.open(DATA_FILENAME, "w") as handle:
-            handle.write(write_data(positions, types, charges, box, velocities=velocities))
+            handle.write(write_data(positions, types, charges, box, velocities=velocities, material=material))
         with folder.open(self.inputs.metadata.options.input_filename, "w") as handle:
-            handle.write(generate_script(stage))
+            handle.write(generate_script(stage, material=material))
         if "frames" in self.inputs:
             with folder.open(FRAMES_DUMP, "w") as handle:
                 frames = self.inputs.frames

@@ -21,6 +21,7 @@ __all__ = [
     "OUTPUT_DIR_OPTION",
     "PRESSURES_OPTION",
     "PROFILE_OPTION",
+    "MATERIAL_OPTION",
     "PROTOCOL_OPTION",
     "SAMPLES_OPTION",
     "SEED_OPTION",
@@ -55,6 +56,12 @@ PROFILE_OPTION = SharedOption(
 )
 PROTOCOL_OPTION = SharedOption("--protocol", default="demo", show_default=True, help="smoke, demo, fast or paper.")
 SEED_OPTION = SharedOption("--seed", type=int, default=1, show_default=True)
+#: A packaged material file (``aiida-aloxide materials`` lists them); unknown names are refused before anything runs.
+MATERIAL_OPTION = SharedOption(
+    "--material",
+    default=None,
+    help="Material file name, e.g. silica-bks [alumina-matsui]; see `aiida-aloxide materials`.",
+)
 CODE_OPTION = SharedOption("--code", "code_label", default=None, help="LAMMPS code label [lammps@localhost-aloxide].")
 SUBMIT_OPTION = SharedOption(
     "--submit/--run", default=False, help="Submit to the daemon, or run here and wait (default)."

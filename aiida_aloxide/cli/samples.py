@@ -11,6 +11,7 @@ from .common import finished_with, load_code, load_node, with_profile
 from .options import (
     CODE_OPTION,
     LOADING_OPTION,
+    MATERIAL_OPTION,
     OUTPUT_DIR_OPTION,
     PRESSURES_OPTION,
     PROTOCOL_OPTION,
@@ -28,20 +29,31 @@ __all__ = ["analyze", "quench", "tension", "tension_report"]
 @PROTOCOL_OPTION()
 @SEED_OPTION()
 @CODE_OPTION()
+@MATERIAL_OPTION()
 @SUBMIT_OPTION()
-def quench(pressures: tuple[float, ...], protocol: str, seed: int, code_label: str | None, submit: bool) -> None:
-    """Prepare samples quenched at the given pressures (SPEC §2)."""
+def quench(
+    pressures: tuple[float, ...], protocol: str, seed: int, code_label: str | None, material: str | None, submit: bool
+) -> None:
+    """Prepare samples quenched at the given pressures (SPEC §2); ``--material`` for another glass than alumina."""
     from aiida.engine import run_get_node
     from aiida.engine import submit as aiida_submit
 
+    from ..materials import load_material
     from ..workchains.protocols import ProtocolError
     from ..workchains.quench import QuenchWorkChain
 
+    if material is not None:
+        try:
+            load_material(material)  # an unknown name lists the known ones, before any code or process
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     code = load_code(code_label)
     builders = []
     for p in pressures:
         try:
-            builders.append(QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol, seed=seed))
+            builders.append(
+                QuenchWorkChain.get_builder_from_protocol(code, p, protocol=protocol, seed=seed, material=material)
+            )
         except (ProtocolError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     for p, builder in zip(pressures, builders, strict=True):
@@ -65,12 +77,11 @@ def _echo_quench(node, seconds: float | None = None) -> None:
     if not node.is_finished_ok:
         click.echo(f"  PK {node.pk}: FAILED [{node.exit_status}] {node.exit_message}", err=True)
         return
-    p = node.outputs.properties
+    from ..workchains.quench import coordination_summary
+
+    p = node.outputs.properties.get_dict()
     took = f" in {seconds:.0f} s" if seconds is not None else ""
-    click.echo(
-        f"  PK {node.pk}: {p['pressure']:g} GPa -> density {p['density']:.3f} g/cm3, "
-        f"Al4 {p['al4']:.3f}, Al5 {p['al5']:.3f}, Al6 {p['al6']:.3f}{took}"
-    )
+    click.echo(f"  PK {node.pk}: {p['pressure']:g} GPa -> {coordination_summary(p, digits=3)}{took}")
 
 
 @click.command()

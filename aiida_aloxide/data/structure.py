@@ -14,12 +14,13 @@ from aiida import orm
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from ..lammps_io import density_g_cm3
+from ..lammps_io import mass_density
+from ..materials import Material, load_material
 from ..potentials import SPECIES_TYPES
 
-__all__ = ["ChargedStructureData", "structure_from_arrays", "validate_alumina"]
+__all__ = ["ChargedStructureData", "structure_arrays", "structure_from_arrays", "validate_alumina", "validate_sample"]
 
-#: Closest approach (Å) accepted in an input structure; Al–O bonds are ≈ 1.6–2.0 Å.
+#: Closest approach (Å) accepted in an input structure; Al–O bonds are ≈ 1.6–2.0 Å, Si–O ≈ 1.6 Å.
 MIN_DISTANCE = 1.0
 
 
@@ -44,16 +45,21 @@ class ChargedStructureData(orm.StructureData):
 
 
 def structure_arrays(
-    structure: orm.StructureData,
+    structure: orm.StructureData, material: Material | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-    """Positions, LAMMPS types, charges and box lengths of an (orthorhombic) structure."""
+    """Positions, LAMMPS types, charges and box lengths of an (orthorhombic) structure.
+
+    Types follow ``material``'s species order (default: alumina, 1 = Al, 2 = O); a species the material
+    does not have gets type 0, which the validators refuse.
+    """
+    species_types = SPECIES_TYPES if material is None else material.types
     cell = np.asarray(structure.cell, dtype=np.float64)
     if np.any(np.abs(cell - np.diag(np.diag(cell))) > 1e-8):
         raise ValueError("only orthorhombic cells are supported")
     kind_species = {k.name: k.symbols[0] for k in structure.kinds}
     site_kinds = [s.kind_name for s in structure.sites]
     species = np.array([kind_species[k] for k in site_kinds])
-    types = np.array([SPECIES_TYPES.get(s, 0) for s in species], dtype=np.int64)
+    types = np.array([species_types.get(s, 0) for s in species], dtype=np.int64)
     charges_by_kind = structure.base.attributes.get("charges", {})
     charges = np.array([charges_by_kind.get(k, np.nan) for k in site_kinds], dtype=np.float64)
     positions = np.array([s.position for s in structure.sites], dtype=np.float64)
@@ -61,12 +67,13 @@ def structure_arrays(
 
 
 def structure_from_arrays(
-    positions: NDArray, types: NDArray, box: NDArray, charges: dict[str, float]
+    positions: NDArray, types: NDArray, box: NDArray, charges: dict[str, float], material: Material | None = None
 ) -> ChargedStructureData:
-    """Build an unstored ChargedStructureData from arrays (types 1 = Al, 2 = O)."""
-    type_species = {v: k for k, v in SPECIES_TYPES.items()}
+    """Build an unstored ChargedStructureData from arrays (types of ``material``; default 1 = Al, 2 = O)."""
+    species_types = SPECIES_TYPES if material is None else material.types
+    type_species = {v: k for k, v in species_types.items()}
     s = ChargedStructureData(cell=np.diag(np.asarray(box, dtype=float)).tolist(), pbc=(True, True, True))
-    for species in SPECIES_TYPES:
+    for species in species_types:
         s.append_kind(orm.Kind(symbols=species, name=species))
     # Bypass per-site validation cost: sites are plain attribute dicts in StructureData.
     pos = np.asarray(positions, dtype=float)
@@ -80,13 +87,14 @@ def structure_from_arrays(
 KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
-def _check_kinds_and_charges(structure: orm.StructureData) -> str | None:
+def _check_kinds_and_charges(structure: orm.StructureData, species: list[str]) -> str | None:
     """Why the kinds or the ``charges`` attribute are unusable (names, single species, finite numbers), or None."""
+    example = ", ".join(repr(s) for s in species)
     for kind in structure.kinds:
         if not KIND_NAME.fullmatch(kind.name):
-            return f"kind name {kind.name!r} is not allowed: use letters, digits and '_' (e.g. 'Al', 'O')"
+            return f"kind name {kind.name!r} is not allowed: use letters, digits and '_' (e.g. {example})"
         if len(kind.symbols) != 1 or kind.is_alloy or kind.has_vacancies:
-            return f"kind {kind.name!r} must be a single element (Al or O), got {list(kind.symbols)}"
+            return f"kind {kind.name!r} must be a single element ({' or '.join(species)}), got {list(kind.symbols)}"
     charges = structure.base.attributes.get("charges", None)
     if charges is None:
         return None
@@ -99,8 +107,26 @@ def _check_kinds_and_charges(structure: orm.StructureData) -> str | None:
 
 
 def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, float] | None = None) -> str | None:
-    """Why a structure is not a usable charged Al2O3 sample, or None when it is."""
-    msg = _check_kinds_and_charges(structure)
+    """Why a structure is not a usable charged Al2O3 sample, or None when it is (:func:`validate_sample`)."""
+    return validate_sample(structure, None, expected_charges)
+
+
+def validate_sample(
+    structure: orm.StructureData,
+    material: Material | None = None,
+    expected_charges: dict[str, float] | str | None = "material",
+) -> str | None:
+    """Why a structure is not a usable charged sample of ``material`` (default alumina), or None when it is.
+
+    Species, stoichiometry (the formula unit), neutrality, periodicity, density and closest approach are
+    checked; the charge of every kind against ``expected_charges`` (``"material"``: the material's
+    charges; ``None``: not checked), since a rigid-ion force field is only defined with its own charges.
+    """
+    mat = load_material() if material is None else material
+    if expected_charges == "material":
+        expected_charges = mat.charges
+    species_names = list(mat.masses)
+    msg = _check_kinds_and_charges(structure, species_names)
     if msg:
         return msg
     cell = np.asarray(structure.cell, dtype=np.float64)
@@ -108,16 +134,19 @@ def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, f
     if not np.all(np.isfinite(cell)) or not np.all(np.isfinite(positions)):
         return "structure has non-finite (NaN or infinite) cell vectors or positions"
     try:
-        positions, types, charges, box = structure_arrays(structure)
+        positions, types, charges, box = structure_arrays(structure, mat)
     except ValueError as exc:
         return str(exc)
     symbols = {k.symbols[0] for k in structure.kinds}
-    if symbols - {"Al", "O"}:
-        return f"structure contains elements other than Al and O: {sorted(symbols - {'Al', 'O'})}"
-    n_al = int(np.count_nonzero(types == SPECIES_TYPES["Al"]))
-    n_o = int(np.count_nonzero(types == SPECIES_TYPES["O"]))
-    if n_al == 0 or 3 * n_al != 2 * n_o:
-        return f"structure is not Al2O3 stoichiometry: {n_al} Al and {n_o} O"
+    if symbols - set(species_names):
+        others = sorted(symbols - set(species_names))
+        return f"structure contains elements other than {' and '.join(species_names)}: {others}"
+    counts = {sp: int(np.count_nonzero(types == t)) for sp, t in mat.types.items()}
+    first, n_first = next(iter(mat.formula_unit.items()))
+    unit = mat.formula_unit
+    if min(counts.values()) == 0 or any(counts[sp] * n_first != counts[first] * n for sp, n in unit.items()):
+        found = " and ".join(f"{n} {sp}" for sp, n in counts.items())
+        return f"structure is not {mat.formula} stoichiometry: {found}"
     if not structure.pbc or not all(structure.pbc):
         return "structure must be periodic in x, y and z"
     if np.any(box <= 0):
@@ -125,7 +154,7 @@ def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, f
     if np.any(positions < -box) or np.any(positions >= 2 * box):
         return "atom positions must lie within one cell length of the cell [0, L): wrap them into the cell"
     if "charges" not in structure.base.attributes.keys() or np.any(~np.isfinite(charges)):
-        return "structure has no charges: use ChargedStructureData.set_charges({'Al': 1.4175, 'O': -0.945})"
+        return f"structure has no charges: use ChargedStructureData.set_charges({mat.charges})"
     if abs(charges.sum()) > 1e-6 * len(charges):
         return f"structure is not charge neutral: total charge {charges.sum():.6g} e"
     if expected_charges is not None:
@@ -134,8 +163,10 @@ def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, f
             species = kind.symbols[0]
             q, want = got.get(kind.name), expected_charges.get(species)
             if want is not None and (q is None or abs(q - want) > 1e-8):
-                return f"charge of {species} (kind {kind.name!r}) is {q} but the potential needs {want}"
-    density = density_g_cm3(n_al, n_o, float(np.prod(box)))
+                return f"charge of {species} (kind {kind.name!r}) is {q} but the potential needs {want}" + (
+                    "" if material is None else f" (material {mat.name})"
+                )
+    density = mass_density(counts, mat.masses, float(np.prod(box)))
     if density > 10:
         return "structure density above 10 g/cm³: wrong cell or units"
     if density < 0.5:

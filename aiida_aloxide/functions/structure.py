@@ -7,7 +7,8 @@ from aiida import orm
 
 from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers, species_fractions
 from ..data.structure import structure_arrays, structure_from_arrays
-from ..lammps_io import density_g_cm3
+from ..lammps_io import density_g_cm3, mass_density
+from ..materials import material_of
 from ..packing import random_packing
 from ..potentials import MATSUI, SPECIES_TYPES
 from ..trajectory import frames_trajectory
@@ -17,17 +18,41 @@ __all__ = ["random_alumina", "sample_properties", "structure_as_frame", "structu
 
 
 @calcfunction
-def random_alumina(n_units: orm.Int, density: orm.Float, min_distance: orm.Float, seed: orm.Int):
-    """Random Al2O3 packing (seeded) with Matsui charges: the starting point of a quench."""
-    pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value)
-    return structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+def random_alumina(
+    n_units: orm.Int,
+    density: orm.Float,
+    min_distance: orm.Float,
+    seed: orm.Int,
+    material: orm.Dict | None = None,
+):
+    """Random packing (seeded) of ``n_units`` formula units with the material's charges: a quench's start.
+
+    Without ``material``: Al2O3 with Matsui charges (the name stays for the alumina provenance graphs).
+    """
+    if material is None:
+        pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value)
+        return structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    mat = material_of(material)
+    pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value, material=mat)
+    return structure_from_arrays(pos, types, box, dict(mat.charges), mat)
 
 
 @calcfunction
 def sample_properties(
-    structure: orm.StructureData, pressure: orm.Float | None = None, al_o_cutoff: orm.Float | None = None
+    structure: orm.StructureData,
+    pressure: orm.Float | None = None,
+    al_o_cutoff: orm.Float | None = None,
+    material: orm.Dict | None = None,
 ) -> orm.Dict:
-    """Density and Al coordination (Al4/Al5/Al6 fractions, mean CN) of a sample quenched at ``pressure``."""
+    """Density and Al coordination (Al4/Al5/Al6 fractions, mean CN) of a sample quenched at ``pressure``.
+
+    With ``material``: the density from its masses and the coordination of its ``analysis.cation`` by its
+    ``analysis.anion`` within ``cation_anion_cutoff`` (``al_o_cutoff`` overrides it), in its
+    ``coordination_classes``; the keys are named by the cation (``si4``, ``n_si``, ``mean_cn_si``,
+    ``si_o_cutoff``, ...), for alumina exactly the keys above, plus ``material`` (its name).
+    """
+    if material is not None:
+        return orm.Dict(_material_properties(structure, pressure, al_o_cutoff, material_of(material)))
     cutoff = AL_O_CUTOFF if al_o_cutoff is None else al_o_cutoff.value
     positions, types, _, box = structure_arrays(structure)
     al = types == SPECIES_TYPES["Al"]
@@ -50,6 +75,41 @@ def sample_properties(
             "al_other": fractions["other"],
         }
     )
+
+
+def _material_properties(structure, pressure, cutoff_node, mat) -> dict:
+    """The content of :func:`sample_properties` for a given material (keys named by its cation)."""
+    cation, anion = mat.analysis["cation"], mat.analysis["anion"]
+    cutoff = float(mat.analysis["cation_anion_cutoff"]) if cutoff_node is None else cutoff_node.value
+    classes = tuple(int(k) for k in mat.analysis.get("coordination_classes", (4, 5, 6)))
+    positions, types, _, box = structure_arrays(structure, mat)
+    centre = types == mat.types[cation]
+    cn = coordination_numbers(positions, box, centre, types == mat.types[anion], cutoff)
+    fractions = species_fractions(cn, classes)
+    volume = float(np.prod(box))
+    counts = {sp: int(np.count_nonzero(types == t)) for sp, t in mat.types.items()}
+    c, a = cation.lower(), anion.lower()
+    return {
+        "material": mat.name,
+        "pressure": None if pressure is None else pressure.value,
+        "n_atoms": int(len(types)),
+        f"n_{c}": int(centre.sum()),
+        "volume": volume,
+        "density": mass_density(counts, mat.masses, volume),
+        f"{c}_{a}_cutoff": cutoff,
+        f"mean_cn_{c}": float(cn.mean()) if cn.size else None,
+        **{f"{c}{k}": fractions[f"Al{k}"] for k in classes},
+        f"{c}_other": fractions["other"],
+    }
+
+
+def coordination_keys(material_name: str | None = None) -> list[str]:
+    """The coordination-fraction keys of :func:`sample_properties` (``al4``... or e.g. ``si4``...)."""
+    from ..materials import load_material
+
+    mat = load_material() if material_name is None else load_material(material_name)
+    c = mat.analysis["cation"].lower()
+    return [f"{c}{int(k)}" for k in mat.analysis.get("coordination_classes", (4, 5, 6))]
 
 
 @calcfunction

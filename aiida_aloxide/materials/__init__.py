@@ -1,12 +1,15 @@
 """Materials as data (issue #21): one YAML file per oxide glass — formula unit, species (mass, charge),
 force field, electrostatics, the species the analysis follows and its bond cut-offs.
 
-``alumina-matsui`` is the default and the only material the study runs today; the work chains still
-use the module-level constants of :mod:`aiida_aloxide.potentials`, which are now built from this file.
-``silica-bks`` (BKS with a 30-6 repulsive core) is the second file; its LAMMPS commands come from
-:func:`aiida_aloxide.potentials.pair_commands`.
+``alumina-matsui`` is the default. ``silica-bks`` (BKS with a 30-6 repulsive core) is the second file;
+its LAMMPS commands come from :func:`aiida_aloxide.potentials.pair_commands`.
 :func:`load_material` reads and checks a file; :func:`available_materials` lists them
 (``aiida-aloxide materials``).
+
+In AiiDA a material travels as an ``orm.Dict`` holding the file's parsed YAML (:func:`material_node`), an
+optional input of the ``aloxide.lammps`` CalcJob and of the quench work chains; :func:`material_of` turns
+such a node (or its absence, which means ``alumina-matsui``) back into a checked :class:`Material`. The
+alumina runs never get the input, so their inputs and cache hashes are those of before materials existed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DEFAULT_MATERIAL", "Material", "available_materials", "load_material", "material_from_text"]
+__all__ = [
+    "DEFAULT_MATERIAL",
+    "Material",
+    "available_materials",
+    "load_material",
+    "material_from_dict",
+    "material_from_text",
+    "material_node",
+    "material_of",
+]
 
 DEFAULT_MATERIAL = "alumina-matsui"
 _FORMS = ("buckingham",)
@@ -51,11 +63,34 @@ class Material:
     short_range: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     #: Published values the validation compares against (free-form entries with their sources).
     literature: tuple[dict[str, Any], ...] = ()
+    #: Quench-protocol values this material replaces (e.g. ``initial_density``, ``compressed_density``):
+    #: the alumina protocol densities would compress another glass far beyond its own density.
+    preparation: dict[str, float] = field(default_factory=dict)
 
     @property
     def types(self) -> dict[str, int]:
         """LAMMPS atom type of each species (1, 2, ... in file order)."""
         return {sp: k + 1 for k, sp in enumerate(self.masses)}
+
+    @property
+    def type_species(self) -> dict[int, str]:
+        """Species of each LAMMPS atom type (the inverse of :attr:`types`)."""
+        return {t: sp for sp, t in self.types.items()}
+
+    @property
+    def atoms_per_unit(self) -> int:
+        """Atoms in one formula unit (5 for Al2O3, 3 for SiO2)."""
+        return sum(self.formula_unit.values())
+
+    @property
+    def formula(self) -> str:
+        """The formula unit written as a chemist would (``Al2O3``, ``SiO2``), species in file order."""
+        return "".join(f"{sp}{n if n > 1 else ''}" for sp, n in self.formula_unit.items())
+
+    @property
+    def unit_mass(self) -> float:
+        """Mass of one formula unit (g/mol)."""
+        return sum(n * self.masses[sp] for sp, n in self.formula_unit.items())
 
 
 def available_materials() -> dict[str, str]:
@@ -77,7 +112,38 @@ def load_material(name: str = DEFAULT_MATERIAL) -> Material:
 
 def material_from_text(text: str) -> Material:
     """A :class:`Material` from the YAML text of a material file, checked (ValueError naming what is wrong)."""
-    raw = yaml.safe_load(text)
+    return material_from_dict(yaml.safe_load(text))
+
+
+def material_node(name: str = DEFAULT_MATERIAL):
+    """The material ``name`` as an unstored ``orm.Dict``: the file's parsed YAML content (``name`` included).
+
+    It is the ``material`` input of ``aloxide.lammps`` and of the quench work chains, so that the force
+    field a run used is in its provenance as data, not implied by code. Checked first (ValueError for an
+    unknown material, listing the known ones).
+    """
+    from aiida import orm
+
+    load_material(name)  # unknown or inconsistent: ValueError before any node exists
+    raw = yaml.safe_load(resources.files(__package__).joinpath(f"{name}.yaml").read_text())
+    return orm.Dict(raw)
+
+
+def material_of(node: Any = None) -> Material:
+    """The checked :class:`Material` of a ``material`` input (an ``orm.Dict`` or a plain dict); ``None``: alumina.
+
+    An absent input means ``alumina-matsui``: every run made before materials were inputs stays valid.
+    """
+    if node is None:
+        return load_material(DEFAULT_MATERIAL)
+    raw = node.get_dict() if hasattr(node, "get_dict") else dict(node)
+    return material_from_dict(raw)
+
+
+def material_from_dict(raw: Any) -> Material:
+    """A :class:`Material` from the parsed content of a material file, checked (ValueError naming what is wrong)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"a material must be a mapping of sections, got {type(raw).__name__}")
     name = raw.get("name", "?")
     missing = [k for k in ("name", "formula_unit", "species", "force_field", "analysis") if k not in raw]
     if missing:
@@ -116,7 +182,26 @@ def material_from_text(text: str) -> Material:
         short_range_form=short_form,
         short_range=short_range,
         literature=tuple(raw.get("literature", ())),
+        preparation=_preparation(name, raw.get("preparation")),
     )
+
+
+#: Quench-protocol keys a material file's ``preparation`` block may set (g/cm³).
+_PREPARATION_KEYS = ("initial_density", "compressed_density")
+
+
+def _preparation(name: str, block: Any) -> dict[str, float]:
+    """The optional ``preparation`` block: densities (g/cm³) the quench protocol uses for this material."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or set(block) - set(_PREPARATION_KEYS):
+        raise ValueError(f"material {name}: preparation may only set {list(_PREPARATION_KEYS)}, got {block!r}")
+    out = {}
+    for key, value in block.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 1.0 <= value <= 6.0:
+            raise ValueError(f"material {name}: preparation {key} must be a density in [1, 6] g/cm³, got {value!r}")
+        out[key] = float(value)
+    return out
 
 
 def _pair(name: str, key: str, species: dict[str, Any]) -> tuple[str, str]:

@@ -24,8 +24,8 @@ from ..calculations.script import (
     validate_stage,
 )
 from ..data.structure import structure_from_arrays
-from ..lammps_io import DumpFormatError, density_g_cm3, parse_dump, parse_log
-from ..potentials import MATSUI, SPECIES_TYPES
+from ..lammps_io import DumpFormatError, mass_density, parse_dump, parse_log
+from ..materials import material_of
 from ..trajectory import frames_trajectory
 from ..values import finite_values
 
@@ -155,7 +155,10 @@ class AloxideLammpsParser(Parser):
         return best[0]
 
     def _parse_final(self, names: list[str]) -> str | None:
-        """Final dump -> structure (box origin shifted to 0), velocities and per-atom arrays."""
+        """Final dump -> structure (box origin shifted to 0), velocities and per-atom arrays.
+
+        Species, charges and masses are the run's ``material`` input's (absent: alumina).
+        """
         if FINAL_DUMP not in names:
             return "missing"
         try:
@@ -171,7 +174,9 @@ class AloxideLammpsParser(Parser):
         wrapped = np.column_stack([c["x"], c["y"], c["z"]]) - lo
         wrapped = np.mod(wrapped, box)
         types = c["type"].astype(np.int64)
-        structure = structure_from_arrays(wrapped, types, box, dict(MATSUI.charges))
+        given = self.node.inputs.material if "material" in self.node.inputs else None
+        material = material_of(given)
+        structure = structure_from_arrays(wrapped, types, box, dict(material.charges), material)
         self.out("structure", structure)
         vel = orm.ArrayData()
         vel.set_array("velocities", np.column_stack([c["vx"], c["vy"], c["vz"]]))
@@ -182,9 +187,9 @@ class AloxideLammpsParser(Parser):
         final.set_array("cell", box)
         for name, value in _extra_columns(c).items():
             final.set_array(name, value)
-        n_al = int(np.count_nonzero(types == SPECIES_TYPES["Al"]))
+        counts = {sp: int(np.count_nonzero(types == t)) for sp, t in material.types.items()}
         final.base.attributes.set("step", int(fr.timestep))
-        final.base.attributes.set("density", density_g_cm3(n_al, len(types) - n_al, float(np.prod(box))))
+        final.base.attributes.set("density", mass_density(counts, material.masses, float(np.prod(box))))
         self.out("final_frame", final)
         return None
 

@@ -1,4 +1,4 @@
-"""``aloxide.quench``: melt-quench an Al2O3 sample under pressure (SPEC §2), one CalcJob per step.
+"""``aloxide.quench``: melt-quench an Al2O3 sample (or any material's) under pressure (SPEC §2), one CalcJob per step.
 
 Each SPEC step (melt; cool + hold; compress + hold; NPT quench; relax) is its own
 ``aloxide.lammps`` CalcJob (inside :class:`LammpsRestartWorkChain`, which resumes a killed
@@ -8,6 +8,11 @@ each step's thermo and configuration is then a node of its own (provenance a
 scientist can inspect and query), a failure in the 650 ps quench does not cost the
 135 ps of melting before it, and caching can reuse the shared melt. The price is a few
 seconds of scheduling per step, negligible beyond the smoke protocol.
+
+The optional ``material`` input (an ``orm.Dict``, :func:`aiida_aloxide.materials.material_node`) makes it
+a quench of that material: the packing of its formula units, its force field in every LAMMPS run, its
+density and cation coordination in ``properties``. Absent, it is the alumina quench it always was (same
+inputs, same cache hashes).
 """
 
 from __future__ import annotations
@@ -17,16 +22,20 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
+from ..calculations.lammps import validate_material
 from ..exit_codes import add_exit_codes
 from ..functions.structure import random_alumina, sample_properties
+from ..materials import DEFAULT_MATERIAL, Material, load_material, material_node, material_of
 from .common import LammpsLauncher, calcjob_options
 from .protocols import ProtocolMixin
 from .quench_parameters import (
     LIQUID_STAGES,
     MAX_PRESSURE_GPA,
     MAX_UNITS,
+    formula_units,
+    initial_problem,
+    packing_problem,
     quench_stages,
-    validate_initial,
     validate_parameters,
     validate_pressure,
 )
@@ -37,9 +46,31 @@ __all__ = [
     "MAX_UNITS",
     "LiquidWorkChain",
     "QuenchWorkChain",
+    "coordination_summary",
+    "material_input",
     "quench_stages",
     "validate_parameters",
 ]
+
+
+def material_input(material: str | orm.Dict | None) -> orm.Dict | None:
+    """The ``material`` input for a material name or node: ``None`` for alumina-matsui, the default, so
+    that an alumina quench keeps the inputs (and cache hashes) it had before materials were inputs."""
+    if material is None or isinstance(material, orm.Dict):
+        return material
+    if material == DEFAULT_MATERIAL:
+        return None
+    return material_node(material)
+
+
+def _material_or_none(value) -> Material | None:
+    """The checked material of an inputs mapping, or ``None`` when absent or invalid (its port reports that)."""
+    if value.get("material") is None:
+        return None
+    try:
+        return material_of(value["material"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _liquid_of(inputs) -> tuple[orm.StructureData | None, orm.ArrayData | None]:
@@ -62,21 +93,67 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
             "structure",
             valid_type=orm.StructureData,
             required=False,
-            validator=validate_initial,
-            help="Starting structure; when absent a seeded random packing is made.",
+            help="Starting structure (a charged sample of the material); when absent a seeded random packing is made.",
+        )
+        spec.input(
+            "material",
+            valid_type=orm.Dict,
+            required=False,
+            validator=validate_material,
+            help="The material (aiida_aloxide.materials.material_node), passed to every LAMMPS run and to the "
+            "packing. Absent: alumina-matsui.",
         )
         spec.output_namespace("thermo", valid_type=orm.ArrayData, dynamic=True, help="Thermo of every stage.")
         add_exit_codes(spec, "aloxide.quench")
 
     @classmethod
     def validate_inputs(cls, value, _ctx) -> str | None:
-        """Cross-input check: the code must run aloxide.lammps (or be a generic LAMMPS code)."""
+        """Cross-input checks: the code runs aloxide.lammps (or is a generic LAMMPS code); a starting
+        structure or liquid is a charged sample of the material; its packing can be made."""
         code = value.get("code")
         if code is not None:
             plugin = code.default_calc_job_plugin
             if plugin not in (None, "aloxide.lammps", "lammps.raw", "lammps.base"):
                 return f"code {code.full_label!r} is for {plugin!r}, not LAMMPS (aloxide.lammps)"
+        material = _material_or_none(value)
+        liquid, _ = _liquid_of(value)
+        for structure in (value.get("structure"), liquid):
+            if (message := initial_problem(structure, material)) is not None:
+                return message
+        if material is not None and "parameters" in value:
+            p = value["parameters"].get_dict()
+            try:
+                return packing_problem(p["n_units"], p["initial_density"], p["min_distance"], material)
+            except (KeyError, TypeError, ValueError, ZeroDivisionError):
+                return None  # reported by the parameters port
         return None
+
+    @classmethod
+    def get_builder_from_protocol(cls, *args: Any, **kwargs: Any):
+        """A builder from a protocol; ``material=NAME`` (keyword) makes it a quench of that material.
+
+        The material's ``preparation`` values (its packing and liquid densities) replace the protocol's,
+        and the caller's ``overrides`` replace both.
+        """
+        node = material_input(kwargs.get("material"))
+        if node is not None:
+            kwargs["material"] = node
+            kwargs["overrides"] = {**material_of(node).preparation, **(kwargs.get("overrides") or {})}
+        return super().get_builder_from_protocol(*args, **kwargs)
+
+    def _material(self) -> Material | None:
+        """The material input, checked (``None``: alumina)."""
+        return material_of(self.inputs.material) if "material" in self.inputs else None
+
+    def submit(self, process, inputs=None, **kwargs):
+        """Submit a sub-process; a LAMMPS run (``lammps`` inputs) also gets the ``material`` input.
+
+        The shared launcher (``LammpsLauncher._launch``) knows nothing of materials; passing the material
+        here keeps every CalcJob of the chain on the chain's force field without changing it.
+        """
+        if "material" in self.inputs and isinstance(kwargs.get("lammps"), dict):
+            kwargs["lammps"]["material"] = self.inputs.material
+        return super().submit(process, inputs, **kwargs)
 
     def _start(self, stages: list[tuple[str, dict[str, Any]]]) -> None:
         """Keep the stages to run and the CalcJob options."""
@@ -89,11 +166,19 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
         if "structure" in self.inputs:
             return self.inputs.structure
         params = self.inputs.parameters.get_dict()
+        if "material" not in self.inputs:
+            return random_alumina(
+                orm.Int(params["n_units"]),
+                orm.Float(params["initial_density"]),
+                orm.Float(params["min_distance"]),
+                self.inputs.seed,
+            )
         return random_alumina(
-            orm.Int(params["n_units"]),
+            orm.Int(formula_units(params["n_units"], self._material())),
             orm.Float(params["initial_density"]),
             orm.Float(params["min_distance"]),
             self.inputs.seed,
+            material=self.inputs.material,
         )
 
     def _runs_left(self) -> int:
@@ -149,10 +234,17 @@ class LiquidWorkChain(_StagedQuench):
 
     @classmethod
     def get_builder_from_parameters(
-        cls, code: orm.AbstractCode, parameters: orm.Dict, seed: int = 1, options: dict[str, Any] | None = None
+        cls,
+        code: orm.AbstractCode,
+        parameters: orm.Dict,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+        material: str | orm.Dict | None = None,
     ):
         """A ready builder from resolved quench ``parameters`` (the same Dict the quenches take)."""
-        return cls.lammps_builder(code, parameters, seed, options, f"liquid {parameters.get('protocol', 'custom')}")
+        extra = {} if (node := material_input(material)) is None else {"material": node}
+        label = f"liquid {parameters.get('protocol', 'custom')}"
+        return cls.lammps_builder(code, parameters, seed, options, label, **extra)
 
     def setup(self):
         """The liquid stages from the packing."""
@@ -184,12 +276,16 @@ class QuenchWorkChain(_StagedQuench):
             required=False,
             help="A compressed liquid (LiquidWorkChain outputs) to quench from: melt, cool and compress are skipped.",
         )
-        spec.input("liquid.structure", valid_type=orm.StructureData, required=False, validator=validate_initial)
+        spec.input("liquid.structure", valid_type=orm.StructureData, required=False)
         spec.input("liquid.velocities", valid_type=orm.ArrayData, required=False, help="Its velocities (Å/ps).")
         spec.inputs.validator = cls.validate_inputs
         spec.outline(cls.setup, while_(cls.has_next_stage)(cls.run_stage, cls.inspect_stage), cls.finalize)
         spec.output("structure", valid_type=orm.StructureData, help="The quenched, relaxed sample.")
-        spec.output("properties", valid_type=orm.Dict, help="Density and Al coordination fractions.")
+        spec.output(
+            "properties",
+            valid_type=orm.Dict,
+            help="Density and coordination fractions of the material's cation (al4/al5/al6 for alumina).",
+        )
 
     @classmethod
     def validate_inputs(cls, value, _ctx) -> str | None:
@@ -203,9 +299,13 @@ class QuenchWorkChain(_StagedQuench):
             return "liquid needs both `structure` and `velocities` (the outputs of a LiquidWorkChain)"
         if "structure" in value:
             return "give either `structure` (a packing to melt) or `liquid` (a liquid to quench), not both"
-        if "parameters" in value and len(structure.sites) != 5 * value["parameters"].get("n_units", 0):
-            n_units = value["parameters"].get("n_units")
-            return f"liquid has {len(structure.sites)} atoms, the parameters' n_units {n_units} makes {5 * n_units}"
+        if "parameters" in value:
+            n_units = value["parameters"].get("n_units", 0)
+            material = _material_or_none(value)
+            per_unit = 5 if material is None else material.atoms_per_unit
+            atoms = per_unit * formula_units(n_units, material) if isinstance(n_units, int) else 0
+            if len(structure.sites) != atoms:
+                return f"liquid has {len(structure.sites)} atoms, the parameters' n_units {n_units} makes {atoms}"
         return None
 
     @classmethod
@@ -216,10 +316,15 @@ class QuenchWorkChain(_StagedQuench):
         parameters: orm.Dict,
         seed: int = 1,
         options: dict[str, Any] | None = None,
+        material: str | orm.Dict | None = None,
     ):
-        """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
+        """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way).
+
+        ``material``: a material name or node (absent or ``alumina-matsui``: no ``material`` input).
+        """
         label = f"quench {parameters.get('protocol', 'custom')} {pressure:g} GPa"
-        return cls.lammps_builder(code, parameters, seed, options, label, pressure=orm.Float(pressure))
+        extra = {} if (node := material_input(material)) is None else {"material": node}
+        return cls.lammps_builder(code, parameters, seed, options, label, pressure=orm.Float(pressure), **extra)
 
     def setup(self):
         """Resolve the stages, the CalcJob options and the first configuration (packing or liquid)."""
@@ -235,10 +340,20 @@ class QuenchWorkChain(_StagedQuench):
 
     def finalize(self):
         """Attach the final sample and its density / coordination summary."""
-        props = sample_properties(self.ctx.structure, self.inputs.pressure)
+        if "material" in self.inputs:
+            props = sample_properties(self.ctx.structure, self.inputs.pressure, material=self.inputs.material)
+        else:
+            props = sample_properties(self.ctx.structure, self.inputs.pressure)
         self.out("structure", self.ctx.structure)
         self.out("properties", props)
-        self.report(
-            f"sample at {self.inputs.pressure.value:g} GPa: density {props['density']:.3f} g/cm3, "
-            f"Al4 {props['al4']:.2f} Al5 {props['al5']:.2f} Al6 {props['al6']:.2f}"
-        )
+        self.report(f"sample at {self.inputs.pressure.value:g} GPa: {coordination_summary(props.get_dict())}")
+
+
+def coordination_summary(props: dict[str, Any], digits: int = 2) -> str:
+    """``density 2.345 g/cm3, Al4 0.50 Al5 ...`` of a quench's ``properties`` (keys named by the cation)."""
+    cation = load_material(props.get("material") or DEFAULT_MATERIAL).analysis["cation"]
+    c = cation.lower()
+    keys = [k for k in props if k.startswith(c) and k[len(c) :].isdigit()]
+    return f"density {props['density']:.3f} g/cm3, " + ", ".join(
+        f"{cation}{k[len(c) :]} {props[k]:.{digits}f}" for k in keys
+    )

@@ -12,8 +12,9 @@ from typing import Any
 
 from aiida import orm
 
-from ..data.structure import validate_alumina
-from ..lammps_io import box_for_density
+from ..data.structure import validate_alumina, validate_sample
+from ..lammps_io import box_for_counts, box_for_density
+from ..materials import DEFAULT_MATERIAL, Material, load_material
 from ..potentials import MATSUI
 from ..schema import Constraint, Interval
 from .common import RESOURCE_KEYS, parameters_problem, stage_problem
@@ -22,6 +23,9 @@ __all__ = [
     "LIQUID_STAGES",
     "MAX_PRESSURE_GPA",
     "MAX_UNITS",
+    "formula_units",
+    "initial_problem",
+    "packing_problem",
     "quench_stages",
     "validate_initial",
     "validate_parameters",
@@ -164,6 +168,37 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     return stage_problem(stages, "quench")
 
 
+def formula_units(n_units: int, material: Material | None = None) -> int:
+    """Formula units of ``material`` in a sample of the protocol's size.
+
+    The protocol's ``n_units`` counts Al2O3 units; it fixes the number of atoms (5 ``n_units``), and
+    another material gets the formula units closest to that many atoms (smoke: 30 Al2O3 = 150 atoms,
+    50 SiO2 = 150 atoms), so a protocol means the same system size, and cost, for every material.
+    """
+    if material is None or material.name == DEFAULT_MATERIAL:
+        return int(n_units)
+    atoms = int(n_units) * load_material(DEFAULT_MATERIAL).atoms_per_unit
+    return max(1, round(atoms / material.atoms_per_unit))
+
+
+def packing_problem(n_units: int, density: float, min_distance: float, material: Material | None = None) -> str | None:
+    """Why the random packing of ``material`` (default alumina) for protocol ``n_units`` cannot be made, or None."""
+    if material is None or material.name == DEFAULT_MATERIAL:
+        return _check_packing(n_units, density, min_distance)
+    if not 0.5 <= min_distance <= 3.0:
+        return f"min_distance must be between 0.5 and 3 Å, got {min_distance}"
+    units = formula_units(n_units, material)
+    counts = {sp: k * units for sp, k in material.formula_unit.items()}
+    edge = box_for_counts(counts, material.masses, density)
+    phi = sum(counts.values()) * (math.pi / 6.0) * min_distance**3 / edge**3
+    if min_distance >= 0.5 * edge or phi > 0.35:
+        return (
+            f"min_distance {min_distance} Å is too large for {units} {material.formula} units at {density} g/cm³ "
+            f"(packing {phi:.2f})"
+        )
+    return None
+
+
 def _check_packing(n_units: int, density: float, min_distance: float) -> str | None:
     """Why the random packing of :func:`random_alumina` cannot be made (SPEC §2.1), or None."""
     if not 0.5 <= min_distance <= 3.0:
@@ -180,3 +215,10 @@ def validate_initial(value: orm.StructureData | None, _ctx) -> str | None:
     if value is None:
         return None
     return validate_alumina(value, MATSUI.charges)
+
+
+def initial_problem(value: orm.StructureData | None, material: Material | None) -> str | None:
+    """Why an optional starting structure (or liquid) is not a charged sample of ``material`` (None: alumina)."""
+    if value is None:
+        return None
+    return validate_sample(value, material)

@@ -30,6 +30,7 @@ from aiida_aloxide.functions.softness import (
 )
 from aiida_aloxide.functions.structure import random_alumina
 from aiida_aloxide.functions.tension import replicate_x
+from aiida_aloxide.materials import material_node
 from aiida_aloxide.packing import random_packing
 from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.trajectory import frames_trajectory
@@ -309,6 +310,21 @@ def test_calc_restart_file_other_step(lammps_code, sample):
     _refused(_resumed_launch(lammps_code, sample, 4, restart_file=_checkpoint(0)), "holds step 0, the stage resumes")
 
 
+def test_calc_material_structure_mismatch(lammps_code, sample):
+    """An alumina sample with the silica material: its species are not the material's."""
+    _refused(
+        _calc_launch(lammps_code, sample, material=material_node("silica-bks")),
+        "structure contains elements other than Si and O: ['Al']",
+    )
+
+
+def test_calc_material_invalid(lammps_code, sample):
+    """A material whose content is not a consistent material file (here: a charged formula unit)."""
+    content = material_node("alumina-matsui").get_dict()
+    content["species"]["O"]["charge"] = -1.0
+    _refused(_calc_launch(lammps_code, sample, material=orm.Dict(content)), "invalid material: material alumina-matsui")
+
+
 def test_calc_code_missing(sample):
     params = orm.Dict({"segments": [{"type": "nve", "steps": 1}]})
     _refused(lambda: run_get_node(AloxideLammpsCalculation, structure=sample, parameters=params), "`code` is required")
@@ -453,6 +469,11 @@ WORKCHAIN_ROWS = [
     ("quench-code-not-lammps", lambda c, s: _quench(_other_code(c), s), "not LAMMPS"),
     ("quench-structure-uncharged", lambda c, s: _quench_with(c, s, structure=_variant(s, "no-charges")),
      "structure has no charges"),
+    ("quench-material-unknown", lambda c, s: _quench(c, s, material="glass-x"),
+     "unknown material 'glass-x'; known: ['alumina-matsui', 'silica-bks']"),
+    ("quench-material-structure-mismatch",
+     lambda c, s: _quench_with(c, s, structure=s, material=material_node("silica-bks")),
+     "structure contains elements other than Si and O: ['Al']"),
     ("quench-parameters-unknown-key",
      lambda c, s: _quench_with(c, s, parameters=orm.Dict({**load_protocol("quench", "smoke"), "fix": "nve"})),
      "unknown quench parameters ['fix']"),
@@ -655,6 +676,8 @@ CLI_ROWS = [
     ("cli-quench-protocol", ["quench", "-P", "1", "--code", "{code}", "--protocol", "nope"], "unknown protocol"),
     ("cli-quench-seed", ["quench", "-P", "1", "--code", "{code}", "--seed", "1; shell ls"], "is not a valid integer"),
     ("cli-quench-code", ["quench", "-P", "1", "--code", "nocode@nowhere"], "not found"),
+    ("cli-quench-material-unknown", ["quench", "-P", "1", "--code", "{code}", "--material", "glass-x"],
+     "unknown material 'glass-x'; known: ['alumina-matsui', 'silica-bks']"),
     ("cli-tension-sample-missing", ["tension", "-s", MISSING_PK, "--code", "{code}"], "no node"),
     ("cli-tension-sample-type", ["tension", "-s", "{dict}", "--code", "{code}"],
      "neither a quench work chain nor a structure"),
@@ -737,7 +760,8 @@ def _test_ids() -> set[str]:
     ids |= {"study-override-tension-value", "study-override-dynamics-value", "study-overrides-not-dict"}
     ids |= {f"calc-{name}" for name in ("script-given", "velocities-name", "velocities-shape", "velocities-nan",
                                         "code-missing", "resume-without-restart-file", "restart-file-without-resume",
-                                        "restart-file-other-step")}  # fmt: skip
+                                        "restart-file-other-step", "material-structure-mismatch",
+                                        "material-invalid")}  # fmt: skip
     return ids
 
 
