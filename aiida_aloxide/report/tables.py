@@ -54,6 +54,7 @@ COLUMNS: dict[str, Column] = {
     c.key: c
     for c in (
         # samples (SPEC §2)
+        Column("sample", "sample", "sample", "s"),  # shown only for a study with replicas (p4_r2, ...)
         Column("pressure", "quench pressure (GPa)", "quench pressure (GPa)", "g"),
         Column("density", "density (g/cm³)", "density (g/cm3)"),
         Column("mean_cn_al", "mean Al coordination", "mean Al coordination"),
@@ -152,6 +153,8 @@ def _table(
     records = list(records)
     optional = set(optional)
     keys = [k for k in keys if k not in optional or any(r.get(k) is not None for r in records)]
+    if "sample" not in keys and any(r.get("sample") is not None for r in records):  # replicas: name each one
+        keys = ["sample", *keys]
     cols = [_column(k) for k in keys]
     rows = [[fmt_value(r.get(c.key), c.fmt) for c in cols] for r in records]
     return Table(title, [c.header for c in cols], rows, list(notes))
@@ -192,7 +195,11 @@ def table_html(table: Table) -> str:
 def _rows(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """One record per pressure: the summary Dict's row (which wins), with the report's extra values of that label."""
     details = details or {}
-    return [{**details.get(label, {}), **summary["rows"][label]} for label in summary["labels"]]
+    named = bool(summary.get("replicas"))
+    return [
+        {**details.get(label, {}), **summary["rows"][label], "sample": label if named else None}
+        for label in summary["labels"]
+    ]
 
 
 #: Keys of a tension run's summary shown in the tension table (plane stress's are ``ps_<key>`` in a study row).
@@ -209,12 +216,11 @@ def tension_records(summary: Mapping[str, Any], details: Mapping[str, Mapping[st
     """Per-run records of a study summary: plane strain, then plane stress (when run), per pressure."""
     out = []
     for row in _rows(summary, details):
-        out.append(
-            {"pressure": row.get("pressure"), "loading": "plane_strain", **{k: row.get(k) for k in TENSION_KEYS}}
-        )
+        ident = {"sample": row.get("sample"), "pressure": row.get("pressure")}
+        out.append({**ident, "loading": "plane_strain", **{k: row.get(k) for k in TENSION_KEYS}})
         ps = {k: row.get(f"ps_{k}") for k in TENSION_KEYS}
         if ps["peak_stress"] is not None or ps["toughness"] is not None:
-            out.append({"pressure": row.get("pressure"), "loading": "plane_stress", **ps})
+            out.append({**ident, "loading": "plane_stress", **ps})
     return out
 
 
@@ -354,7 +360,8 @@ def replica_table(summary: Mapping[str, Any]) -> Table | None:
         rows.append(cells)
     return Table(
         "Replicas: mean ± standard error",
-        ["P (GPa)", "N", *(_column(k).header for k in keys)],
+        # the CSV headers: unambiguous (plane-strain and plane-stress peak stress differ by name)
+        ["P (GPa)", "N", *(_column(k).csv for k in keys)],
         rows,
         notes=[
             "Each replica is an independent melt (seed derived from the study seed) quenched, pulled and analysed "
