@@ -239,6 +239,7 @@ class LiquidWorkChain(_StagedQuench):
         parameters: orm.Dict,
         seed: int = 1,
         options: dict[str, Any] | None = None,
+        *,
         material: str | orm.Dict | None = None,
     ):
         """A ready builder from resolved quench ``parameters`` (the same Dict the quenches take)."""
@@ -316,6 +317,7 @@ class QuenchWorkChain(_StagedQuench):
         parameters: orm.Dict,
         seed: int = 1,
         options: dict[str, Any] | None = None,
+        *,
         material: str | orm.Dict | None = None,
     ):
         """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way).

@@ -89,10 +89,11 @@ def test_dynamics_protocol_is_the_dynamics_section():
         DynamicsWorkChain.get_protocol_inputs("smoke", {"thermostat": "nose"})
 
 
-#: The arguments of every get_builder_from_protocol before the refactoring, in order.
+#: The arguments of every get_builder_from_protocol before the refactoring, in order (later additions last:
+#: the quench's keyword-only ``material``, the study's ``replicas``).
 SIGNATURES = {
-    QuenchWorkChain: ["code", "pressure", "protocol", "overrides", "seed", "options"],
-    LiquidWorkChain: ["code", "protocol", "overrides", "seed", "options"],
+    QuenchWorkChain: ["code", "pressure", "protocol", "overrides", "seed", "options", "material"],
+    LiquidWorkChain: ["code", "protocol", "overrides", "seed", "options", "material"],
     PlaneStrainWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
     PlaneStressWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
     DynamicsWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
