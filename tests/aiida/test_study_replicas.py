@@ -69,14 +69,18 @@ def test_replica_study_smoke(aiida_profile, lammps_code, tmp_path):
 
     children = {link.link_label for link in node.base.links.get_outgoing().all()}
     assert {"liquid_r1", "liquid_r2", "quench_p4_r1", "quench_p4_r2", "tension_p4_r2"} <= children
-    # QueryBuilder over replicas: the quenches of the 4 GPa replicas, by extras
-    qb = orm.QueryBuilder().append(
+    # QueryBuilder over replicas: this study's quenches at 4 GPa, by extras, with their densities
+    qb = orm.QueryBuilder().append(orm.WorkflowNode, filters={"id": node.pk}, tag="study")
+    qb.append(
         orm.WorkflowNode,
+        with_incoming="study",
+        tag="q",
         filters={"extras.aloxide_pressure": 4.0, "extras": {"has_key": "aloxide_replica"}},
         project=["extras.aloxide_replica", "extras.aloxide_seed"],
     )
-    found = sorted(tuple(r) for r in qb.all() if r[1] in {replica_seed(1, 0), replica_seed(1, 1)})
-    assert found[:2] == [(0, replica_seed(1, 0)), (1, replica_seed(1, 1))]
+    qb.append(orm.Dict, with_incoming="q", edge_filters={"label": "properties"}, project=["attributes.density"])
+    found = sorted(tuple(r) for r in qb.all())
+    assert found == [(0, replica_seed(1, 0), densities[0]), (1, replica_seed(1, 1), densities[1])]
 
     # the slot pool: every LAMMPS job script waited for its slot, on one rank (liquids: the pool's share)
     calcs = [d for d in node.called_descendants if d.process_type == "aiida.calculations:aloxide.lammps"]
