@@ -251,14 +251,12 @@ def finite(values: ArrayLike) -> bool:
 
 def density_g_cm3(n_al: int, n_o: int, volume_A3: float) -> float:
     """Mass density (g/cm³) of an Al/O system from atom counts and volume (Å³)."""
-    mass_g = (n_al * MASSES["Al"] + n_o * MASSES["O"]) / 6.02214076e23
-    return mass_g / (volume_A3 * 1e-24)
+    return mass_density({"Al": n_al, "O": n_o}, MASSES, volume_A3)
 
 
 def box_for_density(n_al: int, n_o: int, density: float) -> float:
-    """Edge (Å) of the cube holding these atoms at a mass density (g/cm³)."""
-    mass_g = (n_al * MASSES["Al"] + n_o * MASSES["O"]) / 6.02214076e23
-    return math.pow(mass_g / density * 1e24, 1.0 / 3.0)
+    """Edge (Å) of the cube holding these Al and O atoms at a mass density (g/cm³)."""
+    return box_for_counts({"Al": n_al, "O": n_o}, MASSES, density)
 
 
 def _mass_g(counts: dict[str, int], masses: dict[str, float]) -> float:
@@ -271,10 +269,7 @@ def _mass_g(counts: dict[str, int], masses: dict[str, float]) -> float:
 
 
 def mass_density(counts: dict[str, int], masses: dict[str, float], volume_A3: float) -> float:
-    """Mass density (g/cm³) of any system from atom counts by species, masses (g/mol) and volume (Å³).
-
-    The same arithmetic as :func:`density_g_cm3` for alumina (Al then O), so alumina numbers do not move.
-    """
+    """Mass density (g/cm³) of any system from atom counts by species, masses (g/mol) and volume (Å³)."""
     return _mass_g(counts, masses) / (volume_A3 * 1e-24)
 
 

@@ -12,9 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from .lammps_io import box_for_counts, box_for_density
-from .materials import Material
-from .potentials import SPECIES_TYPES
+from .lammps_io import box_for_counts
+from .materials import Material, load_material
 
 __all__ = ["random_packing"]
 
@@ -29,10 +28,9 @@ def random_packing(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
     """Place ``n_units`` formula units at ``density`` (g/cm³): returns positions, types, box lengths.
 
-    Without ``material``: Al2O3 units, types of :data:`SPECIES_TYPES` (1 = Al, 2 = O), the packings of
-    every alumina run so far. With it: the material's formula unit, masses and type order (all atoms of
-    type 1 first, then type 2, ...). Raises ``ValueError`` when the packing fraction makes the minimum
-    distance unreachable.
+    The material's formula unit, masses and type order (all atoms of type 1 first, then type 2, ...);
+    without ``material`` alumina-matsui (Al2O3 units, 1 = Al, 2 = O). Raises ``ValueError`` when the
+    packing fraction makes the minimum distance unreachable.
     """
     if n_units < 1:
         raise ValueError(f"n_units must be >= 1, got {n_units}")
@@ -40,14 +38,9 @@ def random_packing(
         raise ValueError(f"density must be positive, got {density}")
     if not min_distance > 0:
         raise ValueError(f"min_distance must be positive, got {min_distance}")
-    if material is None:
-        counts = {"Al": 2 * n_units, "O": 3 * n_units}
-        edge = box_for_density(counts["Al"], counts["O"], density)
-        species_types = SPECIES_TYPES
-    else:
-        counts = {sp: k * n_units for sp, k in material.formula_unit.items()}
-        edge = box_for_counts(counts, material.masses, density)
-        species_types = material.types
+    material = load_material() if material is None else material
+    counts = {sp: k * n_units for sp, k in material.formula_unit.items()}
+    edge = box_for_counts(counts, material.masses, density)
     n = sum(counts.values())
     if min_distance >= 0.5 * edge:
         raise ValueError(f"min_distance {min_distance} Å is too large for a {edge:.2f} Å box")
@@ -56,7 +49,7 @@ def random_packing(
     if phi > 0.35:
         raise ValueError(f"packing fraction {phi:.2f} too high for min_distance {min_distance} Å")
     rng = np.random.default_rng(seed)
-    types = np.concatenate([np.full(counts[sp], t) for sp, t in species_types.items()])
+    types = np.concatenate([np.full(counts[sp], t) for sp, t in material.types.items()])
     box = np.full(3, edge)
     pos = rng.random((n, 3)) * edge
     for _ in range(max_rounds):

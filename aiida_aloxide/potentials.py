@@ -64,25 +64,16 @@ class MatsuiPotential:
     def lammps_commands(
         self, cutoff: float | None = None, kspace_accuracy: float | None = None, kspace_style: str = "pppm"
     ) -> list[str]:
-        """LAMMPS input lines (after ``read_data``) that set up the force field.
-
-        Charges are not set here: they come with the structure (data file), and the
-        calculation checks that they equal :attr:`charges` before anything runs.
+        """LAMMPS input lines (after ``read_data``) that set up the force field: :func:`pair_commands` of the
+        alumina file (an instance's ``pairs`` are not consulted). Charges are not set here: they come with the
+        structure (data file), and the calculation checks that they equal :attr:`charges` before anything runs.
         """
-        rc = self.cutoff if cutoff is None else float(cutoff)
-        acc = self.kspace_accuracy if kspace_accuracy is None else float(kspace_accuracy)
-        if not rc > 0:
-            raise ValueError(f"cut-off must be positive, got {rc}")
-        if not 0 < acc < 1:
-            raise ValueError(f"kspace accuracy must be in (0, 1), got {acc}")
-        lines = [f"pair_style buck/coul/long {rc:.6g}"]
-        for (a, b), p in self.pairs.items():
-            ta, tb = sorted((SPECIES_TYPES[a], SPECIES_TYPES[b]))
-            lines.append(f"pair_coeff {ta} {tb} {p.A:.10g} {p.rho:.10g} {p.C:.10g}")
-        if kspace_style not in {"pppm", "ewald"}:
-            raise ValueError(f"kspace_style must be 'pppm' or 'ewald', got {kspace_style!r}")
-        lines.append(f"kspace_style {kspace_style} {acc:.6g}")
-        return lines
+        return pair_commands(
+            _MATERIAL,
+            cutoff=self.cutoff if cutoff is None else cutoff,
+            kspace_accuracy=self.kspace_accuracy if kspace_accuracy is None else kspace_accuracy,
+            kspace_style=kspace_style,
+        )
 
     def pair(self, a: str, b: str) -> BuckinghamPair:
         """Buckingham parameters of a species pair in either order."""

@@ -233,13 +233,8 @@ def ensure_computer(
     if procs < 1:
         raise ValueError(f"mpiprocs must be >= 1, got {procs}")
     pool_slots = int(slots) if slots is not None else ncores
-    if pool_slots < 1:
-        raise ValueError(f"slots must be >= 1, got {pool_slots}")
-    if pool_slots > ncores and not oversubscribe:
-        raise ValueError(
-            f"{pool_slots} slots on a machine with {ncores} cores would oversubscribe it (ranks sharing a core "
-            "waste CPU time polling each other); pass --oversubscribe if you mean it"
-        )
+    if message := slots_problem(pool_slots, oversubscribe):
+        raise ValueError(message)
     try:
         computer = orm.load_computer(label)
     except NotExistent:
@@ -281,6 +276,19 @@ def ensure_computer(
         f"{pool_slots} slots, {mpirun})"
     )
     return computer
+
+
+def slots_problem(slots: int, oversubscribe: bool = False) -> str | None:
+    """Why a slot pool of ``slots`` ranks is refused on this machine, or None."""
+    ncores = os.cpu_count() or 1
+    if slots < 1:
+        return f"slots must be >= 1, got {slots}"
+    if slots > ncores and not oversubscribe:
+        return (
+            f"{slots} slots on a machine with {ncores} cores would oversubscribe it (ranks sharing a core "
+            "waste CPU time polling each other); pass --oversubscribe if you mean it"
+        )
+    return None
 
 
 def _set_pool(computer, slots: int) -> None:

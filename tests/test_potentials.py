@@ -169,11 +169,26 @@ def test_silica_file_holds_the_published_parameters():
     assert mie_prefactor(12, 6) == pytest.approx(4.0, rel=1e-15)
 
 
+#: The force-field lines every alumina script had before materials were data (SPEC §1's Matsui table).
+MATSUI_LINES = [
+    "pair_coeff 1 1 31570924.2 0.068 14.051",
+    "pair_coeff 1 2 28476.909 0.172 34.5779",
+    "pair_coeff 2 2 6462.6712 0.276 85.0925",
+]
+
+
 def test_pair_commands_of_alumina_are_the_matsui_lines():
-    """The generic builder reproduces MATSUI's commands, so alumina scripts do not change."""
+    """The generic builder (which MATSUI.lammps_commands calls) gives the Matsui lines the alumina scripts always
+    had, so alumina scripts do not change."""
     alumina = load_material("alumina-matsui")
-    for kwargs in ({}, {"cutoff": 8.0, "kspace_accuracy": 1e-4}, {"kspace_style": "ewald"}):
-        assert pair_commands(alumina, **kwargs) == MATSUI.lammps_commands(**kwargs)
+    for kwargs, style, kspace in (
+        ({}, "pair_style buck/coul/long 10", "kspace_style pppm 1e-05"),
+        ({"cutoff": 8.0, "kspace_accuracy": 1e-4}, "pair_style buck/coul/long 8", "kspace_style pppm 0.0001"),
+        ({"kspace_style": "ewald"}, "pair_style buck/coul/long 10", "kspace_style ewald 1e-05"),
+    ):
+        expected = [style, *MATSUI_LINES, kspace]
+        assert pair_commands(alumina, **kwargs) == expected
+        assert MATSUI.lammps_commands(**kwargs) == expected
     lines = pair_commands(SILICA)
     assert lines[0] == "pair_style hybrid/overlay buck/coul/long 5.5 10 mie/cut 5.5"
     assert "pair_coeff 1 1 buck/coul/long 0 1 0" in lines and "pair_modify shift yes" in lines

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..materials import DEFAULT_MATERIAL, Material
-from ..potentials import MATSUI, MatsuiPotential, pair_commands
+from ..materials import DEFAULT_MATERIAL, Material, load_material
+from ..potentials import pair_commands
 from ..schema.stage import DUMP_FIELDS, MAX_STEPS, MD_TYPES, STAGE_DEFAULTS, StageError, stage_md_steps, validate_stage
 
 __all__ = [
@@ -62,14 +62,11 @@ STEP_COLUMNS = [
 ]  # fmt: skip
 
 
-def generate_script(
-    stage: dict[str, Any], potential: MatsuiPotential = MATSUI, material: Material | None = None
-) -> str:
+def generate_script(stage: dict[str, Any], material: Material | None = None) -> str:
     """The LAMMPS input script of a stage (validated first).
 
-    Without ``material`` the force field is ``potential`` (Matsui alumina): the script of every run made
-    before materials were inputs. With it, the force field is :func:`~aiida_aloxide.potentials.pair_commands`
-    of the material; for ``alumina-matsui`` that is byte for byte the same script. The stage's ``cutoff`` is
+    The force field is :func:`~aiida_aloxide.potentials.pair_commands` of ``material`` (absent: Matsui
+    alumina, the script of every run made before materials were inputs). The stage's ``cutoff`` is
     the real-space cut-off: both the short-range and the Coulomb one for a material with a single cut-off
     (alumina), the Coulomb one only for a material with its own short-range cut-off (BKS silica's 5.5 Å is
     part of its definition, truncated and shifted there, so a stage does not move it).
@@ -77,12 +74,9 @@ def generate_script(
     st = validate_stage(stage)
     dt = st["timestep"]
     resume = st["resume_step"]
-    if material is None:
-        force_field = potential.lammps_commands(cutoff=st["cutoff"], kspace_accuracy=st["kspace_accuracy"])
-    elif material.coulomb_cutoff is None:
-        force_field = pair_commands(material, cutoff=st["cutoff"], kspace_accuracy=st["kspace_accuracy"])
-    else:
-        force_field = pair_commands(material, coulomb_cutoff=st["cutoff"], kspace_accuracy=st["kspace_accuracy"])
+    mat = load_material(DEFAULT_MATERIAL) if material is None else material
+    which = "cutoff" if mat.coulomb_cutoff is None else "coulomb_cutoff"
+    force_field = pair_commands(mat, kspace_accuracy=st["kspace_accuracy"], **{which: st["cutoff"]})
     named = material is not None and material.name != DEFAULT_MATERIAL
     what = f"{material.name}" if named else "Matsui a-Al2O3"
     lines = [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from ..setup import DEFAULT_PROFILE
@@ -51,14 +49,10 @@ def setup(
     oversubscribe: bool,
 ) -> None:
     """Create or reuse the profile, the localhost computer and the LAMMPS code (idempotent)."""
-    from ..setup import SetupReport, ensure_code, ensure_computer, ensure_profile
+    from ..setup import SetupReport, ensure_code, ensure_computer, ensure_profile, slots_problem
 
-    ncores = os.cpu_count() or 1
-    if slots is not None and slots > ncores and not oversubscribe:  # before any profile is touched
-        raise click.ClickException(
-            f"--slots {slots} on a machine with {ncores} cores would oversubscribe it; "
-            "add --oversubscribe if you mean it"
-        )
+    if slots is not None and (message := slots_problem(slots, oversubscribe)):  # before any profile is touched
+        raise click.ClickException(message)
     report = SetupReport()
     pg = {"host": pg_host, "port": pg_port, "user": pg_user, "password": pg_password} if postgres else None
     try:

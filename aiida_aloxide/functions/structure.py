@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from aiida import orm
 
-from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers, species_fractions
+from ..analysis.coordination import coordination_numbers, species_fractions
 from ..data.structure import structure_arrays, structure_from_arrays
-from ..lammps_io import density_g_cm3, mass_density
+from ..lammps_io import mass_density
 from ..materials import material_of
 from ..packing import random_packing
 from ..potentials import MATSUI, SPECIES_TYPES
@@ -29,9 +29,6 @@ def random_alumina(
 
     Without ``material``: Al2O3 with Matsui charges (the name stays for the alumina provenance graphs).
     """
-    if material is None:
-        pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value)
-        return structure_from_arrays(pos, types, box, dict(MATSUI.charges))
     mat = material_of(material)
     pos, types, box = random_packing(n_units.value, density.value, min_distance.value, seed.value, material=mat)
     return structure_from_arrays(pos, types, box, dict(mat.charges), mat)
@@ -51,30 +48,10 @@ def sample_properties(
     ``coordination_classes``; the keys are named by the cation (``si4``, ``n_si``, ``mean_cn_si``,
     ``si_o_cutoff``, ...), for alumina exactly the keys above, plus ``material`` (its name).
     """
-    if material is not None:
-        return orm.Dict(_material_properties(structure, pressure, al_o_cutoff, material_of(material)))
-    cutoff = AL_O_CUTOFF if al_o_cutoff is None else al_o_cutoff.value
-    positions, types, _, box = structure_arrays(structure)
-    al = types == SPECIES_TYPES["Al"]
-    o = types == SPECIES_TYPES["O"]
-    cn = coordination_numbers(positions, box, al, o, cutoff)
-    fractions = species_fractions(cn)
-    volume = float(np.prod(box))
-    return orm.Dict(
-        {
-            "pressure": None if pressure is None else pressure.value,
-            "n_atoms": int(len(types)),
-            "n_al": int(al.sum()),
-            "volume": volume,
-            "density": density_g_cm3(int(al.sum()), int(o.sum()), volume),
-            "al_o_cutoff": cutoff,
-            "mean_cn_al": float(cn.mean()),
-            "al4": fractions["Al4"],
-            "al5": fractions["Al5"],
-            "al6": fractions["Al6"],
-            "al_other": fractions["other"],
-        }
-    )
+    props = _material_properties(structure, pressure, al_o_cutoff, material_of(material))
+    if material is None:
+        del props["material"]  # the alumina keys of every sample made before materials were inputs
+    return orm.Dict(props)
 
 
 def _material_properties(structure, pressure, cutoff_node, mat) -> dict:

@@ -50,8 +50,9 @@ def save_figure(fig, path: str | Path, nodes: Sequence[orm.Node], title: str) ->
     return path
 
 
-def _pressure_of(tension: orm.WorkflowNode) -> float | None:
-    """Quench pressure of the sample a tension work chain pulled (via provenance), if known."""
+def _sample_extras(tension: orm.WorkflowNode) -> dict:
+    """Extras of the quench whose sample a tension work chain pulled (via provenance): ``aloxide_pressure`` and,
+    in a study, ``aloxide_replica`` (0-based); empty when unknown."""
     qb = orm.QueryBuilder()
     qb.append(orm.WorkflowNode, filters={"id": tension.pk}, tag="t")
     # ChargedStructureData is a plugin subclass: StructureData queries do not match it, Data does.
@@ -60,10 +61,15 @@ def _pressure_of(tension: orm.WorkflowNode) -> float | None:
         orm.WorkflowNode,
         with_outgoing="s",
         filters={"extras": {"has_key": "aloxide_pressure"}},
-        project=["extras.aloxide_pressure"],
+        project=["extras"],
     )
     row = qb.first()
-    return None if row is None else row[0]
+    return {} if row is None else dict(row[0])
+
+
+def _pressure_of(tension: orm.WorkflowNode) -> float | None:
+    """Quench pressure of the sample a tension work chain pulled (via provenance), if known."""
+    return _sample_extras(tension).get("aloxide_pressure")
 
 
 def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path) -> Path:
@@ -75,9 +81,10 @@ def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path)
     colours: dict[float | None, str] = {}
     for wc in tensions:
         curve = wc.outputs.stress_strain
-        p = _pressure_of(wc)
+        extras = _sample_extras(wc)
+        p = extras.get("aloxide_pressure")
         stress_loading = wc.process_label == "PlaneStressWorkChain"
-        label = run_label(wc) + (" (plane stress)" if stress_loading else "")
+        label = _label(wc, extras) + (" (plane stress)" if stress_loading else "")
         colour = colours.setdefault(p if p is not None else float(-wc.pk), f"C{len(colours) % 10}")
         e, s = curve.get_array("strain"), curve.get_array("stress_xx")
         err = curve.get_array("stress_xx_sem") if "stress_xx_sem" in curve.get_arraynames() else None
@@ -97,24 +104,17 @@ def tension_table(tensions: Sequence[orm.WorkflowNode]) -> str:
     return table_markdown(tension_runs_table(records))
 
 
-def _replica_of(tension: orm.WorkflowNode) -> int | None:
-    """1-based replica of the sample a tension work chain pulled (quench extra ``aloxide_replica``), if any."""
-    qb = orm.QueryBuilder()
-    qb.append(orm.WorkflowNode, filters={"id": tension.pk}, tag="t")
-    qb.append(orm.Data, with_outgoing="t", edge_filters={"label": "structure"}, tag="s")
-    qb.append(orm.WorkflowNode, with_outgoing="s", filters={"extras": {"has_key": "aloxide_replica"}},
-              project=["extras.aloxide_replica"])  # fmt: skip
-    row = qb.first()
-    return None if row is None else int(row[0]) + 1
-
-
 def run_label(wc: orm.WorkflowNode) -> str:
     """Legend label of a tension work chain: its sample's quench pressure (and replica), else its PK."""
-    p = _pressure_of(wc)
+    return _label(wc, _sample_extras(wc))
+
+
+def _label(wc: orm.WorkflowNode, extras: dict) -> str:
+    """:func:`run_label` from the sample's extras (already queried)."""
+    p, r = extras.get("aloxide_pressure"), extras.get("aloxide_replica")
     if p is None:
         return f"PK {wc.pk}"
-    r = _replica_of(wc)
-    return f"{p:g} GPa" + (f" r{r}" if r is not None and _has_replicas(wc) else "")
+    return f"{p:g} GPa" + (f" r{int(r) + 1}" if r is not None and _has_replicas(wc) else "")
 
 
 def _has_replicas(wc: orm.WorkflowNode) -> bool:

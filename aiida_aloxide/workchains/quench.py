@@ -145,6 +145,10 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
         """The material input, checked (``None``: alumina)."""
         return material_of(self.inputs.material) if "material" in self.inputs else None
 
+    def _material_kwargs(self) -> dict[str, orm.Dict]:
+        """``material=`` for a calcfunction when the chain has one; nothing for alumina (inputs as before)."""
+        return {"material": self.inputs.material} if "material" in self.inputs else {}
+
     def submit(self, process, inputs=None, **kwargs):
         """Submit a sub-process; a LAMMPS run (``lammps`` inputs) also gets the ``material`` input.
 
@@ -166,19 +170,12 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
         if "structure" in self.inputs:
             return self.inputs.structure
         params = self.inputs.parameters.get_dict()
-        if "material" not in self.inputs:
-            return random_alumina(
-                orm.Int(params["n_units"]),
-                orm.Float(params["initial_density"]),
-                orm.Float(params["min_distance"]),
-                self.inputs.seed,
-            )
         return random_alumina(
             orm.Int(formula_units(params["n_units"], self._material())),
             orm.Float(params["initial_density"]),
             orm.Float(params["min_distance"]),
             self.inputs.seed,
-            material=self.inputs.material,
+            **self._material_kwargs(),
         )
 
     def _runs_left(self) -> int:
@@ -342,10 +339,7 @@ class QuenchWorkChain(_StagedQuench):
 
     def finalize(self):
         """Attach the final sample and its density / coordination summary."""
-        if "material" in self.inputs:
-            props = sample_properties(self.ctx.structure, self.inputs.pressure, material=self.inputs.material)
-        else:
-            props = sample_properties(self.ctx.structure, self.inputs.pressure)
+        props = sample_properties(self.ctx.structure, self.inputs.pressure, **self._material_kwargs())
         self.out("structure", self.ctx.structure)
         self.out("properties", props)
         self.report(f"sample at {self.inputs.pressure.value:g} GPa: {coordination_summary(props.get_dict())}")

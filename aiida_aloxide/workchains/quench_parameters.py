@@ -12,10 +12,9 @@ from typing import Any
 
 from aiida import orm
 
-from ..data.structure import validate_alumina, validate_sample
-from ..lammps_io import box_for_counts, box_for_density
+from ..data.structure import validate_sample
+from ..lammps_io import box_for_counts
 from ..materials import DEFAULT_MATERIAL, Material, load_material
-from ..potentials import MATSUI
 from ..schema import Constraint, Interval
 from .common import RESOURCE_KEYS, parameters_problem, stage_problem
 
@@ -27,7 +26,6 @@ __all__ = [
     "initial_problem",
     "packing_problem",
     "quench_stages",
-    "validate_initial",
     "validate_parameters",
     "validate_pressure",
 ]
@@ -158,7 +156,7 @@ def validate_parameters(value: orm.Dict, _ctx) -> str | None:
     params = value.get_dict()
     if (error := parameters_problem(params, PROTOCOL_KEYS, OPTIONAL_KEYS, QUENCH_SCHEMA, "quench")) is not None:
         return error
-    msg = _check_packing(params["n_units"], params["initial_density"], params["min_distance"])
+    msg = packing_problem(params["n_units"], params["initial_density"], params["min_distance"])
     if msg:
         return msg
     try:
@@ -182,39 +180,19 @@ def formula_units(n_units: int, material: Material | None = None) -> int:
 
 
 def packing_problem(n_units: int, density: float, min_distance: float, material: Material | None = None) -> str | None:
-    """Why the random packing of ``material`` (default alumina) for protocol ``n_units`` cannot be made, or None."""
-    if material is None or material.name == DEFAULT_MATERIAL:
-        return _check_packing(n_units, density, min_distance)
+    """Why the random packing of ``material`` (default alumina) for protocol ``n_units`` cannot be made
+    (SPEC §2.1), or None."""
     if not 0.5 <= min_distance <= 3.0:
         return f"min_distance must be between 0.5 and 3 Å, got {min_distance}"
+    mat = load_material(DEFAULT_MATERIAL) if material is None else material
     units = formula_units(n_units, material)
-    counts = {sp: k * units for sp, k in material.formula_unit.items()}
-    edge = box_for_counts(counts, material.masses, density)
+    counts = {sp: k * units for sp, k in mat.formula_unit.items()}
+    edge = box_for_counts(counts, mat.masses, density)
     phi = sum(counts.values()) * (math.pi / 6.0) * min_distance**3 / edge**3
     if min_distance >= 0.5 * edge or phi > 0.35:
-        return (
-            f"min_distance {min_distance} Å is too large for {units} {material.formula} units at {density} g/cm³ "
-            f"(packing {phi:.2f})"
-        )
+        what = f"{units} units" if material is None else f"{units} {mat.formula} units"
+        return f"min_distance {min_distance} Å is too large for {what} at {density} g/cm³ (packing {phi:.2f})"
     return None
-
-
-def _check_packing(n_units: int, density: float, min_distance: float) -> str | None:
-    """Why the random packing of :func:`random_alumina` cannot be made (SPEC §2.1), or None."""
-    if not 0.5 <= min_distance <= 3.0:
-        return f"min_distance must be between 0.5 and 3 Å, got {min_distance}"
-    edge = box_for_density(2 * n_units, 3 * n_units, density)
-    phi = 5 * n_units * (math.pi / 6.0) * min_distance**3 / edge**3
-    if min_distance >= 0.5 * edge or phi > 0.35:
-        return f"min_distance {min_distance} Å is too large for {n_units} units at {density} g/cm³ (packing {phi:.2f})"
-    return None
-
-
-def validate_initial(value: orm.StructureData | None, _ctx) -> str | None:
-    """An optional starting structure must be a charged Al2O3 sample."""
-    if value is None:
-        return None
-    return validate_alumina(value, MATSUI.charges)
 
 
 def initial_problem(value: orm.StructureData | None, material: Material | None) -> str | None:

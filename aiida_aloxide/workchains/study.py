@@ -165,14 +165,14 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         }
         return [(name, *chains[name]) for name in LOADINGS if name in self.inputs.loading.get_list()]
 
-    def _options(self, ranks: int | None = 1) -> dict[str, Any] | None:
+    def _options(self, ranks: int = 1) -> dict[str, Any] | None:
         """CalcJob options of the children: the ``options`` input if given; on a computer with a slot pool
         (``aiida-aloxide setup``) ``ranks`` MPI ranks per run (default 1: two 1-rank runs use two cores better
         than one 2-rank run, and the pool keeps the machine full), unless a protocol or override sets mpiprocs."""
         if "options" in self.inputs:
             return self.inputs.options.get_dict()
         pool = self.inputs.code.computer.get_property(POOL_PROPERTY, None)
-        if not pool or ranks is None or self.ctx.get("fixed_ranks"):
+        if not pool or self.ctx.get("fixed_ranks"):
             return None
         return {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": int(ranks)}}
 
@@ -232,10 +232,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 self.ctx.pressures[sample_label(float(p), r, n)] = float(p)
                 self.ctx.replica[sample_label(float(p), r, n)] = r
         self.ctx.labels = sorted(self.ctx.pressures, key=lambda k: (self.ctx.pressures[k], self.ctx.replica[k]))
-        self.ctx.fixed_ranks = any(
-            (section.get_dict() if hasattr(section, "get_dict") else {}).get("mpiprocs") is not None
-            for section in (self._parameters(name) for name in SECTIONS)
-        )
+        self.ctx.fixed_ranks = any(self._parameters(name).get("mpiprocs") is not None for name in SECTIONS)
         self.ctx.extra_nodes = []
         label = self.inputs.label.value if "label" in self.inputs else str(self.node.pk)
         group, created = orm.Group.collection.get_or_create(f"{GROUP_PREFIX}{label}")

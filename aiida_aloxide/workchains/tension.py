@@ -196,8 +196,7 @@ class TensionEquilibrationWorkChain(_TensionCommon):
     def _runs_left(self) -> int:
         """The equilibration and the plane-strain chunks that wait for it: the pool starts it early."""
         p = self.ctx.params
-        steps = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9)) + 1
-        return 1 + -(-steps // int(p["chunk_steps"]))
+        return 1 + -(-len(plane_strain_strains(p)) // int(p["chunk_steps"]))
 
     @classmethod
     def define(cls, spec):
@@ -215,6 +214,12 @@ class TensionEquilibrationWorkChain(_TensionCommon):
         self.out("structure", node.outputs.structure)
         self.out("velocities", node.outputs.velocities)
         return None
+
+
+def plane_strain_strains(p: dict[str, Any]) -> list[float]:
+    """Plane-strain strains of tension parameters ``p``: 0 (the unstrained reference), Δε, 2Δε, ... to the maximum."""
+    n = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9))
+    return [round(k * p["strain_step"], 10) for k in range(n + 1)]
 
 
 def validate_equilibrated(value: dict, _ctx) -> str | None:
@@ -317,9 +322,7 @@ class PlaneStrainWorkChain(_TensionBase):
         code = super().inspect_equilibration()
         if code is not None:
             return code
-        p = self.ctx.params
-        n = int(math.floor(p["max_strain"] / p["strain_step"] + 1e-9))
-        self.ctx.strains = [round(k * p["strain_step"], 10) for k in range(n + 1)]
+        self.ctx.strains = plane_strain_strains(self.ctx.params)
         self.ctx.next_index = 0
         self.ctx.fractured = False
         self.ctx.sxx: list[float] = []
