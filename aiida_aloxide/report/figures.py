@@ -40,12 +40,44 @@ __all__ = [
 ]
 
 
+#: Panels per row of a one-panel-per-sample figure (a study with replicas has many samples).
+PANEL_COLUMNS = 3
+
+
+def panel_grid(n: int, width: float, height: float, ylabel: str | None = None, **kwargs):
+    """A figure of ``n`` panels of ``width`` × ``height`` inches, at most :data:`PANEL_COLUMNS` per row:
+    (figure, the ``n`` axes in reading order); ``ylabel`` on the first panel of every row."""
+    ncols = max(min(n, PANEL_COLUMNS), 1)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs)
+    flat = list(grid.ravel())
+    for ax in flat[n:]:
+        ax.remove()
+    if ylabel is not None:
+        for row in grid:
+            row[0].set_ylabel(ylabel)
+    return fig, flat[:n]
+
+
+def place_legend(ax, many: int = 4, **kwargs) -> None:
+    """``ax``'s legend inside the axes when it has at most ``many`` entries, else right of the whole figure,
+    where it hides no data (a study with replicas names every sample)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if len(labels) <= many:
+        ax.legend(**kwargs)
+        return
+    kwargs.pop("loc", None)
+    ax.figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), **kwargs)
+
+
 def save_figure(fig, path: str | Path, nodes: Sequence[orm.Node], title: str) -> Path:
-    """Save ``fig`` as PNG with the source node UUIDs in its metadata (key ``aloxide:sources``)."""
+    """Save ``fig`` as PNG with the source node UUIDs in its metadata (key ``aloxide:sources``); the saved
+    area includes a legend placed outside the axes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sources = " ".join(n.uuid for n in nodes)
-    fig.savefig(path, dpi=150, metadata={"Title": title, "Description": f"aloxide:sources {sources}"})
+    meta = {"Title": title, "Description": f"aloxide:sources {sources}"}
+    fig.savefig(path, dpi=150, metadata=meta, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -93,7 +125,7 @@ def stress_strain_figure(tensions: Sequence[orm.WorkflowNode], path: str | Path)
     ax.set_xlabel("strain ε_xx")
     ax.set_ylabel("σ_xx (GPa)")
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.legend(title="quench pressure", frameon=False)
+    place_legend(ax, title="quench pressure", frameon=False)
     fig.tight_layout()
     return save_figure(fig, path, [wc.outputs.stress_strain for wc in tensions], "stress-strain")
 
@@ -157,7 +189,7 @@ def replica_band_figure(groups: dict[float, list[tuple[orm.WorkflowNode, orm.Arr
     axes[1].set_ylabel("DC fraction of Al")
     for ax in axes:
         ax.set_xlabel("strain ε_xx")
-    axes[0].legend(title="quench pressure (replicas)", frameon=False)
+    place_legend(axes[0], title="quench pressure (replicas)", frameon=False)
     axes[0].set_title("plane-strain stress: mean ± SE over replicas", fontsize=10)
     axes[1].set_title("decreased coordination: mean ± SE", fontsize=10)
     fig.tight_layout()
@@ -175,7 +207,7 @@ def switching_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], pa
         ax.set_xlabel("strain ε_xx")
         ax.set_title(name, fontsize=10)
     axes[0].set_ylabel("fraction of Al")
-    axes[0].legend(frameon=False)
+    place_legend(axes[0], frameon=False)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "bond switching vs strain")
 
@@ -190,7 +222,7 @@ def d_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]
         ax.step(edges[:-1], density, where="post", lw=1.4, label=run_label(wc))
     ax.set_xlabel("cumulative non-affine displacement D (Å)")
     ax.set_ylabel("probability density (1/Å)")
-    ax.legend(frameon=False)
+    place_legend(ax, frameon=False)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "D distribution")
 
@@ -209,7 +241,7 @@ def stress_distribution_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.Array
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("hydrostatic stress (GPa, + = tension)")
     axes[0].set_ylabel("probability density (1/GPa)")
-    axes[0].legend(frameon=False)
+    place_legend(axes[0], frameon=False)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "atomic stress distributions")
 
@@ -283,7 +315,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     ax.set_ylabel("softness S of in-domain Al (mean, median)")
     if twin is not None:
         twin.set_ylabel("σ_xx (GPa, dotted)")
-    ax.legend(frameon=False, fontsize=7)
+    place_legend(ax, frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_vs_strain.png", sources, "mean softness vs strain"))
@@ -310,7 +342,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
         sources.append(node)
     ax.set_xlabel("softness S of Al5 before loading")
     ax.set_ylabel("P_R (CN decreased by the final strain)\nnumbers: Al5 atoms per bin")
-    ax.legend(frameon=False, fontsize=8)
+    place_legend(ax, frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "rearrangement_probability.png", sources, "P_R vs softness"))
@@ -330,7 +362,7 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
     axes[1].set_ylabel("largest cluster (Al atoms)")
     for ax in axes:
         ax.set_xlabel("strain ε_xx")
-    axes[0].legend(frameon=False, fontsize=8)
+    place_legend(axes[0], frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
     _annotate(fig, note, small)
     paths.append(save_figure(fig, out_dir / "softness_clusters.png", sources, "high-softness clusters"))
@@ -343,24 +375,37 @@ def softness_figures(applied: dict, tensions: dict, out_dir: str | Path) -> list
 def pressure_figure(properties: Sequence[orm.Dict], path: str | Path) -> Path:
     """Density and Al4 / Al5 / Al6 fractions vs quench pressure (SPEC §6.1)."""
     rows = sorted((p.get_dict() for p in properties), key=lambda d: d["pressure"])
-    pressure = [d["pressure"] for d in rows]
+    pressures = sorted({d["pressure"] for d in rows})
+    replicas = len(rows) > len(pressures)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
-    ax1.plot(pressure, [d["density"] for d in rows], "o-")
+    for ax, key, label, colour in (
+        (ax1, "density", None, "C0"),
+        *((ax2, k, k.capitalize(), f"C{i}") for i, k in enumerate(("al4", "al5", "al6"))),
+    ):
+        groups = [np.array([d[key] for d in rows if d["pressure"] == p], dtype=float) for p in pressures]
+        if replicas:  # every sample as a dot, the mean ± standard error over its replicas as the line
+            for p, g in zip(pressures, groups, strict=True):
+                ax.plot([p] * g.size, g, ".", color=colour, alpha=0.4, ms=5)
+            se = [g.std(ddof=1) / np.sqrt(g.size) if g.size > 1 else 0.0 for g in groups]
+            ax.errorbar(pressures, [g.mean() for g in groups], yerr=se, fmt="o-", color=colour, capsize=3,
+                        label=label)  # fmt: skip
+        else:
+            ax.plot(pressures, [g.mean() for g in groups], "o-", color=colour, label=label)
+    if replicas:
+        ax1.set_title("dots: samples; line: mean ± SE over replicas", fontsize=9)
     ax1.set_xlabel("quench pressure (GPa)")
     ax1.set_ylabel("density (g/cm³)")
-    for key in ("al4", "al5", "al6"):
-        ax2.plot(pressure, [d[key] for d in rows], "o-", label=key.capitalize())
     ax2.set_xlabel("quench pressure (GPa)")
     ax2.set_ylabel("fraction of Al")
-    ax2.legend(frameon=False)
+    place_legend(ax2, frameon=False)
     fig.tight_layout()
     return save_figure(fig, path, list(properties), "density and Al coordination vs pressure")
 
 
 def species_breakdown_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
     """Switching class at the final strain by the Al species before loading (Fig. 3A), one panel per sample."""
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.3), squeeze=False)
-    for ax, (wc, curves) in zip(axes[0], pairs, strict=True):
+    fig, axes = panel_grid(len(pairs), 4.2, 3.3)
+    for ax, (wc, curves) in zip(axes, pairs, strict=True):
         table = curves.get_array("by_species_final")  # (Al4/Al5/Al6, UC/SC/DC/IC), fraction of all Al
         classes = curves.base.attributes.get("class_columns", ["UC", "SC", "DC", "IC"])
         species = curves.base.attributes.get("species_rows", ["Al4", "Al5", "Al6"])
@@ -372,15 +417,15 @@ def species_breakdown_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayDa
         ax.set_xticks(x, species)
         ax.set_title(run_label(wc), fontsize=10)
         ax.set_ylabel("fraction of all Al")
-    axes[0][0].legend(frameon=False, fontsize=8)
+    place_legend(axes[0], frameon=False, fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "switching by initial species")
 
 
 def spatial_profile_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData]], path: str | Path) -> Path:
     """DC / IC / SC counts of Al vs signed distance to the fracture plane along x (Fig. 3B)."""
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.3), squeeze=False)
-    for ax, (wc, curves) in zip(axes[0], pairs, strict=True):
+    fig, axes = panel_grid(len(pairs), 4.2, 3.3, ylabel="number of Al")
+    for ax, (wc, curves) in zip(axes, pairs, strict=True):
         edges = curves.get_array("profile_edges")
         counts = curves.get_array("profile_counts")
         classes = curves.base.attributes.get("class_columns", ["UC", "SC", "DC", "IC"])
@@ -391,8 +436,7 @@ def spatial_profile_figure(pairs: Sequence[tuple[orm.WorkflowNode, orm.ArrayData
         ax.axvline(0.0, color="0.6", lw=0.6)
         ax.set_xlabel("distance to fracture plane along x (Å)")
         ax.set_title(run_label(wc), fontsize=10)
-    axes[0][0].set_ylabel("number of Al")
-    axes[0][0].legend(frameon=False, fontsize=8)
+    place_legend(axes[0], frameon=False, fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path, [c for _, c in pairs], "switching vs distance to the fracture plane")
 

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from aiida import orm  # noqa: E402
 
+from .figures import PANEL_COLUMNS, panel_grid, place_legend  # noqa: E402
+
 __all__ = ["response_figures"]
 
 
@@ -24,13 +26,13 @@ def _axis(node: orm.ArrayData, summary: dict) -> np.ndarray:
 
 
 def _panels(applied: dict, have: list[str]):
-    """A figure with one panel per sample: (fig, axes row, [(ax, label, node, summary, strain)], sources)."""
-    fig, axes = plt.subplots(1, len(have), figsize=(4.6 * len(have), 3.8), squeeze=False, sharey=True)
+    """One panel per sample (rows of three): (fig, axes, [(ax, label, node, summary, strain)], sources)."""
+    fig, axes = panel_grid(len(have), 4.6, 3.8, sharey=True)
     rows = []
-    for ax, label in zip(axes[0], have, strict=True):
+    for ax, label in zip(axes, have, strict=True):
         node, summary = applied[f"{label}_response"], applied[f"{label}_response_summary"].get_dict()
         rows.append((ax, label, node, summary, _axis(node, summary)))
-    return fig, axes[0], rows, [row[2] for row in rows]
+    return fig, axes, rows, [row[2] for row in rows]
 
 
 def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Path, annotate, save) -> list[Path]:
@@ -63,7 +65,7 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     ax.text(ax.get_xlim()[0], 0.505, " chance", fontsize=7, color="0.4", va="bottom")
     ax.set_xlabel("strain ε_xx at step s")
     ax.set_ylabel("AUC of S(s) for the top 10 % of\nD²_min between steps s and s+1")
-    ax.legend(frameon=False, fontsize=7)
+    place_legend(ax, frameon=False, fontsize=7)
     finish(fig, "next_step_auc.png", sources, "per-atom prediction of the next step")
 
     fig, axes, panels, sources = _panels(applied, have)
@@ -80,8 +82,9 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
         ax.axhline(0.0, color="0.6", lw=0.6)
         ax.set_title(names[label], fontsize=9)
         ax.set_xlabel("strain ε_xx")
-        ax.legend(frameon=False, fontsize=6)
-    axes[0].set_ylabel("contribution to ⟨S⟩(ε) − ⟨S⟩(0)")
+        ax.legend(frameon=False, fontsize=6)  # each panel its own groups: the legend stays in the panel
+    for ax in axes[::PANEL_COLUMNS]:  # the first panel of every row
+        ax.set_ylabel("contribution to ⟨S⟩(ε) − ⟨S⟩(0)")
     finish(fig, "softness_by_feature_group.png", sources, "Δ⟨S⟩ by feature group")
 
     fig, axes, panels, sources = _panels(applied, have)
@@ -95,6 +98,7 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
         ax.set_title(f"{names[label]}\nat ε = 0: {', '.join(b for b in bits if b)} (Spearman)", fontsize=8)
         ax.set_xlabel("strain ε_xx")
         ax.legend(frameon=False, fontsize=7)
-    axes[0].set_ylabel("mean softness S of in-domain Al")
+    for ax in axes[::PANEL_COLUMNS]:
+        ax.set_ylabel("mean softness S of in-domain Al")
     finish(fig, "softness_by_species.png", sources, "softness per Al species")
     return paths
