@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .potentials import MASSES, SPECIES_TYPES
+from .materials import load_material
 
 if TYPE_CHECKING:
     from .materials import Material
@@ -47,8 +47,8 @@ def write_data(
     that a later stage continues the dynamics of an earlier one. Atom types and masses are
     ``material``'s (default: alumina, 1 = Al, 2 = O).
     """
-    species_types = SPECIES_TYPES if material is None else material.types
-    masses = MASSES if material is None else material.masses
+    material = load_material() if material is None else material
+    species_types, masses = material.types, material.masses
     pos = np.asarray(positions, dtype=np.float64)
     typ = np.asarray(types, dtype=np.int64)
     q = np.asarray(charges, dtype=np.float64)
@@ -247,16 +247,6 @@ def finite(values: ArrayLike) -> bool:
     """True when every value is finite (no nan / inf)."""
     arr = np.asarray(values, dtype=np.float64)
     return bool(np.all(np.isfinite(arr))) if arr.size else True
-
-
-def density_g_cm3(n_al: int, n_o: int, volume_A3: float) -> float:
-    """Mass density (g/cm³) of an Al/O system from atom counts and volume (Å³)."""
-    return mass_density({"Al": n_al, "O": n_o}, MASSES, volume_A3)
-
-
-def box_for_density(n_al: int, n_o: int, density: float) -> float:
-    """Edge (Å) of the cube holding these Al and O atoms at a mass density (g/cm³)."""
-    return box_for_counts({"Al": n_al, "O": n_o}, MASSES, density)
 
 
 def _mass_g(counts: dict[str, int], masses: dict[str, float]) -> float:

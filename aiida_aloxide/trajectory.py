@@ -9,7 +9,7 @@ core.trajectory show/export`` and every AiiDA tool read them. Layout:
   (F, 3, 3) float64, diagonal (orthorhombic boxes only); ``steps`` (F,) int64; optional
   ``times`` (F,) float64 ps and ``velocities`` (F, N, 3) float64 Å/ps; attributes ``symbols``
   (N element names) and ``pbc`` (periodic in x, y, z);
-* beside them: ``types`` (N,) int8 (1 = Al, 2 = O, as LAMMPS numbers them) and any per-frame
+* beside them: ``types`` (N,) int8 (the material's LAMMPS types: 1 = Al, 2 = O for alumina) and any per-frame
   array (``stress_volume`` (F, N, 6), ``voronoi_volume`` (F, N), ``pe`` (F, N), ``strain`` (F,),
   ...) in the dtype it is given; attributes ``n_frames`` and ``n_atoms``.
 
@@ -25,10 +25,37 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-__all__ = ["SYMBOLS", "cell_lengths", "frames_trajectory"]
+from .materials import DEFAULT_MATERIAL, load_material
 
-#: Element of each LAMMPS atom type (the inverse of ``potentials.SPECIES_TYPES``; a test keeps them equal).
-SYMBOLS: dict[int, str] = {1: "Al", 2: "O"}
+__all__ = ["cell_lengths", "frames_material", "frames_trajectory", "trajectory_species"]
+
+
+def _default_species() -> dict[int, str]:
+    """Element of each LAMMPS type of the default material (frames made before materials were inputs)."""
+    return load_material(DEFAULT_MATERIAL).type_species
+
+
+def frames_material(trajectory: orm.TrajectoryData):
+    """The packaged material whose elements the frames hold (alumina for frames of alumina), else alumina.
+
+    Calcfunctions that get frames without a ``material`` input take their cation, anion and cut-offs from it.
+    """
+    from .materials import material_for_species
+
+    return material_for_species(set(trajectory_species(trajectory).values())) or load_material(DEFAULT_MATERIAL)
+
+
+def trajectory_species(trajectory: orm.TrajectoryData) -> dict[int, str]:
+    """Element of each LAMMPS type in a frames node, read from its own ``symbols`` and ``types``.
+
+    The frames of a silica run name Si, those of alumina Al: every merge and export takes its species
+    from the node it reads, so no one has to be told the material again.
+    """
+    types = np.asarray(trajectory.get_array("types")).astype(np.int64)
+    symbols = trajectory.symbols
+    uniq, first = np.unique(types, return_index=True)
+    return {int(t): str(symbols[int(i)]) for t, i in zip(uniq, first, strict=True)}
+
 
 #: Arrays :func:`frames_trajectory` writes itself; extra arrays may not take these names.
 _RESERVED = frozenset({"positions", "cells", "steps", "times", "velocities", "types"})
@@ -44,13 +71,15 @@ def frames_trajectory(
     steps: Any = None,
     times: Any = None,
     velocities: Any = None,
+    species: dict[int, str] | None = None,
     **extra_arrays: Any,
 ) -> orm.TrajectoryData:
     """An unstored ``TrajectoryData`` of F orthorhombic frames: the single builder of every frames node.
 
     ``positions`` (F, N, 3) Å; ``lengths`` (F, 3) box lengths Å (or (3,) for a fixed box); ``types``
-    (N,) LAMMPS types (1 = Al, 2 = O); ``steps`` (F,) (default 0..F-1); ``times`` (F,) ps;
-    ``velocities`` (F, N, 3) Å/ps; ``extra_arrays``: per-frame arrays (leading axis F) stored as
+    (N,) LAMMPS types; ``steps`` (F,) (default 0..F-1); ``times`` (F,) ps;
+    ``velocities`` (F, N, 3) Å/ps; ``species``: element of each type (default: alumina's, 1 = Al, 2 = O;
+    :func:`trajectory_species` of a source node); ``extra_arrays``: per-frame arrays (leading axis F) stored as
     given beside aiida's own. Raises ``ValueError`` for inconsistent shapes or unknown types.
     """
     pos = np.ascontiguousarray(positions, dtype=np.float64)
@@ -65,9 +94,10 @@ def frames_trajectory(
     typ = np.asarray(types)
     if typ.shape != (n_atoms,) or not np.issubdtype(typ.dtype, np.integer):
         raise ValueError(f"types must be {n_atoms} integers, got shape {typ.shape} of {typ.dtype}")
-    unknown = sorted(set(np.unique(typ).tolist()) - set(SYMBOLS))
+    names = _default_species() if species is None else {int(k): str(v) for k, v in species.items()}
+    unknown = sorted(set(np.unique(typ).tolist()) - set(names))
     if unknown:
-        raise ValueError(f"atom types {unknown} are not among {SYMBOLS}")
+        raise ValueError(f"atom types {unknown} are not among {names}")
     cells = np.zeros((n_frames, 3, 3), dtype=np.float64)
     cells[:, [0, 1, 2], [0, 1, 2]] = box
     stepids = np.arange(n_frames, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
@@ -91,7 +121,7 @@ def frames_trajectory(
     node = orm.TrajectoryData()
     try:
         node.set_trajectory(
-            symbols=[SYMBOLS[int(k)] for k in typ],
+            symbols=[names[int(k)] for k in typ],
             positions=pos,
             stepids=stepids,
             cells=cells,

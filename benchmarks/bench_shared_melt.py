@@ -35,8 +35,8 @@ from _report import emit
 
 from aiida_aloxide.calculations.script import generate_script
 from aiida_aloxide.lammps_io import write_data
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.workchains.protocols import load_protocol
 from aiida_aloxide.workchains.quench import LIQUID_STAGES, quench_stages
 
@@ -95,7 +95,7 @@ def paper_speeds(ranks: int = 2) -> dict[str, float]:
     params = load_protocol("quench", "paper")
     stages = dict(quench_stages(params, 0.0, 1))
     pos, types, box = random_packing(params["n_units"], params["initial_density"], params["min_distance"], 7)
-    charges = np.where(types == 1, MATSUI.charges["Al"], MATSUI.charges["O"])
+    charges = np.where(types == 1, load_material().charges["Al"], load_material().charges["O"])
     common = {k: stages["melt"][k] for k in ("timestep", "tdamp", "pdamp", "cutoff", "kspace_accuracy", "seed")}
     tm, tl = params["melt_temperature"], params["liquid_temperature"]
     script = generate_script(

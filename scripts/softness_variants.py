@@ -69,7 +69,7 @@ def inherent(traj, frames, code):
 
     from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
     from aiida_aloxide.data.structure import structure_from_arrays
-    from aiida_aloxide.potentials import MATSUI
+    from aiida_aloxide.materials import load_material
     from aiida_aloxide.trajectory import cell_lengths, frames_trajectory
     from aiida_aloxide.workchains.softness import INHERENT_MINIMIZATION
 
@@ -78,7 +78,7 @@ def inherent(traj, frames, code):
     types = traj.get_array("types").astype(np.int64)
     sel = frames_trajectory(pos[frames], cells[frames], types)
     structure = structure_from_arrays(
-        np.mod(pos[0].astype(np.float64), cells[0]), types, cells[0], dict(MATSUI.charges)
+        np.mod(pos[0].astype(np.float64), cells[0]), types, cells[0], dict(load_material().charges)
     )
     stage = {"segments": [{"type": "minimize_frames", "n_frames": int(frames.size), **INHERENT_MINIMIZATION}],
              "thermo_every": 1000}  # fmt: skip

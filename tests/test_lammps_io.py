@@ -7,8 +7,8 @@ import pytest
 
 from aiida_aloxide.calculations.script import FINAL_DUMP, TRAJ_DUMP, generate_script
 from aiida_aloxide.lammps_io import DumpFormatError, parse_dump, parse_log, write_data
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 
 from .helpers import run_lammps
 
@@ -18,7 +18,7 @@ def real_run(tmp_path_factory):
     """A real 150-atom LAMMPS run with a trajectory dump; returns its folder."""
     work = tmp_path_factory.mktemp("run")
     pos, types, box = random_packing(30, 2.75, seed=2)
-    charges = np.where(types == 1, MATSUI.charges["Al"], MATSUI.charges["O"])
+    charges = np.where(types == 1, load_material().charges["Al"], load_material().charges["O"])
     vel = np.random.default_rng(0).normal(0, 5.0, (150, 3))
     stage = {
         "thermo_every": 10,

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import gaussian_filter1d
 
-from .coordination import AL_O_CUTOFF
+from ..materials import ANION_TYPE, CATION_TYPE
 from .neighbors import as_box, as_mask, neighbor_list
 
 __all__ = [
@@ -57,7 +57,7 @@ def bond_adjacency(
     box: ArrayLike,
     center_mask: ArrayLike,
     neighbor_mask: ArrayLike,
-    cutoff: float = AL_O_CUTOFF,
+    cutoff: float,
 ) -> sp.csr_matrix:
     """Sparse boolean bond matrix: row k = k-th centre (order of ``np.nonzero(center_mask)``), column = atom index.
 
@@ -96,9 +96,9 @@ def bond_switching_trajectory(
     boxes: ArrayLike,
     types: ArrayLike,
     *,
-    center_type: int = 1,
-    neighbor_type: int = 2,
-    cutoff: float = AL_O_CUTOFF,
+    center_type: int = CATION_TYPE,
+    neighbor_type: int = ANION_TYPE,
+    cutoff: float,
     reference: int = 0,
 ) -> tuple[NDArray[np.int8], NDArray[np.int64]]:
     """Switch classes for every frame of (F, N, 3) positions vs frame ``reference``.

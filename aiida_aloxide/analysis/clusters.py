@@ -2,7 +2,8 @@
 
 * :func:`top_fraction_mask` selects e.g. the 10 % softest Al atoms;
   :func:`find_clusters` groups the selected atoms into connected components, two atoms being
-  linked when they are within the Al–Al cut-off (3.7 Å) under periodic boundaries, so a cluster
+  linked when they are within the material's cation–cation cut-off (3.7 Å Al–Al in alumina) under
+  periodic boundaries, so a cluster
   may wrap around the box.
 * :func:`rearrangement_probability` bins atoms by (unstrained) softness and returns, per bin, the
   fraction that decreased their coordination, with an exponential fit P_R = exp(a S + b).
@@ -20,7 +21,6 @@ from scipy.sparse.csgraph import connected_components
 from .structure_functions import periodic_neighbor_list
 
 __all__ = [
-    "AL_AL_CUTOFF",
     "ClusterResult",
     "ExponentialFit",
     "RearrangementProbability",
@@ -29,9 +29,6 @@ __all__ = [
     "rearrangement_probability",
     "top_fraction_mask",
 ]
-
-#: Al–Al cut-off at the first minimum of g_AlAl (Du et al. 2021), Å.
-AL_AL_CUTOFF = 3.7
 
 
 def top_fraction_mask(values: ArrayLike, fraction: float = 0.1) -> NDArray[np.bool_]:
@@ -69,7 +66,7 @@ class ClusterResult:
     largest: int
 
 
-def find_clusters(positions: ArrayLike, box: ArrayLike, mask: ArrayLike, cutoff: float = AL_AL_CUTOFF) -> ClusterResult:
+def find_clusters(positions: ArrayLike, box: ArrayLike, mask: ArrayLike, cutoff: float) -> ClusterResult:
     """Clusters of the atoms selected by ``mask``: links between selected atoms within ``cutoff``.
 
     Works for any orthorhombic box (the cell is replicated internally when the cut-off reaches

@@ -1,4 +1,7 @@
-"""Coordination numbers of Al by O and the Al4/Al5/Al6 species fractions (SPEC §4)."""
+"""Coordination numbers of the cations by the anions (Al by O, Si by O) and the species fractions (SPEC §4).
+
+The bond cut-off is the material's (``analysis.cation_anion_cutoff`` of its file, :mod:`aiida_aloxide.materials`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .neighbors import neighbor_list
 
-__all__ = ["AL_O_CUTOFF", "coordination_numbers", "species_fractions"]
-
-#: Al–O cut-off at the first minimum of g_AlO (Du et al. 2021).
-AL_O_CUTOFF = 2.25
+__all__ = ["coordination_numbers", "species_fractions"]
 
 
 def coordination_numbers(
@@ -18,7 +18,7 @@ def coordination_numbers(
     box: ArrayLike,
     center_mask: ArrayLike,
     neighbor_mask: ArrayLike,
-    cutoff: float = AL_O_CUTOFF,
+    cutoff: float,
 ) -> NDArray[np.int64]:
     """Number of neighbour-species atoms within ``cutoff`` of each centre atom.
 

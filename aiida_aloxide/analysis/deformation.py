@@ -1,9 +1,11 @@
 """The deformation analysis of a tension run (SPEC §4): frames in → per-atom arrays, curves and summary out.
 
-Frame 0 is the unstrained reference. For the Al atoms: coordination and bond switching against
+Frame 0 is the unstrained reference. For the followed cation (Al in alumina, Si in silica: LAMMPS
+type 1, the anion type 2, :mod:`aiida_aloxide.materials`): coordination and bond switching against
 frame 0 (by initial species, and along x relative to the fracture plane of the last frame), the
 cumulative non-affine displacement D, and — when the frames carry stress × volume and Voronoi
-volumes — the local hydrostatic stress per Al species. Pure numpy on top of
+volumes — the local hydrostatic stress per cation species. Summary keys are named by the cation
+(``al4_fraction_initial`` for alumina, ``si4_fraction_initial`` for silica). Pure numpy on top of
 :mod:`~aiida_aloxide.analysis.bond_switching`, :mod:`~aiida_aloxide.analysis.nonaffine` and
 :mod:`~aiida_aloxide.analysis.atomic_stress`; summary numbers are plain floats, never NaN (None).
 """
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..potentials import SPECIES_TYPES
+from ..materials import ANION_TYPE, CATION_TYPE
 from ..values import finite_or_none
 from .atomic_stress import hydrostatic_stress, species_histograms
 from .bond_switching import (
@@ -34,9 +36,8 @@ from .nonaffine import cumulative_nonaffine
 
 __all__ = ["SPECIES", "Deformation", "deformation", "hydrostatic_al", "nan_stat"]
 
-#: Species of the break-downs, in row order of every (3, ...) array.
+#: Coordination classes of the break-downs (the materials' default), in row order of every (3, ...) array.
 SPECIES = (4, 5, 6)
-_AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ def nan_stat(func: Callable[[NDArray], Any], values: NDArray) -> float | None:
     return finite_or_none(func(v)) if v.size else None
 
 
-def _stress(hydro: NDArray, cn0: NDArray, cn_last: NDArray, bins: int) -> tuple[dict[str, NDArray], dict[str, Any]]:
+def _stress(
+    hydro: NDArray, cn0: NDArray, cn_last: NDArray, bins: int, c: str = "al"
+) -> tuple[dict[str, NDArray], dict[str, Any]]:
     """Curves (per-species stress densities of the first and last frame, mean per frame) and summary of the stress."""
     last = hydro.shape[0] - 1
     both = np.concatenate([hydro[0], hydro[last]])
@@ -83,9 +86,9 @@ def _stress(hydro: NDArray, cn0: NDArray, cn_last: NDArray, bins: int) -> tuple[
         "hydrostatic_mean": np.array([nan_stat(np.mean, h) for h in hydro], dtype=np.float64),
     }
     summary = {
-        "hydrostatic_mean_al_initial": nan_stat(np.mean, hydro[0]),
-        "hydrostatic_mean_al_final": nan_stat(np.mean, hydro[last]),
-        **{f"hydrostatic_mean_al{s}_initial": nan_stat(np.mean, hydro[0][cn0 == s]) for s in SPECIES},
+        f"hydrostatic_mean_{c}_initial": nan_stat(np.mean, hydro[0]),
+        f"hydrostatic_mean_{c}_final": nan_stat(np.mean, hydro[last]),
+        **{f"hydrostatic_mean_{c}{s}_initial": nan_stat(np.mean, hydro[0][cn0 == s]) for s in SPECIES},
         "stress_undefined": int(np.count_nonzero(~np.isfinite(hydro))),
     }
     return curves, summary
@@ -99,22 +102,32 @@ def deformation(
     params: Mapping[str, Any],
     stress_volume: NDArray | None = None,
     voronoi_volume: NDArray | None = None,
+    cation: str = "Al",
 ) -> Deformation:
-    """Bond switching, cumulative non-affine D and local stress of the Al atoms of frames (F, N, 3), boxes (F, 3).
+    """Bond switching, cumulative non-affine D and local stress of the cations (type 1) of frames (F, N, 3),
+    boxes (F, 3).
 
     ``params``: the checked parameters of ``functions.analysis.deformation_analysis`` (cut-offs, bin counts,
-    ``d2min_per_neighbor``); ``stress_volume`` (F, N, 6) and ``voronoi_volume`` (F, N) are optional together.
+    ``d2min_per_neighbor``); ``stress_volume`` (F, N, 6) and ``voronoi_volume`` (F, N) are optional together;
+    ``cation``: the element of type 1, which names the summary keys.
     """
+    c = cation.lower()
     n_frames = positions.shape[0]
-    al = types == _AL
+    al = types == CATION_TYPE
     n_al = int(al.sum())
     if n_al == 0:
-        raise ValueError("frames contain no Al atoms (type 1)")
+        raise ValueError(f"frames contain no {cation} atoms (type {CATION_TYPE})")
     last = n_frames - 1
 
     # Coordination and bond switching vs frame 0.
     codes, cn = bond_switching_trajectory(
-        positions, cells, types, center_type=_AL, neighbor_type=_O, cutoff=params["al_o_cutoff"], reference=0
+        positions,
+        cells,
+        types,
+        center_type=CATION_TYPE,
+        neighbor_type=ANION_TYPE,
+        cutoff=params["al_o_cutoff"],
+        reference=0,
     )
     cn0 = cn[0]
     fractions = switching_fractions(codes)
@@ -142,7 +155,7 @@ def deformation(
     d_counts, d_edges = np.histogram(d_finite, bins=params["d_bins"], range=d_range)
 
     per_atom: dict[str, NDArray] = {
-        "al_indices": np.nonzero(al)[0],
+        f"{c}_indices": np.nonzero(al)[0],
         "initial_species": cn0,
         "cn": cn,
         "switching": codes,
@@ -154,10 +167,10 @@ def deformation(
     for name in CLASS_NAMES:
         curves[f"fraction_{name.lower()}"] = np.asarray(fractions[name], dtype=np.float64)
     for s in SPECIES:
-        curves[f"fraction_al{s}"] = np.array([sc[f"Al{s}"] for sc in species_curve])
+        curves[f"fraction_{c}{s}"] = np.array([sc[f"Al{s}"] for sc in species_curve])
     curves.update(
         {
-            "fraction_al_other": np.array([sc["other"] for sc in species_curve]),
+            f"fraction_{c}_other": np.array([sc["other"] for sc in species_curve]),
             "by_species_final": breakdown_total,
             "by_species_final_within": breakdown_within,
             "profile_edges": np.asarray(profile_edges, dtype=np.float64),
@@ -172,30 +185,31 @@ def deformation(
     if have_stress:
         hydro = hydrostatic_al(stress_volume, voronoi_volume, al)
         per_atom["hydrostatic_stress"] = hydro
-        stress_curves, more = _stress(hydro, cn0, cn[last], params["stress_bins"])
+        stress_curves, more = _stress(hydro, cn0, cn[last], params["stress_bins"], c)
         curves.update(stress_curves)
         stress_summary.update(more)
     else:
-        keys = ["hydrostatic_mean_al_initial", "hydrostatic_mean_al_final"]
-        keys += [f"hydrostatic_mean_al{s}_initial" for s in SPECIES] + ["stress_undefined"]
+        keys = [f"hydrostatic_mean_{c}_initial", f"hydrostatic_mean_{c}_final"]
+        keys += [f"hydrostatic_mean_{c}{s}_initial" for s in SPECIES] + ["stress_undefined"]
         stress_summary.update(dict.fromkeys(keys))
 
     final = {name: float(fractions[name][last]) for name in CLASS_NAMES}
     summary: dict[str, Any] = {
         "n_frames": int(n_frames),
         "n_atoms": int(positions.shape[1]),
-        "n_al": n_al,
+        "cation": cation,
+        f"n_{c}": n_al,
         "reference_strain": float(strain[0]),
         "final_strain": float(strain[last]),
         **{f"{name.lower()}_fraction_final": final[name] for name in CLASS_NAMES},
         **{
-            f"dc_fraction_final_from_al{s}": float(breakdown_total[i, CLASS_NAMES.index("DC")])
+            f"dc_fraction_final_from_{c}{s}": float(breakdown_total[i, CLASS_NAMES.index("DC")])
             for i, s in enumerate(SPECIES)
         },
-        **{f"al{s}_fraction_initial": species_curve[0][f"Al{s}"] for s in SPECIES},
-        "al_other_fraction_initial": species_curve[0]["other"],
-        **{f"al{s}_fraction_final": species_curve[last][f"Al{s}"] for s in SPECIES},
-        "al_other_fraction_final": species_curve[last]["other"],
+        **{f"{c}{s}_fraction_initial": species_curve[0][f"Al{s}"] for s in SPECIES},
+        f"{c}_other_fraction_initial": species_curve[0]["other"],
+        **{f"{c}{s}_fraction_final": species_curve[last][f"Al{s}"] for s in SPECIES},
+        f"{c}_other_fraction_final": species_curve[last]["other"],
         "mean_cn_initial": float(cn0.mean()),
         "mean_cn_final": float(cn[last].mean()),
         "d_mean": nan_stat(np.mean, d_cum),

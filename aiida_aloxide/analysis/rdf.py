@@ -19,11 +19,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
+from ..materials import ANION_TYPE, CATION_TYPE
 from .neighbors import as_box, wrap
 
 __all__ = [
     "DEFAULT_PAIRS",
-    "TYPE_NAMES",
     "RdfMinimum",
     "first_minimum",
     "partial_rdf",
@@ -31,10 +31,13 @@ __all__ = [
     "rdf_first_minima",
 ]
 
-#: LAMMPS atom types of the Matsui alumina model.
-TYPE_NAMES = {1: "Al", 2: "O"}
-#: The partial functions the study uses: Al–O, Al–Al, O–O.
-DEFAULT_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (1, 1), (2, 2))
+#: The partial functions the study uses: cation–anion, cation–cation, anion–anion (types 1 and 2 of
+#: every material file: Al–O, Al–Al, O–O for alumina).
+DEFAULT_PAIRS: tuple[tuple[int, int], ...] = (
+    (CATION_TYPE, ANION_TYPE),
+    (CATION_TYPE, CATION_TYPE),
+    (ANION_TYPE, ANION_TYPE),
+)
 
 
 def _frames(positions: ArrayLike, box: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -113,8 +116,9 @@ def partial_rdfs(
     n_bins: int = 400,
     names: dict[int, str] | None = None,
 ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
-    """Several partial g_ab(r) at once, keyed ``"Al-O"``, ``"Al-Al"``, ... : returns ``(r, {name: g})``."""
-    names = TYPE_NAMES if names is None else names
+    """Several partial g_ab(r) at once, keyed ``"Al-O"``, ``"Al-Al"``, ... by ``names`` (element of each type;
+    default the type numbers, ``"1-2"``): returns ``(r, {name: g})``."""
+    names = {} if names is None else names
     out: dict[str, NDArray[np.float64]] = {}
     r = np.empty(0)
     for ta, tb in pairs:

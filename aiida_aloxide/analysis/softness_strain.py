@@ -22,14 +22,10 @@ from numpy.typing import ArrayLike, NDArray
 from .nonaffine import D2MIN_CUTOFF, d2min
 from .softness_loso import _auc
 
-__all__ = ["FEATURE_GROUPS", "by_class", "feature_group", "group_contributions", "next_step_auc", "spearman"]
+__all__ = ["by_class", "feature_group", "group_contributions", "next_step_auc", "spearman"]
 
-#: Radial shells (Å) that name the feature groups: first Al–O shell, first Al–Al / O–O shell, beyond.
+#: Radial shells (Å) that name the feature groups: first cation–O shell, first cation–cation / O–O shell, beyond.
 SHELLS = ((0.0, 2.5), (2.5, 4.0), (4.0, 6.0), (6.0, np.inf))
-FEATURE_GROUPS = tuple(
-    [f"G_{sp} {lo:g}–{hi:g} Å" if np.isfinite(hi) else f"G_{sp} > {lo:g} Å" for sp in ("Al", "O") for lo, hi in SHELLS]
-    + ["Ψ (angular)", "Voronoi volume", "other"]
-)
 
 
 def feature_group(name: str) -> str:

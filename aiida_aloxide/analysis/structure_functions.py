@@ -64,13 +64,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..materials import ANION_TYPE, CATION_TYPE
 from .neighbors import NeighborList, as_box, as_index, neighbor_list, wrap
 
 __all__ = [
@@ -79,7 +80,6 @@ __all__ = [
     "LENGTH_SCALE",
     "RADIAL_L",
     "RADIAL_MUS",
-    "SPECIES_LABELS",
     "StructureFunctions",
     "angular_feature_names",
     "default_radial_cutoff",
@@ -89,8 +89,6 @@ __all__ = [
     "structure_functions",
 ]
 
-#: LAMMPS type → label (Du et al.: type 1 = Al, type 2 = O).
-SPECIES_LABELS: dict[int, str] = {1: "Al", 2: "O"}
 #: Radial centres μ (Å): 0.6 … 10.0 in steps of 0.2 (48 values).
 RADIAL_MUS: NDArray[np.float64] = np.round(0.6 + 0.2 * np.arange(48), 10)
 #: Radial Gaussian width L (Å).
@@ -146,23 +144,38 @@ class StructureFunctions(NamedTuple):
     centers: NDArray[np.int64]
 
 
-def _label(t: int) -> str:
-    return SPECIES_LABELS.get(int(t), f"T{int(t)}")
+def _labeller(labels: Mapping[int | str, str] | None) -> Callable[[int], str]:
+    """Element name of a LAMMPS type for column names: ``labels`` (type → element; keys may be strings, as
+    stored in a Dict), by default the default material's (1 = Al, 2 = O), ``T<type>`` for an unknown type."""
+    if labels is None:
+        from ..materials import load_material
+
+        labels = load_material().type_species
+    table = {int(k): str(v) for k, v in labels.items()}
+    return lambda t: table.get(int(t), f"T{int(t)}")
 
 
-def radial_feature_names(species: Sequence[int] = (1, 2), mus: ArrayLike = RADIAL_MUS) -> list[str]:
+def radial_feature_names(
+    species: Sequence[int] = (CATION_TYPE, ANION_TYPE),
+    mus: ArrayLike = RADIAL_MUS,
+    labels: Mapping[int | str, str] | None = None,
+) -> list[str]:
     """Column names ``G_<species>_<μ>`` in the column order of :func:`structure_functions`."""
-    return [f"G_{_label(s)}_{mu:g}" for s in species for mu in np.asarray(mus)]
+    label = _labeller(labels)
+    return [f"G_{label(s)}_{mu:g}" for s in species for mu in np.asarray(mus)]
 
 
 def angular_feature_names(
-    species: Sequence[int] = (1, 2), params: Sequence[tuple[float, int, int]] | None = None
+    species: Sequence[int] = (CATION_TYPE, ANION_TYPE),
+    params: Sequence[tuple[float, int, int]] | None = None,
+    labels: Mapping[int | str, str] | None = None,
 ) -> list[str]:
     """Column names ``Psi_<XY>_xi<ξ>_l<λ>_z<ζ>`` in the column order of :func:`structure_functions`."""
     params = scaled_angular_parameters() if params is None else params
+    label = _labeller(labels)
     pairs = list(itertools.combinations_with_replacement(species, 2))
     return [
-        f"Psi_{_label(a)}{_label(b)}_xi{xi:g}_l{int(lam):+d}_z{int(zeta)}" for a, b in pairs for xi, lam, zeta in params
+        f"Psi_{label(a)}{label(b)}_xi{xi:g}_l{int(lam):+d}_z{int(zeta)}" for a, b in pairs for xi, lam, zeta in params
     ]
 
 
@@ -294,8 +307,8 @@ def structure_functions(
     types: ArrayLike,
     centers: ArrayLike | None = None,
     *,
-    center_type: int = 1,
-    species: Sequence[int] = (1, 2),
+    center_type: int = CATION_TYPE,
+    species: Sequence[int] = (CATION_TYPE, ANION_TYPE),
     mus: ArrayLike = RADIAL_MUS,
     width: float = RADIAL_L,
     radial_cutoff: float | None = None,
@@ -303,8 +316,10 @@ def structure_functions(
     angular_cutoff: float = ANGULAR_CUTOFF,
     radial: bool = True,
     angular: bool = True,
+    labels: Mapping[int | str, str] | None = None,
 ) -> StructureFunctions:
-    """Radial G and angular Ψ structure functions of the centre atoms of one frame.
+    """Radial G and angular Ψ structure functions of the centre atoms of one frame (``labels``: the element
+    of each type in the column names, default the default material's: ``G_Al_1.8``).
 
     ``centers``: atoms to describe (index array or boolean mask); default every atom of type
     ``center_type`` (Al). Rows follow ascending atom index (returned as ``centers``).
@@ -335,9 +350,9 @@ def structure_functions(
     names: list[str] = []
     blocks: list[NDArray[np.float64]] = []
     if radial:
-        names += radial_feature_names(species, mus)
+        names += radial_feature_names(species, mus, labels)
     if angular:
-        names += angular_feature_names(species, params)
+        names += angular_feature_names(species, params, labels)
     if ci.size == 0:
         return StructureFunctions(np.zeros((0, len(names))), names, ci)
 

@@ -63,6 +63,19 @@ def validate_material(value: orm.Dict, _ctx) -> str | None:
     return None
 
 
+def define_material_input(spec, what: str) -> None:
+    """The optional ``material`` input port (an ``orm.Dict``: :func:`aiida_aloxide.materials.material_node`),
+    checked as a material file, of every process that takes one; ``what`` says what it is used for there."""
+    spec.input(
+        "material",
+        valid_type=orm.Dict,
+        required=False,
+        validator=validate_material,
+        help=f"The material (aiida_aloxide.materials.material_node): {what}. Absent: alumina-matsui, the "
+        "material of every run made before materials were inputs.",
+    )
+
+
 def sample_problem(structure: orm.StructureData, material: orm.Dict | None) -> str | None:
     """Why ``structure`` is not a charged, neutral, periodic sample of ``material`` (absent: alumina), or None.
 
@@ -147,14 +160,7 @@ class AloxideLammpsCalculation(LammpsRawCalculation):
             help="Charged, neutral structure (ChargedStructureData) of the material (default Al2O3) in an "
             "orthorhombic periodic cell; species, charges and stoichiometry must be the material's.",
         )
-        spec.input(
-            "material",
-            valid_type=orm.Dict,
-            required=False,
-            validator=validate_material,
-            help="The material file's content (aiida_aloxide.materials.material_node): species, charges, force "
-            "field. Absent: alumina-matsui, the force field of every run made before materials were inputs.",
-        )
+        define_material_input(spec, "species, charges, force field of the run")
         spec.input(
             "parameters",
             valid_type=orm.Dict,

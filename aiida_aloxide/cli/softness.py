@@ -231,18 +231,21 @@ def _minimized(structure: orm.StructureData, code_label: str | None) -> orm.Stru
 
     from ..calculations.lammps import AloxideLammpsCalculation
     from ..data.structure import structure_arrays, structure_from_arrays
-    from ..potentials import MATSUI
+    from ..functions.analysis import structure_material
     from ..trajectory import frames_trajectory
+    from ..workchains.common import material_input
     from ..workchains.softness import INHERENT_MINIMIZATION
 
-    positions, types, _, box = structure_arrays(structure)
-    frames = frames_trajectory(positions[None], box[None], types)
+    material = structure_material(structure, None)
+    positions, types, _, box = structure_arrays(structure, material)
+    frames = frames_trajectory(positions[None], box[None], types, species=material.type_species)
     stage = {"segments": [{"type": "minimize_frames", "n_frames": 1, **INHERENT_MINIMIZATION}], "thermo_every": 1000}
+    extra = {} if (node := material_input(material.name)) is None else {"material": node}
     _, calc = run_get_node(
         AloxideLammpsCalculation, code=load_code(code_label), structure=structure, parameters=orm.Dict(stage),
-        frames=frames,
+        frames=frames, **extra,
     )  # fmt: skip
     if not calc.is_finished_ok:
         raise click.ClickException(f"minimisation failed [{calc.exit_status}] {calc.exit_message}")
     pos = np.asarray(calc.outputs.minimized_frames.get_array("positions")[0], dtype=np.float64)
-    return structure_from_arrays(np.mod(pos, box), types, box, dict(MATSUI.charges))
+    return structure_from_arrays(np.mod(pos, box), types, box, dict(material.charges), material)

@@ -22,6 +22,7 @@ from .options import (
     INTERVAL_OPTION,
     LABEL_OPTION,
     LOADING_OPTION,
+    MATERIAL_OPTION,
     OUTPUT_DIR_OPTION,
     PRESSURES_OPTION,
     PROTOCOL_OPTION,
@@ -60,10 +61,12 @@ def study_builder(
     loading: Sequence[str] = (),
     softness_model: str | None = None,
     replicas: int = 1,
+    material: str | None = None,
 ) -> ProcessBuilder:
     """A FractureStudyWorkChain builder, protocol errors as click errors."""
     from aiida import orm
 
+    from ..materials import DEFAULT_MATERIAL, load_material
     from ..workchains.protocols import ProtocolError
     from ..workchains.study import LOADINGS, FractureStudyWorkChain, validate_pressures
 
@@ -75,6 +78,17 @@ def study_builder(
         over = json.loads(overrides) if overrides else None
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"--overrides is not JSON: {exc}") from exc
+    if material is not None:
+        try:
+            load_material(material)  # an unknown name lists the known ones, before any code or process
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    other_glass = material not in (None, DEFAULT_MATERIAL)
+    if other_glass and softness and softness_model not in (None, "trained"):
+        raise click.ClickException(
+            f"--softness-model {softness_model}: the packaged models are alumina's; a {material} study trains its "
+            "own (--softness-model trained, the default for another material)"
+        )
     code = load_code(code_label)
     try:
         builder = FractureStudyWorkChain.get_builder_from_protocol(
@@ -88,11 +102,12 @@ def study_builder(
             # plane strain always runs (the analyses use it); named loadings add to it
             loading=tuple(dict.fromkeys(("plane_strain", *loading))) if loading else LOADINGS,
             replicas=replicas,
+            material=material,
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    # The model applied to the frames, once every other input has been checked.
-    choice = softness_model or DEFAULT_SOFTNESS_MODEL.get(protocol, "trained")
+    # The model applied to the frames, once every other input has been checked (another glass: its own).
+    choice = softness_model or ("trained" if other_glass else DEFAULT_SOFTNESS_MODEL.get(protocol, "trained"))
     if softness and choice != "trained":
         builder.softness_model = load_softness_model(choice)
     return builder
@@ -128,6 +143,7 @@ def _study_options(func: F) -> F:
             help="Independent samples per pressure (own melt, seed derived from --seed); the summary then gives "
             "mean ± standard error of every scalar.",
         ),
+        MATERIAL_OPTION(),
         LABEL_OPTION(help="Study label (group aloxide/study/<label>) [the PK]."),
         click.option("--overrides", default=None, help='JSON by section, e.g. \'{"tension": {"max_strain": 0.2}}\'.'),
         CODE_OPTION(),
@@ -166,13 +182,13 @@ def _name(node: orm.ProcessNode) -> str:
     help="File for AiiDA's log of the run (every work chain's REPORT lines) [./study-<PK>.log].",
 )
 def run_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
-            softness_model: str | None, replicas: int, label: str | None, overrides: str | None,
-            code_label: str | None, interval: float, log_path: str | None) -> None:  # fmt: skip
+            softness_model: str | None, replicas: int, material: str | None, label: str | None,
+            overrides: str | None, code_label: str | None, interval: float, log_path: str | None) -> None:  # fmt: skip
     """Run the study here and wait, printing a line per branch whenever one of its stages finishes."""
     from ..report.tables import summary_markdown
 
     builder = study_builder(
-        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas
+        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas, material
     )
     node = run_with_progress(builder, interval, log=log_path)
     click.echo(summary_markdown(node.outputs.summary.get_dict()))
@@ -183,13 +199,13 @@ def run_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bo
 @with_profile
 @_study_options
 def submit_cmd(pressures: tuple[float, ...], protocol: str, seed: int, softness: bool, loading: tuple[str, ...],
-               softness_model: str | None, replicas: int, label: str | None, overrides: str | None,
-               code_label: str | None) -> None:  # fmt: skip
+               softness_model: str | None, replicas: int, material: str | None, label: str | None,
+               overrides: str | None, code_label: str | None) -> None:  # fmt: skip
     """Submit the study to the daemon (start it with `verdi daemon start`)."""
     from aiida.engine import submit
 
     builder = study_builder(
-        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas
+        code_label, pressures, protocol, seed, softness, label, overrides, loading, softness_model, replicas, material
     )
     node = submit(builder)
     click.echo(f"submitted study PK {node.pk}; follow it with `aiida-aloxide study show {node.pk}`")

@@ -15,10 +15,9 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ..lammps_io import mass_density
-from ..materials import Material, load_material
-from ..potentials import SPECIES_TYPES
+from ..materials import Material, load_material, material_for_species
 
-__all__ = ["ChargedStructureData", "structure_arrays", "structure_from_arrays", "validate_alumina", "validate_sample"]
+__all__ = ["ChargedStructureData", "structure_arrays", "structure_from_arrays", "validate_sample"]
 
 #: Closest approach (Å) accepted in an input structure; Al–O bonds are ≈ 1.6–2.0 Å, Si–O ≈ 1.6 Å.
 MIN_DISTANCE = 1.0
@@ -49,10 +48,13 @@ def structure_arrays(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Positions, LAMMPS types, charges and box lengths of an (orthorhombic) structure.
 
-    Types follow ``material``'s species order (default: alumina, 1 = Al, 2 = O); a species the material
-    does not have gets type 0, which the validators refuse.
+    Types follow ``material``'s species order (default: the packaged material of the structure's elements,
+    else alumina; 1 = Al, 2 = O for alumina); a species the material does not have gets type 0, which the
+    validators refuse.
     """
-    species_types = SPECIES_TYPES if material is None else material.types
+    if material is None:
+        material = material_for_species({k.symbols[0] for k in structure.kinds}) or load_material()
+    species_types = material.types
     cell = np.asarray(structure.cell, dtype=np.float64)
     if np.any(np.abs(cell - np.diag(np.diag(cell))) > 1e-8):
         raise ValueError("only orthorhombic cells are supported")
@@ -69,8 +71,8 @@ def structure_arrays(
 def structure_from_arrays(
     positions: NDArray, types: NDArray, box: NDArray, charges: dict[str, float], material: Material | None = None
 ) -> ChargedStructureData:
-    """Build an unstored ChargedStructureData from arrays (types of ``material``; default 1 = Al, 2 = O)."""
-    species_types = SPECIES_TYPES if material is None else material.types
+    """Build an unstored ChargedStructureData from arrays (types of ``material``; default alumina, 1 = Al, 2 = O)."""
+    species_types = (load_material() if material is None else material).types
     type_species = {v: k for k, v in species_types.items()}
     s = ChargedStructureData(cell=np.diag(np.asarray(box, dtype=float)).tolist(), pbc=(True, True, True))
     for species in species_types:
@@ -104,11 +106,6 @@ def _check_kinds_and_charges(structure: orm.StructureData, species: list[str]) -
         if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q):
             return f"charge of kind {name!r} must be a finite number, got {q!r}"
     return None
-
-
-def validate_alumina(structure: orm.StructureData, expected_charges: dict[str, float] | None = None) -> str | None:
-    """Why a structure is not a usable charged Al2O3 sample, or None when it is (:func:`validate_sample`)."""
-    return validate_sample(structure, None, expected_charges)
 
 
 def validate_sample(

@@ -16,56 +16,68 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.bond_switching import CLASS_NAMES
-from ..analysis.clusters import AL_AL_CUTOFF
-from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
+from ..analysis.coordination import coordination_numbers
 from ..analysis.deformation import SPECIES, deformation
 from ..analysis.nonaffine import D2MIN_CUTOFF
 from ..analysis.rdf import first_minimum, partial_rdfs
 from ..data.structure import structure_arrays
-from ..potentials import SPECIES_TYPES
-from ..schema import Boolean, Constraint, Interval, check_section
-from ..trajectory import cell_lengths
+from ..materials import ANION_TYPE, CATION_TYPE, Material, material_for_species, material_of
+from ..schema import (
+    Boolean,
+    Constraint,
+    Interval,
+    Optional,
+    Parameter,
+    Section,
+    check_section,
+    section,
+    section_defaults,
+    section_schema,
+)
+from ..trajectory import cell_lengths, frames_material
 from ..values import finite_or_none
 from .versioning import calcfunction
 
 __all__ = [
-    "AL_AL_CUTOFF",
     "DEFORMATION_DEFAULTS",
+    "DEFORMATION_PARAMETERS",
     "deformation_analysis",
     "plastic_energy_vs_d",
     "rdf_analysis",
+    "structure_material",
     "validate_deformation_parameters",
 ]
 
-#: Keys of the ``parameters`` Dict of :func:`deformation_analysis` and their defaults.
-DEFORMATION_DEFAULTS: dict[str, Any] = {
-    "al_o_cutoff": AL_O_CUTOFF,
-    "al_al_cutoff": AL_AL_CUTOFF,
-    "d2min_cutoff": D2MIN_CUTOFF,
-    "d2min_per_neighbor": False,
-    "profile_bins": 20,
-    "d_bins": 50,
-    "stress_bins": 60,
-}
-
-_AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
-_PAIR_KEYS = {"Al-O": "al_o", "Al-Al": "al_al", "O-O": "o_o"}
-
-
+_CUT = Interval(Real, 0, 20.0, closed="right")
+_BINS = Interval(Integral, 1, 10_000)
+#: The ``parameters`` of :func:`deformation_analysis`, each declared once; the ``deformation`` section of the
+#: tension protocol (tension.yaml) holds exactly these defaults (tests/aiida/test_protocol_declarations.py).
+#: The two cut-offs (cation–anion, cation–cation; named after alumina's Al–O and Al–Al) default to the
+#: material's (``analysis`` of its file: 2.25 / 3.7 Å for alumina-matsui).
+DEFORMATION_PARAMETERS: Section = section(
+    Parameter("al_o_cutoff", None, Optional(_CUT), "Å", "cation–anion bond cut-off; None: the material's"),
+    Parameter("al_al_cutoff", None, Optional(_CUT), "Å", "cation–cation cut-off; None: the material's"),
+    Parameter("d2min_cutoff", D2MIN_CUTOFF, _CUT, "Å", "neighbourhood of the non-affine displacement"),
+    Parameter("d2min_per_neighbor", False, Boolean(), "", "D²_min per neighbour instead of summed"),
+    Parameter("profile_bins", 20, _BINS, "", "bins of the switching profile along x"),
+    Parameter("d_bins", 50, _BINS, "", "bins of the D histogram"),
+    Parameter("stress_bins", 60, _BINS, "", "bins of the atomic-stress histograms"),
+)
+DEFORMATION_DEFAULTS: dict[str, Any] = section_defaults(DEFORMATION_PARAMETERS)
 #: The declared constraints of the ``parameters`` of :func:`deformation_analysis` (cut-offs in Å).
-DEFORMATION_SCHEMA: dict[str, Constraint] = {
-    **dict.fromkeys(("al_o_cutoff", "al_al_cutoff", "d2min_cutoff"), Interval(Real, 0, 20.0, closed="right")),
-    "d2min_per_neighbor": Boolean(),
-    **dict.fromkeys(("profile_bins", "d_bins", "stress_bins"), Interval(Integral, 1, 10_000)),
-}
+DEFORMATION_SCHEMA: dict[str, Constraint] = section_schema(DEFORMATION_PARAMETERS)
 
 
-def validate_deformation_parameters(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The full parameter set of :func:`deformation_analysis` (defaults filled in), or ValueError.
+def validate_deformation_parameters(
+    parameters: dict[str, Any] | None = None, material: Material | None = None
+) -> dict[str, Any]:
+    """The full parameter set of :func:`deformation_analysis` (defaults filled in, the cut-offs left unset
+    taken from ``material``, default alumina), or ValueError.
 
     Unknown keys, wrong types and non-positive cut-offs / bin counts are refused with a message
     naming the key, so a work chain can check its inputs before launching anything.
     """
+    mat = material_of(None) if material is None else material
     given = dict(parameters or {})
     unknown = sorted(set(given) - set(DEFORMATION_DEFAULTS))
     if unknown:
@@ -73,7 +85,19 @@ def validate_deformation_parameters(parameters: dict[str, Any] | None = None) ->
             f"unknown deformation_analysis parameter(s) {unknown}; allowed: {sorted(DEFORMATION_DEFAULTS)}"
         )
     params = {**DEFORMATION_DEFAULTS, **given}
-    return {**params, **check_section(params, DEFORMATION_SCHEMA, label="parameter {key!r}")}
+    params = {**params, **check_section(params, DEFORMATION_SCHEMA, label="parameter {key!r}")}
+    if params["al_o_cutoff"] is None:
+        params["al_o_cutoff"] = mat.cation_anion_cutoff
+    if params["al_al_cutoff"] is None:
+        params["al_al_cutoff"] = mat.cation_cation_cutoff
+    return params
+
+
+def structure_material(structure: orm.StructureData, material: orm.Dict | None) -> Material:
+    """The material of a calcfunction's ``material`` input, else the packaged one of the structure's elements."""
+    if material is not None:
+        return material_of(material)
+    return material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,41 +110,50 @@ def rdf_analysis(
     structure: orm.StructureData,
     r_max: orm.Float | None = None,
     n_bins: orm.Int | None = None,
-    al_o_cutoff: orm.Float = AL_O_CUTOFF,
-    al_al_cutoff: orm.Float = AL_AL_CUTOFF,
+    al_o_cutoff: orm.Float | None = None,
+    al_al_cutoff: orm.Float | None = None,
 ) -> orm.ArrayData:
-    """Partial g(r) of Al–O, Al–Al, O–O of one sample and their first minima next to the cut-offs.
+    """Partial g(r) cation–anion, cation–cation, anion–anion of one sample (Al–O, Al–Al, O–O for alumina;
+    Si–O, Si–Si, O–O for silica) and their first minima next to the material's cut-offs.
 
     ``r_max`` (Å) defaults to min(8 Å, 0.49 × shortest box length); ``n_bins`` to 50 bins per Å
-    of ``r_max`` (0.02 Å, rounded); the cut-offs default to the paper's 2.25 Å (Al–O) and
-    3.7 Å (Al–Al), stored as input nodes either way. Output arrays: ``r`` (bin centres, Å)
-    and ``g_al_o``, ``g_al_al``, ``g_o_o`` (float64). Attributes: ``<pair>_first_peak`` and
-    ``<pair>_first_minimum`` (Å; None when g(r) has no peak above 1 or no minimum after it
-    within ``r_max``), the cut-offs used, and the mean coordination numbers within them
-    (O around Al, Al around Al).
+    of ``r_max`` (0.02 Å, rounded); the cut-offs to those of the packaged material of the structure's
+    elements (2.25 / 3.7 Å for alumina). Output arrays: ``r`` (bin centres, Å)
+    and ``g_<c>_<a>``, ``g_<c>_<c>``, ``g_<a>_<a>`` (float64; ``g_al_o`` ... for alumina). Attributes:
+    ``<pair>_first_peak`` and ``<pair>_first_minimum`` (Å; None when g(r) has no peak above 1 or no
+    minimum after it within ``r_max``), the cut-offs used (``<c>_<a>_cutoff``, ``<c>_<c>_cutoff``), the
+    mean coordination numbers within them, and ``cation`` / ``anion``.
     """
-    positions, types, _, box = structure_arrays(structure)
+    mat = structure_material(structure, None)
+    positions, types, _, box = structure_arrays(structure, mat)
     if r_max is not None and not (math.isfinite(r_max.value) and r_max.value > 0):
         raise ValueError(f"r_max must be a positive number of Å, got {r_max.value!r}")
     if n_bins is not None and not 1 <= n_bins.value <= 100_000:
         raise ValueError(f"n_bins must be in [1, 100000], got {n_bins.value!r}")
     rmax = min(8.0, 0.49 * float(box.min())) if r_max is None else float(r_max.value)
     nbins = max(int(round(50 * rmax)), 10) if n_bins is None else int(n_bins.value)
-    cut_alo, cut_alal = float(al_o_cutoff.value), float(al_al_cutoff.value)
-
-    r, gs = partial_rdfs(positions, box, types, ((_AL, _O), (_AL, _AL), (_O, _O)), r_max=rmax, n_bins=nbins)
+    cut_alo = mat.cation_anion_cutoff if al_o_cutoff is None else float(al_o_cutoff.value)
+    cut_alal = mat.cation_cation_cutoff if al_al_cutoff is None else float(al_al_cutoff.value)
+    c, a = mat.cation.lower(), mat.anion.lower()
+    names = {CATION_TYPE: mat.cation, ANION_TYPE: mat.anion}
+    pairs = ((CATION_TYPE, ANION_TYPE), (CATION_TYPE, CATION_TYPE), (ANION_TYPE, ANION_TYPE))
+    r, gs = partial_rdfs(positions, box, types, pairs, r_max=rmax, n_bins=nbins, names=names)
+    pair_keys = {f"{mat.cation}-{mat.anion}": f"{c}_{a}", f"{mat.cation}-{mat.cation}": f"{c}_{c}",
+                 f"{mat.anion}-{mat.anion}": f"{a}_{a}"}  # fmt: skip
     node = orm.ArrayData()
     node.set_array("r", np.asarray(r, dtype=np.float64))
     attrs: dict[str, Any] = {
         "r_max": rmax,
         "n_bins": nbins,
-        "al_o_cutoff": cut_alo,
-        "al_al_cutoff": cut_alal,
+        f"{c}_{a}_cutoff": cut_alo,
+        f"{c}_{c}_cutoff": cut_alal,
+        "cation": mat.cation,
+        "anion": mat.anion,
         "n_atoms": int(len(types)),
         "units": {"r": "Å", "g": "dimensionless (ideal gas = 1)"},
     }
     for name, g in gs.items():
-        key = _PAIR_KEYS[name]
+        key = pair_keys[name]
         node.set_array(f"g_{key}", np.asarray(g, dtype=np.float64))
         try:
             m = first_minimum(r, g)
@@ -129,8 +162,8 @@ def rdf_analysis(
         except ValueError:
             attrs[f"{key}_first_peak"] = None
             attrs[f"{key}_first_minimum"] = None
-    al, o = types == _AL, types == _O
-    for key, mask, cut in (("al_o", o, cut_alo), ("al_al", al, cut_alal)):
+    al, o = types == CATION_TYPE, types == ANION_TYPE
+    for key, mask, cut in ((f"{c}_{a}", o, cut_alo), (f"{c}_{c}", al, cut_alal)):
         if al.any() and mask.any() and cut < 0.5 * float(box.min()):
             attrs[f"mean_cn_{key}"] = float(coordination_numbers(positions, box, al, mask, cut).mean())
         else:
@@ -178,7 +211,7 @@ def _read_frames(frames: orm.TrajectoryData) -> dict[str, np.ndarray | None]:
 
 #: Storage dtypes of the per-atom arrays (the rest is stored as computed).
 _PER_ATOM_DTYPES = {
-    "al_indices": np.int32,
+    "indices": np.int32,
     "initial_species": np.int8,
     "cn": np.int8,
     "switching": np.int8,
@@ -189,29 +222,37 @@ _PER_ATOM_DTYPES = {
 
 
 @calcfunction
-def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None = None) -> dict[str, orm.Data]:
-    """Bond switching, cumulative non-affine displacement D and local stress of the Al atoms of a tension run.
+def deformation_analysis(
+    frames: orm.TrajectoryData, parameters: orm.Dict | None = None, material: orm.Dict | None = None
+) -> dict[str, orm.Data]:
+    """Bond switching, cumulative non-affine displacement D and local stress of the cations of a tension run.
 
     ``frames``: the ``frames`` output of a tension work chain (frame 0 = unstrained reference).
-    ``parameters``: optional Dict, keys of :data:`DEFORMATION_DEFAULTS`. Outputs ``per_atom``
+    ``parameters``: optional Dict, keys of :data:`DEFORMATION_DEFAULTS`. ``material``: the run's material
+    (absent: the packaged material of the frames' elements), whose cut-offs are the defaults and whose
+    cation names the keys (``al4_fraction_initial``, ``si4_fraction_initial``). Outputs ``per_atom``
     (ArrayData, per-atom arrays in the repository), ``summary`` (Dict of queryable scalars) and
     ``curves`` (ArrayData of the curves and histograms the figures need). See docs/analysis.md;
     the science is :func:`aiida_aloxide.analysis.deformation.deformation`.
     """
-    p = validate_deformation_parameters(None if parameters is None else parameters.get_dict())
+    mat = frames_material(frames) if material is None else material_of(material)
+    p = validate_deformation_parameters(None if parameters is None else parameters.get_dict(), mat)
     data = _read_frames(frames)
     res = deformation(data["positions"], data["cells"], data["types"], data["strain"], p,
-                      data["stress_volume"], data["voronoi_volume"])  # fmt: skip
+                      data["stress_volume"], data["voronoi_volume"], cation=mat.cation)  # fmt: skip
+    c = mat.cation.lower()
     per_atom, curves = orm.ArrayData(), orm.ArrayData()
     for name, arr in res.per_atom.items():
-        per_atom.set_array(name, arr.astype(_PER_ATOM_DTYPES[name]) if name in _PER_ATOM_DTYPES else arr)
+        kind = "indices" if name == f"{c}_indices" else name
+        per_atom.set_array(name, arr.astype(_PER_ATOM_DTYPES[kind]) if kind in _PER_ATOM_DTYPES else arr)
     for name, arr in res.curves.items():
         curves.set_array(name, arr)
     per_atom.base.attributes.set_many(
         {
             "switching_codes": {name: k for k, name in enumerate(CLASS_NAMES)},
             "n_frames": res.summary["n_frames"],
-            "n_al": res.summary["n_al"],
+            f"n_{c}": res.summary[f"n_{c}"],
+            "cation": mat.cation,
             "units": {
                 "d2min": "Å² per neighbour" if p["d2min_per_neighbor"] else "Å² (sum over neighbours)",
                 "d": "Å",
@@ -221,7 +262,8 @@ def deformation_analysis(frames: orm.TrajectoryData, parameters: orm.Dict | None
     )
     curves.base.attributes.set_many(
         {
-            "species_rows": [f"Al{s}" for s in SPECIES],
+            "species_rows": [f"{mat.cation}{s}" for s in SPECIES],
+            "cation": mat.cation,
             "class_columns": list(CLASS_NAMES),
             "fracture_plane": res.fracture_plane,
             "units": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from aiida import orm
 
-from ..trajectory import cell_lengths, frames_trajectory
+from ..trajectory import cell_lengths, frames_trajectory, trajectory_species
 from .versioning import calcfunction
 
 __all__ = ["join_resumed_runs"]
@@ -63,6 +63,7 @@ def join_resumed_runs(cuts: orm.List, **parts) -> dict:
             steps=cat("steps"),
             times=cat("times") if "times" in names else None,
             velocities=cat("velocities") if "velocities" in names else None,
+            species=trajectory_species(trajs[-1]),
             **extras,
         )
         node.base.attributes.set("truncated", bool(trajs[-1].base.attributes.get("truncated", False)))

@@ -15,13 +15,13 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.configurations import CONFIGURATION_KINDS
-from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
+from ..analysis.coordination import coordination_numbers
 from ..analysis.softness import VORONOI_COLUMN
 from ..analysis.softness_frames import coordination_loss, frame_clusters, frame_statistics, frames_softness
 from ..analysis.softness_strain import by_class, group_contributions, next_step_auc, spearman
 from ..data.softness_model import SoftnessModelData
-from ..potentials import SPECIES_TYPES
-from ..trajectory import cell_lengths
+from ..materials import ANION_TYPE, CATION_TYPE
+from ..trajectory import cell_lengths, frames_material
 from ..values import finite_or_none
 from .softness_parameters import check_parameters, structure_function_kwargs
 from .versioning import calcfunction
@@ -36,7 +36,6 @@ __all__ = [
     "softness_response",
 ]
 
-_AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 #: Model attributes copied into the summary of :func:`softness_of_frames` (as ``model_<name>``).
 _MODEL_ATTRIBUTES = (
     "source",
@@ -89,8 +88,9 @@ def model_columns_problem(model: SoftnessModelData) -> str | None:
     if not sf or "species" not in sf:
         return None
     species = [int(t) for t in sf["species"]]
-    known = set(radial_feature_names(species, np.asarray(sf.get("mus", []), dtype=np.float64)))
-    known |= set(angular_feature_names(species, [tuple(p) for p in sf.get("angular_params", [])]))
+    labels = sf.get("labels")
+    known = set(radial_feature_names(species, np.asarray(sf.get("mus", []), dtype=np.float64), labels))
+    known |= set(angular_feature_names(species, [tuple(p) for p in sf.get("angular_params", [])], labels))
     known.add(VORONOI_COLUMN)
     missing = [n for n in model.feature_names if n not in known]
     if not missing:
@@ -136,7 +136,7 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> 
     m = model.to_model()
     sf = model.structure_function_parameters
     types = frames.get_array("types").astype(np.int64)
-    al = np.nonzero(types == int(sf.get("center_type", _AL)))[0]
+    al = np.nonzero(types == int(sf.get("center_type", CATION_TYPE)))[0]
     vor = frames.get_array("voronoi_volume") if VORONOI_COLUMN in m.feature_names else None
     if VORONOI_COLUMN in m.feature_names and vor is None:
         raise ValueError("the model uses the Voronoi volume but the frames carry no 'voronoi_volume'")
@@ -185,13 +185,16 @@ def softness_of_frames(model: SoftnessModelData, frames: orm.TrajectoryData) -> 
 
 @calcfunction
 def softness_clusters(frames: orm.TrajectoryData, softness: orm.ArrayData, parameters: orm.Dict) -> dict:
-    """High-softness clusters per frame: the ``top_fraction`` softest Al, linked within ``cutoff``.
+    """High-softness clusters per frame: the ``top_fraction`` softest cations, linked within ``cutoff``
+    (None: the cation–cation cut-off of the frames' material, 3.7 Å Al–Al for alumina).
 
     Outputs ``clusters`` (ArrayData: n_clusters, largest, n_selected (F,) and labels (F, N_Al)
     int32, −1 = not selected, clusters numbered by decreasing size) and ``summary`` (the per-frame
     lists, the unstrained values and the frame / abscissa of the largest cluster).
     """
     p = check_parameters("clusters", parameters.get_dict())
+    if p["cutoff"] is None:
+        p["cutoff"] = frames_material(frames).cation_cation_cutoff
     s = softness.get_array("softness")
     al = softness.get_array("al_index").astype(np.int64)
     positions = frames.get_array("positions")
@@ -233,13 +236,15 @@ def rearrangement_probability_fn(frames: orm.TrajectoryData, softness: orm.Array
     n_decreased) and ``summary`` (fit a, b, r2, counts, the final strain).
     """
     p = check_parameters("rearrangement", parameters.get_dict())
+    if p["al_o_cutoff"] is None:
+        p["al_o_cutoff"] = frames_material(frames).cation_anion_cutoff
     types = frames.get_array("types").astype(np.int64)
     positions = frames.get_array("positions")
     cells = cell_lengths(frames)
     s0 = np.asarray(softness.get_array("softness")[0], dtype=np.float64)
-    al_mask, o_mask = types == _AL, types == _O
+    al_mask, o_mask = types == CATION_TYPE, types == ANION_TYPE
     if not np.array_equal(np.nonzero(al_mask)[0], softness.get_array("al_index")):
-        raise ValueError("softness and frames disagree on the Al atoms")
+        raise ValueError("softness and frames disagree on the cations")
     axis, axis_name = _frame_axis(frames)
     final = axis.size - 1 if p["final_strain"] is None else int(np.argmin(np.abs(axis - p["final_strain"])))
     ood0 = _out_of_domain(softness, (1, *s0.shape))[0]
@@ -256,6 +261,7 @@ def rearrangement_probability_fn(frames: orm.TrajectoryData, softness: orm.Array
     out.set_array("cn_initial", loss.cn_initial.astype(np.int8))
     out.set_array("cn_final", loss.cn_final.astype(np.int8))
     summary = {
+        "al_o_cutoff": float(p["al_o_cutoff"]),
         "coordination": int(p["coordination"]),
         "n_selected": int(sel.sum()),
         "n_decreased": int(decreased.sum()),
@@ -307,12 +313,16 @@ def softness_response(model: SoftnessModelData, frames: orm.TrajectoryData, soft
         for k, v in enumerate(groups.values()):
             out.set_array(f"contribution_{k}", v)
             summary[f"contribution_{k}"] = [finite_or_none(x) for x in v]
-    al_mask, o_mask = types == _AL, types == _O
+    material = frames_material(frames)
+    cat = material.cation.lower()
+    al_mask, o_mask = types == CATION_TYPE, types == ANION_TYPE
     vor = frames.get_array("voronoi_volume") if "voronoi_volume" in frames.get_arraynames() else None
     per_cn = {c: np.full(s.shape[0], np.nan) for c in (4, 5, 6)}
     rho_v, rho_cn = np.full(s.shape[0], np.nan), np.full(s.shape[0], np.nan)
     for f in range(s.shape[0]):  # one vectorised coordination count per frame
-        cn = coordination_numbers(np.asarray(positions[f], np.float64), cells[f], al_mask, o_mask, AL_O_CUTOFF)
+        cn = coordination_numbers(
+            np.asarray(positions[f], np.float64), cells[f], al_mask, o_mask, material.cation_anion_cutoff
+        )
         sf = np.where(ood[f], np.nan, s[f])
         for c, (mean, _n) in by_class(sf, cn, (4, 5, 6)).items():
             per_cn[c][f] = mean
@@ -320,8 +330,8 @@ def softness_response(model: SoftnessModelData, frames: orm.TrajectoryData, soft
         if vor is not None:
             rho_v[f] = spearman(sf, np.asarray(vor[f], dtype=np.float64)[al])
     for c, v in per_cn.items():
-        out.set_array(f"mean_s_al{c}", v)
-        summary[f"mean_s_al{c}"] = [finite_or_none(x) for x in v]
+        out.set_array(f"mean_s_{cat}{c}", v)
+        summary[f"mean_s_{cat}{c}"] = [finite_or_none(x) for x in v]
     out.set_array("spearman_cn", rho_cn)
     summary["spearman_cn"] = [finite_or_none(x) for x in rho_cn]
     if vor is not None:

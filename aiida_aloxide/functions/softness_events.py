@@ -27,8 +27,8 @@ from ..analysis.softness_events import (
     frames_of,
     label_trajectory,
 )
-from ..potentials import SPECIES_TYPES
-from ..trajectory import cell_lengths, frames_trajectory
+from ..materials import CATION_TYPE, DEFAULT_MATERIAL
+from ..trajectory import cell_lengths, frames_material, frames_trajectory, trajectory_species
 from ..values import finite_or_none
 from .softness_parameters import (
     EVENT_DEFAULTS,
@@ -39,8 +39,6 @@ from .softness_parameters import (
 from .versioning import calcfunction
 
 __all__ = ["configurations", "event_features", "example_frames", "merge_trajectories", "phop_events"]
-
-_AL = SPECIES_TYPES["Al"]
 
 
 def _chunk_arrays(chunks: list[orm.TrajectoryData]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -74,13 +72,15 @@ def merge_trajectories(parameters: orm.Dict, **chunks) -> dict:
     pos, tt = merged.positions, merged.times
     types = chunks[keys[0]].get_array("types").astype(np.int8)
     steps = np.rint(tt / float(p["timestep"])).astype(np.int64)
-    out = frames_trajectory(pos, merged.lengths, types, steps=steps, times=tt)
+    out = frames_trajectory(
+        pos, merged.lengths, types, steps=steps, times=tt, species=trajectory_species(chunks[keys[0]])
+    )
     temps = [chunks[k].get_array("temp") for k in sorted(chunks) if k.startswith("thermo_")]
     temps = [t for t in temps if len(t)]
     summary = {
         "n_frames": int(pos.shape[0]),
         "n_atoms": int(pos.shape[1]),
-        "n_al": int(np.count_nonzero(types == _AL)),
+        "n_al": int(np.count_nonzero(types == CATION_TYPE)),
         "n_chunks": len(keys),
         "record_every_ps": finite_or_none(np.median(np.diff(tt))) if len(tt) > 1 else None,
         "duration_ps": finite_or_none(tt[-1] - tt[0]) if len(tt) else 0.0,
@@ -110,7 +110,7 @@ def phop_events(trajectory: orm.TrajectoryData, parameters: orm.Dict) -> dict:
     for key in ("precursor_lag", "quiet_window", "min_time"):
         if p[key] >= duration:
             raise ValueError(f"events.{key} = {p[key]} ps is not shorter than the trajectory ({duration:g} ps)")
-    al = np.nonzero(types == _AL)[0]
+    al = np.nonzero(types == CATION_TYPE)[0]
     ph, lab = label_trajectory(trajectory.get_array("positions")[:, al], times, p)
     keep = cap_per_class(lab.label, p["max_events"], p["seed"])
     frame, local = lab.frame[keep], lab.atom[keep]
@@ -146,6 +146,7 @@ def example_frames(trajectory: orm.TrajectoryData, events: orm.ArrayData) -> orm
         trajectory.get_array("types"),
         steps=trajectory.get_stepids()[frames],
         times=None if times is None else times[frames],
+        species=trajectory_species(trajectory),
         frame=frames,
     )
     out.base.attributes.set("configuration", "thermal")
@@ -192,7 +193,9 @@ def event_features(
     keyword set), ``configuration``, ``t_start`` / ``t_end`` of the run (for the time split).
     """
     p = check_parameters("features", parameters.get_dict())
-    sf = structure_function_parameters(p)
+    # Columns named by the frames' elements (G_Si_1.6 for silica); alumina's stay as they always were.
+    default = frames_material(trajectory).name == DEFAULT_MATERIAL
+    sf = structure_function_parameters(p, None if default else trajectory_species(trajectory))
     atom = events.get_array("atom").astype(np.int64)
     frame = events.get_array("frame").astype(np.int64)
     types = trajectory.get_array("types").astype(np.int64)

@@ -15,7 +15,7 @@ from aiida import orm
 
 from ..analysis.configurations import unwrap_near
 from ..analysis.softness_events import frames_of
-from ..trajectory import cell_lengths, frames_trajectory
+from ..trajectory import cell_lengths, frames_trajectory, trajectory_species
 from .versioning import calcfunction
 
 __all__ = ["grid_frames", "inherent_trajectory"]
@@ -40,6 +40,7 @@ def grid_frames(trajectory: orm.TrajectoryData, spacing: orm.Float) -> orm.Traje
         trajectory.get_array("types"),
         steps=trajectory.get_stepids()[frames],
         times=times[frames],
+        species=trajectory_species(trajectory),
         frame=frames,
     )
     out.base.attributes.set_many({"configuration": "thermal", "spacing_ps": float(spacing.value)})
@@ -60,6 +61,7 @@ def inherent_trajectory(grid: orm.TrajectoryData, minimized: orm.TrajectoryData)
         grid.get_array("types"),
         steps=grid.get_stepids(),
         times=np.asarray(grid.get_array("times"), dtype=np.float64),
+        species=trajectory_species(grid),
         frame=grid.get_array("frame"),
     )
     out.base.attributes.set_many({"configuration": "inherent", "spacing_ps": grid.base.attributes.get("spacing_ps")})

@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.clusters import AL_AL_CUTOFF
 from ..analysis.configurations import CONFIGURATION_KINDS
-from ..analysis.coordination import AL_O_CUTOFF
 from ..analysis.hop_events import HOP_KINDS, NON_REARRANGING_RULES, REARRANGING_FRAMES
 from ..analysis.phop import NON_REARRANGING_THRESHOLD, REARRANGING_THRESHOLD, T_R
 from ..analysis.structure_functions import (
@@ -26,8 +24,23 @@ from ..analysis.structure_functions import (
     default_radial_cutoff,
     scaled_angular_parameters,
 )
-from ..potentials import SPECIES_TYPES
-from ..schema import MAX_NUMPY_SEED, NUMPY_SEED, Boolean, Constraint, Interval, Optional, Options, check, check_section
+from ..materials import ANION_TYPE, CATION_TYPE
+from ..schema import (
+    MAX_NUMPY_SEED,
+    NUMPY_SEED,
+    Boolean,
+    Constraint,
+    Interval,
+    Optional,
+    Options,
+    Parameter,
+    Section,
+    check,
+    check_section,
+    section,
+    section_defaults,
+    section_schema,
+)
 
 __all__ = [
     "CLUSTER_DEFAULTS",
@@ -35,68 +48,17 @@ __all__ = [
     "FEATURE_DEFAULTS",
     "MODEL_FEATURES",
     "REARRANGEMENT_DEFAULTS",
+    "SECTIONS",
     "TRAINING_DEFAULTS",
     "check_parameters",
     "structure_function_kwargs",
     "structure_function_parameters",
 ]
 
-_AL, _O = SPECIES_TYPES["Al"], SPECIES_TYPES["O"]
 
-#: :func:`phop_events` parameters (Du et al. 2021: t_R = 6 ps, 0.2 / 0.05 Å²). Durations in ps.
-#: The labelling rules follow the softness literature (Cubuk 2015, Schoenholz 2016): a rearranging
-#: example is the structure t_R/2 before its excursion, a non-rearranging one an atom that stays
-#: below the lower threshold for t_R on either side (docs/softness.md, docs/validation.md).
-EVENT_DEFAULTS: dict[str, Any] = {
-    "t_r": T_R,
-    "rearranging_threshold": REARRANGING_THRESHOLD,
-    "non_rearranging_threshold": NON_REARRANGING_THRESHOLD,
-    "seed": 1,
-    "max_events": None,
-    "rearranging_frame": "precursor",
-    "precursor_lag": 3.0,
-    "non_rearranging": "quiet",
-    "quiet_window": 6.0,
-    "release_threshold": None,
-    "min_gap": 0.0,
-    "hops": "all",
-    "return_distance": 0.3,
-    "max_per_atom": None,
-    "min_time": 0.0,
-    "frame_spacing": 2.0,
-    "labels_from": "thermal",
-    "inherent_spacing": 1.0,
-}
 #: ``labels_from``: p_hop of the recorded (thermal) trajectory, or of its inherent structures every
 #: ``inherent_spacing`` ps (each frame minimised; vibrations removed before p_hop).
 LABEL_SOURCES = ("thermal", "inherent")
-#: :func:`event_features` parameters; ``radial_cutoff`` None = largest μ + 3L (10.6 Å).
-FEATURE_DEFAULTS: dict[str, Any] = {
-    "radial": True,
-    "angular": True,
-    "voronoi": True,
-    "radial_cutoff": None,
-    "angular_cutoff": ANGULAR_CUTOFF,
-    "configuration": "inherent",
-    "average_window": 3.0,
-}
-#: :func:`train_softness` parameters; ``model_features`` "structure" (G + Ψ) or "all" (+ Voronoi).
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "C": 1.0,
-    "Cs": [0.01, 0.03, 0.1, 1.0],
-    "test_size": 0.2,
-    "seed": 0,
-    "train_fraction": 0.8,
-    "time_gap": T_R,
-    "model_features": "select",
-    "cv_folds": 5,
-    "cv_repeats": 10,
-    "inner_folds": 3,
-    "ablation_repeats": 5,
-    "selection": "samples",
-    "loso": "auto",
-    "source": "trained",
-}
 #: ``model_features`` values: chosen inside the folds, or one fixed subset of columns.
 MODEL_FEATURES = ("select", "structure", "all", "radial", "radial_short", "radial_4", "angular")
 #: ``selection``: choose subset and C by leave-one-sample-out over the training samples (``samples``;
@@ -105,16 +67,6 @@ SELECTION_RULES = ("samples", "atoms")
 #: ``loso``: leave-one-sample-out validation when there are >= 2 samples (``auto``), required
 #: (``always``: an error with fewer) or skipped (``never``).
 LOSO_RULES = ("auto", "always", "never")
-#: :func:`softness_clusters` parameters (top 10 % Al, Al–Al cut-off 3.7 Å).
-CLUSTER_DEFAULTS: dict[str, Any] = {"top_fraction": 0.1, "cutoff": AL_AL_CUTOFF}
-#: :func:`rearrangement_probability_fn` parameters; ``final_strain`` None = last frame.
-REARRANGEMENT_DEFAULTS: dict[str, Any] = {
-    "al_o_cutoff": AL_O_CUTOFF,
-    "coordination": 5,
-    "final_strain": None,
-    "bins": 10,
-}
-
 
 #: Bounds of the checked parameters: seeds fit 32 bits, neighbour cut-offs stay local (Å), bins stay few.
 MAX_SEED = MAX_NUMPY_SEED
@@ -125,6 +77,7 @@ MAX_DURATION = 1.0e5
 
 _CUTOFF = Interval(Real, 1e-6, MAX_CUTOFF)
 _DURATION = Interval(Real, 0.0, MAX_DURATION)
+_SPACING = Interval(Real, 1e-6, MAX_DURATION)
 _FRACTION = Interval(Real, 1e-6, 1.0 - 1e-6)
 _PENALTY = Interval(Real, 1e-12, 1e6)
 _COUNT = Optional(Interval(Integral, 1, 10**9, whole_floats=True))
@@ -135,51 +88,94 @@ def _int(lo: int | None, hi: int | None) -> Interval:
     return Interval(Integral, lo, hi, whole_floats=True)
 
 
-#: The declared constraints of each section (thresholds bounded by another key are checked after).
-SCHEMAS: dict[str, dict[str, Constraint]] = {
-    "events": {
-        "t_r": Interval(Real, 1e-6, 1000.0),
-        "rearranging_threshold": Interval(Real, 0.0, None),
-        "seed": NUMPY_SEED,
-        "max_events": _COUNT,
-        "rearranging_frame": Options(REARRANGING_FRAMES),
-        "non_rearranging": Options(NON_REARRANGING_RULES),
-        "hops": Options(HOP_KINDS),
-        **dict.fromkeys(("precursor_lag", "quiet_window", "min_gap", "min_time"), _DURATION),
-        "frame_spacing": Interval(Real, 1e-6, MAX_DURATION),
-        "labels_from": Options(LABEL_SOURCES),
-        "inherent_spacing": Interval(Real, 1e-6, MAX_DURATION),
-        "return_distance": _CUTOFF,
-        "max_per_atom": _COUNT,
-    },
-    "features": {
-        **dict.fromkeys(("radial", "angular", "voronoi"), Boolean()),
-        "radial_cutoff": Optional(_CUTOFF),
-        "angular_cutoff": _CUTOFF,
-        "configuration": Options(CONFIGURATION_KINDS),
-        "average_window": _DURATION,
-    },
-    "training": {
-        "C": _PENALTY,
-        "test_size": _FRACTION,
-        "seed": NUMPY_SEED,
-        "train_fraction": _FRACTION,
-        "time_gap": _DURATION,
-        "model_features": Options(MODEL_FEATURES),
-        "cv_folds": _int(2, 100),
-        "cv_repeats": _int(1, 1000),
-        "inner_folds": _int(2, 100),
-        "ablation_repeats": _int(1, 1000),
-        "selection": Options(SELECTION_RULES),
-        "loso": Options(LOSO_RULES),
-    },
-    "clusters": {"top_fraction": Interval(Real, 0.0, 1.0), "cutoff": _CUTOFF},
-    "rearrangement": {
-        "al_o_cutoff": _CUTOFF,
-        "coordination": _int(0, None),
-        "final_strain": Optional(Interval(Real, None, None)),
-    },
+# Each parameter of a softness section is declared once below; dynamics.yaml's ``default_inputs`` equals
+# these defaults (tests/aiida/test_protocol_declarations.py). Constraint None: checked by :func:`check_parameters`
+# against another key (thresholds) or on its own (``Cs``, ``source``, ``bins``).
+
+#: :func:`phop_events` parameters (Du et al. 2021: t_R = 6 ps, 0.2 / 0.05 Å²). Durations in ps.
+#: The labelling rules follow the softness literature (Cubuk 2015, Schoenholz 2016): a rearranging
+#: example is the structure t_R/2 before its excursion, a non-rearranging one an atom that stays
+#: below the lower threshold for t_R on either side (docs/softness.md, docs/validation.md).
+EVENT_PARAMETERS: Section = section(
+    Parameter("t_r", T_R, Interval(Real, 1e-6, 1000.0), "ps", "p_hop window t_R"),
+    Parameter("rearranging_threshold", REARRANGING_THRESHOLD, Interval(Real, 0.0, None), "Å²",
+              "p_hop above it: a rearrangement"),
+    Parameter("non_rearranging_threshold", NON_REARRANGING_THRESHOLD, None, "Å²",
+              "p_hop below it: quiet (<= rearranging_threshold)"),
+    Parameter("seed", 1, NUMPY_SEED, "", "subsampling seed"),
+    Parameter("max_events", None, _COUNT, "", "most rearranging examples kept per sample (None: all)"),
+    Parameter("rearranging_frame", "precursor", Options(REARRANGING_FRAMES), "", "which frame is the example"),
+    Parameter("precursor_lag", 3.0, _DURATION, "ps", "how long before the excursion the example is taken"),
+    Parameter("non_rearranging", "quiet", Options(NON_REARRANGING_RULES), "", "rule of a non-rearranging example"),
+    Parameter("quiet_window", 6.0, _DURATION, "ps", "quiet on either side for this long"),
+    Parameter("release_threshold", None, None, "Å²", "hysteresis: an event ends below it (None: no hysteresis)"),
+    Parameter("min_gap", 0.0, _DURATION, "ps", "shortest gap between two events of an atom"),
+    Parameter("hops", "all", Options(HOP_KINDS), "", "which hops count (all, or irreversible only)"),
+    Parameter("return_distance", 0.3, _CUTOFF, "Å", "a hop back within it is reversible"),
+    Parameter("max_per_atom", None, _COUNT, "", "most examples per atom (None: no cap)"),
+    Parameter("min_time", 0.0, _DURATION, "ps", "first usable time"),
+    # 2.0 ps: the value every study has used (dynamics.yaml); the Python default follows the YAML.
+    Parameter("frame_spacing", 2.0, _SPACING, "ps", "example frames moved down onto this grid"),
+    Parameter("labels_from", "thermal", Options(LABEL_SOURCES), "",
+              "p_hop of the thermal trajectory or of its inherent structures"),
+    Parameter("inherent_spacing", 1.0, _SPACING, "ps", "inherent-structure interval when labels_from=inherent"),
+)  # fmt: skip
+#: :func:`event_features` parameters; ``radial_cutoff`` None = largest μ + 3L (10.6 Å).
+FEATURE_PARAMETERS: Section = section(
+    Parameter("radial", True, Boolean(), "", "radial structure functions G"),
+    Parameter("angular", True, Boolean(), "", "angular structure functions Ψ"),
+    Parameter("voronoi", True, Boolean(), "", "Voronoi features"),
+    Parameter("radial_cutoff", None, Optional(_CUTOFF), "Å", "radial cut-off (None: largest μ + 3L)"),
+    Parameter("angular_cutoff", ANGULAR_CUTOFF, _CUTOFF, "Å", "angular cut-off"),
+    Parameter("configuration", "inherent", Options(CONFIGURATION_KINDS), "", "configuration the features see"),
+    Parameter("average_window", 3.0, _DURATION, "ps", "window of the time-averaged configuration"),
+)
+#: :func:`train_softness` parameters; ``model_features`` "structure" (G + Ψ) or "all" (+ Voronoi).
+TRAINING_PARAMETERS: Section = section(
+    Parameter("C", 1.0, _PENALTY, "", "SVM penalty of a fixed model"),
+    Parameter("Cs", [0.01, 0.03, 0.1, 1.0], None, "", "penalties the selection chooses from"),
+    Parameter("test_size", 0.2, _FRACTION, "", "held-out fraction"),
+    Parameter("seed", 0, NUMPY_SEED, "", "split and CV seed"),
+    Parameter("train_fraction", 0.8, _FRACTION, "", "training fraction of the time split"),
+    Parameter("time_gap", T_R, _DURATION, "ps", "gap between training and test times"),
+    Parameter("model_features", "select", Options(MODEL_FEATURES), "", "feature subset (select: inside the folds)"),
+    Parameter("cv_folds", 5, _int(2, 100), "", "grouped CV folds"),
+    Parameter("cv_repeats", 10, _int(1, 1000), "", "repeats of the grouped CV"),
+    Parameter("inner_folds", 3, _int(2, 100), "", "folds of the selection inside each fold"),
+    Parameter("ablation_repeats", 5, _int(1, 1000), "", "repeats of the feature ablation"),
+    Parameter("selection", "samples", Options(SELECTION_RULES), "", "how subset and C are chosen"),
+    Parameter("loso", "auto", Options(LOSO_RULES), "", "leave-one-sample-out validation"),
+    Parameter("source", "trained", None, "", "where the model came from (set by the caller)", in_yaml=False),
+)  # fmt: skip
+#: :func:`softness_clusters` parameters (top 10 % cations; ``cutoff`` None: the frames' material's
+#: cation–cation cut-off, 3.7 Å Al–Al for alumina).
+CLUSTER_PARAMETERS: Section = section(
+    Parameter("top_fraction", 0.1, Interval(Real, 0.0, 1.0), "", "softest fraction of the cations"),
+    Parameter("cutoff", None, Optional(_CUTOFF), "Å", "cation–cation neighbour cut-off (None: the material's)"),
+)
+#: :func:`rearrangement_probability_fn` parameters; ``final_strain`` None = last frame; ``al_o_cutoff``
+#: None: the frames' material's cation–anion cut-off (2.25 Å Al–O for alumina).
+REARRANGEMENT_PARAMETERS: Section = section(
+    Parameter("al_o_cutoff", None, Optional(_CUTOFF), "Å", "cation–anion bond cut-off (None: the material's)"),
+    Parameter("coordination", 5, _int(0, None), "", "coordination a rearranging Al changes from"),
+    Parameter("final_strain", None, Optional(Interval(Real, None, None)), "", "strain compared (None: last frame)"),
+    Parameter("bins", 10, None, "", "softness bins: a count or increasing edges"),
+)  # fmt: skip
+#: The sections of dynamics.yaml besides ``dynamics``, by name.
+SECTIONS: dict[str, Section] = {
+    "events": EVENT_PARAMETERS,
+    "features": FEATURE_PARAMETERS,
+    "training": TRAINING_PARAMETERS,
+    "clusters": CLUSTER_PARAMETERS,
+    "rearrangement": REARRANGEMENT_PARAMETERS,
 }
+EVENT_DEFAULTS: dict[str, Any] = section_defaults(EVENT_PARAMETERS)
+FEATURE_DEFAULTS: dict[str, Any] = section_defaults(FEATURE_PARAMETERS)
+TRAINING_DEFAULTS: dict[str, Any] = section_defaults(TRAINING_PARAMETERS)
+CLUSTER_DEFAULTS: dict[str, Any] = section_defaults(CLUSTER_PARAMETERS)
+REARRANGEMENT_DEFAULTS: dict[str, Any] = section_defaults(REARRANGEMENT_PARAMETERS)
+#: The declared constraints of each section (thresholds bounded by another key are checked after).
+SCHEMAS: dict[str, dict[str, Constraint]] = {name: section_schema(params) for name, params in SECTIONS.items()}
 _LABEL = "parameter {key!r}"
 
 
@@ -228,12 +224,17 @@ def check_parameters(kind: str, parameters: Mapping[str, Any] | None) -> dict[st
     return p
 
 
-def structure_function_parameters(features: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Full keyword set of ``structure_functions`` for the ``features`` parameters (JSON-safe)."""
+def structure_function_parameters(
+    features: Mapping[str, Any] | None = None, labels: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """Full keyword set of ``structure_functions`` for the ``features`` parameters (JSON-safe); ``labels``
+    (element of each type, from the frames) name the columns when they are not the default material's."""
     p = check_parameters("features", features)
+    extra = {} if labels is None else {"labels": {str(k): str(v) for k, v in labels.items()}}
     return {
-        "center_type": _AL,
-        "species": [_AL, _O],
+        **extra,
+        "center_type": CATION_TYPE,
+        "species": [CATION_TYPE, ANION_TYPE],
         "mus": [float(m) for m in RADIAL_MUS],
         "width": float(RADIAL_L),
         "radial_cutoff": float(default_radial_cutoff() if p["radial_cutoff"] is None else p["radial_cutoff"]),

@@ -8,9 +8,8 @@ from aiida import orm
 from ..analysis.coordination import coordination_numbers, species_fractions
 from ..data.structure import structure_arrays, structure_from_arrays
 from ..lammps_io import mass_density
-from ..materials import material_of
+from ..materials import material_for_species, material_of
 from ..packing import random_packing
-from ..potentials import MATSUI, SPECIES_TYPES
 from ..trajectory import frames_trajectory
 from .versioning import calcfunction
 
@@ -99,10 +98,12 @@ def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | No
     from ..analysis.configurations import CONFIGURATION_KINDS
     from ..analysis.voronoi import voronoi_volumes
 
-    positions, types, _, box = structure_arrays(structure)
+    mat = material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
+    positions, types, _, box = structure_arrays(structure, mat)
     frame = frames_trajectory(
-        positions[None], box[None], types, voronoi_volume=voronoi_volumes(positions, box)[None].astype(np.float32)
-    )
+        positions[None], box[None], types, species=mat.type_species,
+        voronoi_volume=voronoi_volumes(positions, box)[None].astype(np.float32),
+    )  # fmt: skip
     if configuration is not None:
         if configuration.value not in CONFIGURATION_KINDS:
             raise ValueError(f"configuration must be one of {CONFIGURATION_KINDS}, got {configuration.value!r}")
@@ -110,22 +111,33 @@ def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | No
     return frame
 
 
-def structure_from_file(path: str) -> orm.StructureData:
-    """Read a structure file (any ASE format: LAMMPS data/dump, extxyz, CIF, ...) as a charged Al2O3 sample."""
+def structure_from_file(path: str, material: str | None = None) -> orm.StructureData:
+    """Read a structure file (any ASE format: LAMMPS data/dump, extxyz, CIF, ...) as a charged sample of
+    ``material`` (a name; default: the packaged material of the file's elements, else alumina-matsui)."""
     import ase.io
+
+    from ..materials import load_material, material_for_species
 
     atoms = ase.io.read(path)
     cell = np.asarray(atoms.cell[:])
     if np.any(np.abs(cell - np.diag(np.diag(cell))) > 1e-8):
         raise ValueError(f"{path}: only orthorhombic cells are supported")
     symbols = atoms.get_chemical_symbols()
-    if set(symbols) - {"Al", "O"}:
-        # LAMMPS files carry types, not elements: ASE names type 1 H and type 2 He.
-        mapping = {"H": "Al", "He": "O"}
+    if material is not None:
+        mat = load_material(material)
+    else:
+        mat = material_for_species(set(symbols)) or load_material()
+    names = list(mat.types)
+    if set(symbols) - set(names):
+        # LAMMPS files carry types, not elements: ASE names type 1 H, type 2 He, ...
+        mapping = {
+            ase_name: mat.type_species[t] for t, ase_name in ((1, "H"), (2, "He"), (3, "Li")) if t in mat.type_species
+        }
         if set(symbols) - set(mapping):
-            raise ValueError(f"{path}: elements {sorted(set(symbols))} are not Al/O (or LAMMPS types 1/2)")
+            known = "/".join(names)
+            raise ValueError(f"{path}: elements {sorted(set(symbols))} are not {known} (or LAMMPS types of {mat.name})")
         symbols = [mapping[s] for s in symbols]
-    types = np.array([SPECIES_TYPES[s] for s in symbols])
+    types = np.array([mat.types[s] for s in symbols])
     return structure_from_arrays(
-        np.mod(atoms.get_positions(), np.diag(cell)), types, np.diag(cell), dict(MATSUI.charges)
+        np.mod(atoms.get_positions(), np.diag(cell)), types, np.diag(cell), dict(mat.charges), mat
     )

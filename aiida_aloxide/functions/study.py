@@ -10,9 +10,10 @@ from aiida import orm
 
 from .versioning import calcfunction
 
-__all__ = ["SUMMARY_COLUMNS", "pressure_label", "replica_statistics", "study_summary"]
+__all__ = ["SUMMARY_COLUMNS", "pressure_label", "replica_statistics", "study_summary", "summary_columns"]
 
-#: Columns of the per-pressure rows, in table order (``None`` when not computed).
+#: Columns of the per-pressure rows of an alumina study, in table order (``None`` when not computed); another
+#: material's coordination columns are named by its cation (``si4``, ``si5``, ``si6``): :func:`summary_columns`.
 SUMMARY_COLUMNS = (
     "pressure", "density", "al4", "al5", "al6", "peak_stress", "strain_at_peak", "fractured",
     "fracture_strain", "toughness", "ps_peak_stress", "ps_strain_at_peak", "ps_toughness",
@@ -20,6 +21,13 @@ SUMMARY_COLUMNS = (
     "softness_model", "softness_model_events", "softness_cv_balanced_accuracy", "softness_loso_balanced_accuracy",
     "unstrained_mean_softness", "unstrained_median_softness", "softness_next_step_auc",
 )  # fmt: skip
+
+
+def summary_columns(cation: str = "Al", classes: Sequence[int] = (4, 5, 6)) -> tuple[str, ...]:
+    """The summary columns of a study whose followed cation is ``cation`` with these coordination classes."""
+    coordination = tuple(f"{cation.lower()}{k}" for k in classes)
+    k = SUMMARY_COLUMNS.index("al4")
+    return (*SUMMARY_COLUMNS[:k], *coordination, *SUMMARY_COLUMNS[k + 3 :])
 
 
 def pressure_label(pressure: float) -> str:
@@ -74,6 +82,15 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
         (k[len("properties_") :] for k in nodes if k.startswith("properties_")),
         key=lambda k: (nodes[f"properties_{k}"]["pressure"], int(k.rsplit("_r", 1)[1]) if "_r" in k else 0),
     )
+    from ..materials import load_material
+
+    names = {nodes[f"properties_{k}"].get("material") for k in labels} or {None}
+    if len(names) > 1:
+        raise ValueError(f"the samples of one study are of one material, got {sorted(map(str, names))}")
+    name = next(iter(names))
+    material = load_material(name) if name else load_material()
+    coordination = [f"{material.cation.lower()}{k}" for k in material.coordination_classes]
+    columns = summary_columns(material.cation, material.coordination_classes)
     rows: dict[str, dict[str, Any]] = {}
     for label in labels:
         props = nodes[f"properties_{label}"].get_dict()
@@ -85,9 +102,7 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
         rows[label] = {
             "pressure": props["pressure"],
             "density": props["density"],
-            "al4": props["al4"],
-            "al5": props["al5"],
-            "al6": props["al6"],
+            **{key: props[key] for key in coordination},
             "peak_stress": _get(ten, "peak_stress"),
             "strain_at_peak": _get(ten, "strain_at_peak"),
             "fractured": _get(ten, "fractured"),
@@ -111,7 +126,9 @@ def study_summary(**nodes: orm.Dict) -> orm.Dict:
             "unstrained_median_softness": _get(soft, "unstrained_median_softness"),
             "softness_next_step_auc": _get(rsp, "mean_auc"),
         }
-    result = {"labels": labels, "columns": list(SUMMARY_COLUMNS), "rows": rows}
+    result: dict[str, Any] = {"labels": labels, "columns": list(columns), "rows": rows}
+    if names != {None}:  # another glass than alumina (whose summaries never named it)
+        result.update({"material": material.name, "cation": material.cation})
     if len({row["pressure"] for row in rows.values()}) < len(rows):  # replicas: mean ± SE per pressure
-        result["replicas"] = replica_statistics(rows, SUMMARY_COLUMNS)
+        result["replicas"] = replica_statistics(rows, columns)
     return orm.Dict(result)

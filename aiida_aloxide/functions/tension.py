@@ -7,8 +7,8 @@ from aiida import orm
 
 from ..analysis.mechanics import summarize_curve
 from ..data.structure import structure_arrays, structure_from_arrays
-from ..potentials import MATSUI
-from ..trajectory import cell_lengths, frames_trajectory
+from ..materials import material_for_species, material_of
+from ..trajectory import cell_lengths, frames_trajectory, trajectory_species
 from .versioning import calcfunction
 
 __all__ = ["collect_plane_strain", "collect_plane_stress", "frame_to_structure", "replicate_x"]
@@ -20,21 +20,29 @@ def replicate_x(structure: orm.StructureData, copies: orm.Int) -> orm.StructureD
     n = copies.value
     if not 1 <= n <= 100:
         raise ValueError(f"copies must be in [1, 100], got {n}")
-    pos, types, _, box = structure_arrays(structure)
+    symbols = {kind.symbols[0] for kind in structure.kinds}
+    material = material_for_species(symbols)
+    if material is None:
+        raise ValueError(f"no packaged material has the species {sorted(symbols)}")
+    pos, types, _, box = structure_arrays(structure, material)
+    given = structure.base.attributes.get("charges", {})
+    charges = {kind.symbols[0]: float(given[kind.name]) for kind in structure.kinds if kind.name in given}
     shifts = (np.arange(n) * box[0])[:, None, None] * np.array([1.0, 0.0, 0.0])
     new_pos = (pos[None, :, :] + shifts).reshape(-1, 3)
     new_box = box * np.array([n, 1.0, 1.0])
-    return structure_from_arrays(new_pos, np.tile(types, n), new_box, dict(MATSUI.charges))
+    return structure_from_arrays(new_pos, np.tile(types, n), new_box, charges, material)
 
 
 @calcfunction
-def frame_to_structure(trajectory: orm.TrajectoryData, index: orm.Int) -> dict:
-    """Structure (wrapped) and velocities of one stored frame, to resume a run from it."""
+def frame_to_structure(trajectory: orm.TrajectoryData, index: orm.Int, material: orm.Dict | None = None) -> dict:
+    """Structure (wrapped) and velocities of one stored frame, to resume a run from it; types and charges
+    are those of ``material`` (absent: alumina), the run's own material input."""
+    mat = material_of(material)
     k = index.value
     pos = np.asarray(trajectory.get_array("positions")[k], dtype=np.float64)
     box = cell_lengths(trajectory)[k]
     types = trajectory.get_array("types").astype(np.int64)
-    structure = structure_from_arrays(np.mod(pos, box) % box, types, box, dict(MATSUI.charges))
+    structure = structure_from_arrays(np.mod(pos, box) % box, types, box, dict(mat.charges), mat)
     vel = orm.ArrayData()
     vel.set_array("velocities", np.asarray(trajectory.get_array("velocities")[k], dtype=np.float64))
     return {"structure": structure, "velocities": vel}
@@ -55,6 +63,7 @@ def _merge_frames(trajs: list[orm.TrajectoryData], keep: list[np.ndarray], **ext
         cat([cell_lengths(t) for t in trajs]),
         trajs[0].get_array("types"),
         steps=cat([t.get_array("steps") for t in trajs]),
+        species=trajectory_species(trajs[0]),
         **optional,
         **extra,
     )

@@ -21,10 +21,13 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "ANION_TYPE",
+    "CATION_TYPE",
     "DEFAULT_MATERIAL",
     "Material",
     "available_materials",
     "load_material",
+    "material_for_species",
     "material_from_dict",
     "material_from_text",
     "material_node",
@@ -32,10 +35,19 @@ __all__ = [
 ]
 
 DEFAULT_MATERIAL = "alumina-matsui"
+#: LAMMPS type of the cation the analyses follow and of the anion: every material file lists them first
+#: and second in ``species`` (checked on loading), so per-atom analyses need no material to find them.
+CATION_TYPE = 1
+ANION_TYPE = 2
 _FORMS = ("buckingham",)
 #: Optional repulsive core added to the Buckingham pairs: ``mie`` is 4 ε [(σ/r)^n - (σ/r)^m].
 _SHORT_RANGE_FORMS = ("mie",)
 _SHORT_RANGE_TERMS = ("epsilon", "sigma", "n", "m")
+
+
+def _role(key: str, kind: type) -> property:
+    """A read-only attribute of a :class:`Material` taken from its ``analysis`` block (``kind`` converts it)."""
+    return property(lambda self: kind(self.analysis[key]), doc=f"``analysis.{key}`` of the material file.")
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,22 @@ class Material:
     #: Quench-protocol values this material replaces (e.g. ``initial_density``, ``compressed_density``):
     #: the alumina protocol densities would compress another glass far beyond its own density.
     preparation: dict[str, float] = field(default_factory=dict)
+    #: Energy-minimise the random packing before the melt: strongly charged ions (BKS silica, ±2.4/−1.2 e)
+    #: released so much energy bonding in the first femtoseconds of a 5000 K melt that atoms were lost.
+    minimize_packing: bool = False
+    #: Dynamics-protocol values this material replaces, by section (``{"dynamics": {"temperature": ...}}``): the
+    #: thermal dynamics the softness is learned from must show rearrangements (a stiff network glass shows none
+    #: at 300 K within tens of ps). Applied by the study as overrides, so they are stored with it.
+    dynamics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def protocol_overrides(self) -> dict[str, dict[str, Any]]:
+        """The study's protocol overrides this material brings, by study section (``quench``, ``dynamics``)."""
+        out: dict[str, dict[str, Any]] = {}
+        if self.preparation:
+            out["quench"] = dict(self.preparation)
+        if self.dynamics:
+            out["dynamics"] = {section: dict(values) for section, values in self.dynamics.items()}
+        return out
 
     @property
     def types(self) -> dict[str, int]:
@@ -76,6 +104,20 @@ class Material:
     def type_species(self) -> dict[int, str]:
         """Species of each LAMMPS atom type (the inverse of :attr:`types`)."""
         return {t: sp for sp, t in self.types.items()}
+
+    #: The species the study follows (Al in alumina, Si in silica): LAMMPS type :data:`CATION_TYPE`.
+    cation = _role("cation", str)
+    #: The anion its coordination counts (O): LAMMPS type :data:`ANION_TYPE`.
+    anion = _role("anion", str)
+    #: Bond cut-off (Å) of the coordination and bond switching: the first minimum of g_cation-anion.
+    cation_anion_cutoff = _role("cation_anion_cutoff", float)
+    #: Cut-off (Å) linking cations into clusters: the first minimum of g_cation-cation.
+    cation_cation_cutoff = _role("cation_cation_cutoff", float)
+
+    @property
+    def coordination_classes(self) -> tuple[int, ...]:
+        """The coordination numbers the study breaks the cations down by (4, 5, 6)."""
+        return tuple(int(c) for c in self.analysis["coordination_classes"])
 
     @property
     def atoms_per_unit(self) -> int:
@@ -108,6 +150,20 @@ def load_material(name: str = DEFAULT_MATERIAL) -> Material:
     if name not in known:
         raise ValueError(f"unknown material {name!r}; known: {sorted(known)}")
     return material_from_text(resources.files(__package__).joinpath(f"{name}.yaml").read_text())
+
+
+def material_for_species(symbols) -> Material | None:
+    """The packaged material whose species are exactly ``symbols`` (the default first), or None.
+
+    Used where only a structure is at hand (a port validator, a file import): its elements name the glass.
+    """
+    wanted = set(symbols)
+    names = sorted(available_materials(), key=lambda n: n != DEFAULT_MATERIAL)
+    for name in names:
+        material = load_material(name)
+        if set(material.masses) == wanted:
+            return material
+    return None
 
 
 def material_from_text(text: str) -> Material:
@@ -162,9 +218,28 @@ def material_from_dict(raw: Any) -> Material:
     for key, terms in ff["pairs"].items():
         pairs[_pair(name, key, species)] = _buckingham_terms(name, key, terms)
     short_form, short_range = _short_range(name, ff.get("short_range"), species)
+    preparation, minimize_packing = _preparation(name, raw.get("preparation"))
     analysis = dict(raw["analysis"])
     if analysis.get("cation") not in species or analysis.get("anion") not in species:
         raise ValueError(f"material {name}: analysis cation / anion must be declared species")
+    order = list(species)
+    if order[CATION_TYPE - 1] != analysis["cation"] or order[ANION_TYPE - 1] != analysis["anion"]:
+        raise ValueError(
+            f"material {name}: list the analysed cation ({analysis['cation']}) first and the anion "
+            f"({analysis['anion']}) second in species (LAMMPS types {CATION_TYPE} and {ANION_TYPE}), got {order}"
+        )
+    missing = [k for k in ("coordination_classes", "cation_anion_cutoff", "cation_cation_cutoff") if k not in analysis]
+    if missing:
+        raise ValueError(f"material {name}: analysis misses {missing}")
+    for key in ("cation_anion_cutoff", "cation_cation_cutoff"):
+        value = analysis[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 < value < 10.0:
+            raise ValueError(f"material {name}: analysis {key} must be a cut-off in (0.5, 10) Å, got {value!r}")
+    classes = analysis["coordination_classes"]
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, int) and 1 <= c <= 12 for c in classes):
+        raise ValueError(
+            f"material {name}: analysis coordination_classes must be coordination numbers, got {classes!r}"
+        )
     return Material(
         name=raw["name"],
         description=raw.get("description", ""),
@@ -182,26 +257,56 @@ def material_from_dict(raw: Any) -> Material:
         short_range_form=short_form,
         short_range=short_range,
         literature=tuple(raw.get("literature", ())),
-        preparation=_preparation(name, raw.get("preparation")),
+        preparation=preparation,
+        minimize_packing=minimize_packing,
+        dynamics=_dynamics(name, raw.get("dynamics")),
     )
 
 
-#: Quench-protocol keys a material file's ``preparation`` block may set (g/cm³).
-_PREPARATION_KEYS = ("initial_density", "compressed_density")
+#: Quench-protocol keys a material file's ``preparation`` block may set, and their ranges (g/cm³, K).
+_PREPARATION_KEYS = {
+    "initial_density": (1.0, 6.0),
+    "compressed_density": (1.0, 6.0),
+    "melt_temperature": (300.0, 20000.0),
+    "liquid_temperature": (300.0, 20000.0),
+}
+#: Flags of the ``preparation`` block that change how a quench starts (not protocol keys).
+_PREPARATION_FLAGS = ("minimize_packing",)
 
 
-def _preparation(name: str, block: Any) -> dict[str, float]:
-    """The optional ``preparation`` block: densities (g/cm³) the quench protocol uses for this material."""
+def _preparation(name: str, block: Any) -> tuple[dict[str, float], bool]:
+    """The optional ``preparation`` block: quench-protocol values for this material (densities, temperatures)
+    and whether the random packing is energy-minimised before the melt (``minimize_packing``)."""
     if block is None:
-        return {}
-    if not isinstance(block, dict) or set(block) - set(_PREPARATION_KEYS):
-        raise ValueError(f"material {name}: preparation may only set {list(_PREPARATION_KEYS)}, got {block!r}")
+        return {}, False
+    allowed = [*_PREPARATION_KEYS, *_PREPARATION_FLAGS]
+    if not isinstance(block, dict) or set(block) - set(allowed):
+        raise ValueError(f"material {name}: preparation may only set {allowed}, got {block!r}")
     out = {}
     for key, value in block.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 1.0 <= value <= 6.0:
-            raise ValueError(f"material {name}: preparation {key} must be a density in [1, 6] g/cm³, got {value!r}")
+        if key in _PREPARATION_FLAGS:
+            if not isinstance(value, bool):
+                raise ValueError(f"material {name}: preparation {key} must be true or false, got {value!r}")
+            continue
+        lo, hi = _PREPARATION_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise ValueError(f"material {name}: preparation {key} must be a number in [{lo:g}, {hi:g}], got {value!r}")
         out[key] = float(value)
-    return out
+    return out, bool(block.get("minimize_packing", False))
+
+
+def _dynamics(name: str, block: Any) -> dict[str, dict[str, Any]]:
+    """The optional ``dynamics`` block: dynamics-protocol values by section, numbers or flags only (the study
+    refuses keys its protocols do not have when it resolves them)."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or not all(isinstance(v, dict) and v for v in block.values()):
+        raise ValueError(f"material {name}: dynamics must map protocol sections to their values, got {block!r}")
+    for section, values in block.items():
+        for key, value in values.items():
+            if not isinstance(value, int | float | bool) or (isinstance(value, float) and value != value):
+                raise ValueError(f"material {name}: dynamics {section}.{key} must be a number, got {value!r}")
+    return {str(s): dict(v) for s, v in block.items()}
 
 
 def _pair(name: str, key: str, species: dict[str, Any]) -> tuple[str, str]:

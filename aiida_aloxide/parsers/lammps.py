@@ -217,7 +217,9 @@ class AloxideLammpsParser(Parser):
                 errors.append(f"{filename}: {exc}")
                 continue
             if frames:
-                self.out(label, _frames_node(frames, stage["timestep"], truncated))
+                given = self.node.inputs.material if "material" in self.node.inputs else None
+                species = material_of(given).type_species
+                self.out(label, _frames_node(frames, stage["timestep"], truncated, species))
             if truncated:
                 errors.append(f"{filename}: last frame truncated ({len(frames)} complete frames kept)")
             elif label == "minimized_frames" and min_frames and len(frames) != min_frames[0]:
@@ -225,8 +227,9 @@ class AloxideLammpsParser(Parser):
         return "; ".join(errors) or None
 
 
-def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.TrajectoryData:
-    """Dump frames -> one TrajectoryData (unwrapped positions with box origin 0, cells, steps, times, extras)."""
+def _frames_node(frames: list, timestep: float, truncated: bool, species: dict[int, str]) -> orm.TrajectoryData:
+    """Dump frames -> one TrajectoryData (unwrapped positions with box origin 0, cells, steps, times, extras;
+    elements ``species`` by type, the run's material's)."""
     lo = np.stack([f.box[:, 0] for f in frames])
     pos = np.stack([np.column_stack([f.columns["xu"], f.columns["yu"], f.columns["zu"]]) for f in frames])
     pos -= lo[:, None, :]
@@ -245,6 +248,7 @@ def _frames_node(frames: list, timestep: float, truncated: bool) -> orm.Trajecto
         steps=steps,
         times=steps * timestep,
         velocities=vel,
+        species=species,
         **extras,
     )
     node.base.attributes.set("truncated", truncated)

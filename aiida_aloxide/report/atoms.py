@@ -1,9 +1,10 @@
 """Per-atom results of stored nodes as frames for OVITO / ASE / LAMMPS (``study frames``).
 
 Collects, for every frame of a tension run, the columns a scientist colours atoms by: species,
-Al coordination, bond-switching class relative to ε = 0, cumulative D, hydrostatic stress,
-Voronoi volume, softness with its out-of-domain flag and the high-softness cluster id, each
-from the node that computed it; the writers are in :mod:`aiida_aloxide.atoms_io`.
+cation coordination (Al in alumina, Si in silica; the column notes say Al, as for alumina),
+bond-switching class relative to ε = 0, cumulative D, hydrostatic stress, Voronoi volume, softness
+with its out-of-domain flag and the high-softness cluster id, each from the node that computed it;
+the writers are in :mod:`aiida_aloxide.atoms_io`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.bond_switching import CLASS_NAMES
-from ..analysis.coordination import AL_O_CUTOFF, coordination_numbers
+from ..analysis.coordination import coordination_numbers
 from ..analysis.nonaffine import cumulative_d_by_frame
 from ..atoms_io import AtomFrame, write_extxyz, write_lammps_dump
 from ..data.structure import structure_arrays
-from ..trajectory import SYMBOLS, cell_lengths
+from ..materials import ANION_TYPE, CATION_TYPE, material_for_species, material_of
+from ..trajectory import cell_lengths, frames_material
 
 __all__ = [
     "COLUMNS",
@@ -107,7 +109,7 @@ def tension_atoms(
     lengths = cell_lengths(frames)
     types = frames.get_array("types").astype(np.int64)
     n_f, n = positions.shape[:2]
-    symbols = np.array([SYMBOLS[int(t)] for t in np.unique(types)])[np.searchsorted(np.unique(types), types)]
+    symbols = np.asarray(frames.symbols)  # the elements the frames were stored with (Al/O, Si/O)
     strain = frames.get_array("strain") if "strain" in names else np.full(n_f, np.nan)
     vor = frames.get_array("voronoi_volume") if "voronoi_volume" in names else None
 
@@ -115,7 +117,8 @@ def tension_atoms(
     dep: dict[str, np.ndarray] = {}
     if per_atom is not None:
         sources["per_atom"] = per_atom.uuid
-        al = per_atom.get_array("al_indices").astype(np.int64)
+        c = str(per_atom.base.attributes.get("cation", frames_material(frames).cation)).lower()
+        al = per_atom.get_array(f"{c}_indices").astype(np.int64)
         dep = {k: per_atom.get_array(k) for k in ("cn", "switching", "initial_species")}
         dep["d"] = cumulative_d_by_frame(per_atom.get_array("d2min"))
         if "hydrostatic_stress" in per_atom.get_arraynames():
@@ -168,12 +171,13 @@ def _creator_input(node: orm.Data, label: str) -> orm.Node | None:
 
 
 def sample_frame(structure: orm.StructureData, info: dict[str, Any] | None = None) -> AtomFrame:
-    """A quenched sample as one frame: species, charges and the Al coordination (Al–O cut-off)."""
-    pos, types, charges, box = structure_arrays(structure)
+    """A quenched sample as one frame: species, charges and the cation coordination (the material's cut-off)."""
+    mat = material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
+    pos, types, charges, box = structure_arrays(structure, mat)
     types = np.asarray(types, dtype=np.int64)
-    symbols = np.array([SYMBOLS[int(t)] for t in np.unique(types)])[np.searchsorted(np.unique(types), types)]
-    al = np.nonzero(types == 1)[0]
-    cn = coordination_numbers(pos, box, types == 1, types == 2, cutoff=AL_O_CUTOFF)
+    symbols = np.array([mat.type_species.get(int(t), f"T{int(t)}") for t in types])
+    al = np.nonzero(types == CATION_TYPE)[0]
+    cn = coordination_numbers(pos, box, types == CATION_TYPE, types == ANION_TYPE, cutoff=mat.cation_anion_cutoff)
     cols = {"coordination": _al_column(cn, al, len(types), -1, np.int64)}
     if np.isfinite(charges).all():
         cols["charge"] = np.asarray(charges, dtype=np.float64)

@@ -1,8 +1,14 @@
-"""Figures drawn from stored nodes only; each PNG records the UUIDs of the nodes it shows."""
+"""Figures drawn from stored nodes only; each PNG records the UUIDs of the nodes it shows.
+
+The labels are written for alumina's cation (Al4, "fraction of Al"); inside :func:`report_cation` (the report
+of a silica study sets ``Si``) :func:`save_figure` names that cation in every text of the figure instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib
@@ -14,7 +20,9 @@ from aiida import orm  # noqa: E402
 
 from .tables import (  # noqa: E402
     atomic_stress_table,
+    cation_key,
     deformation_record,
+    relabel,
     switching_table,
     table_markdown,
     tension_record,
@@ -28,6 +36,7 @@ __all__ = [
     "model_note",
     "pressure_figure",
     "replica_band_figure",
+    "report_cation",
     "save_figure",
     "run_label",
     "softness_figures",
@@ -42,6 +51,24 @@ __all__ = [
 
 #: Panels per row of a one-panel-per-sample figure (a study with replicas has many samples).
 PANEL_COLUMNS = 3
+
+#: The cation the figures being drawn follow (:func:`report_cation`).
+_CATION: ContextVar[str] = ContextVar("aloxide_report_cation", default="Al")
+
+
+@contextmanager
+def report_cation(cation: str) -> Iterator[None]:
+    """Within the block, every saved figure names ``cation`` where its labels say Al (Al4 → Si4)."""
+    token = _CATION.set(cation)
+    try:
+        yield
+    finally:
+        _CATION.reset(token)
+
+
+def current_cation() -> str:
+    """The cation of the figures being drawn (Al unless inside :func:`report_cation`)."""
+    return _CATION.get()
 
 
 def panel_grid(n: int, width: float, height: float, ylabel: str | None = None, **kwargs):
@@ -75,6 +102,12 @@ def save_figure(fig, path: str | Path, nodes: Sequence[orm.Node], title: str) ->
     area includes a legend placed outside the axes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if (cation := current_cation()) != "Al":
+        from matplotlib.text import Text
+
+        for text in fig.findobj(Text):
+            text.set_text(relabel(text.get_text(), cation))
+        title = relabel(title, cation)
     sources = " ".join(n.uuid for n in nodes)
     meta = {"Title": title, "Description": f"aloxide:sources {sources}"}
     fig.savefig(path, dpi=150, metadata=meta, bbox_inches="tight")
@@ -380,7 +413,7 @@ def pressure_figure(properties: Sequence[orm.Dict], path: str | Path) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
     for ax, key, label, colour in (
         (ax1, "density", None, "C0"),
-        *((ax2, k, k.capitalize(), f"C{i}") for i, k in enumerate(("al4", "al5", "al6"))),
+        *((ax2, cation_key(k, current_cation()), k.capitalize(), f"C{i}") for i, k in enumerate(("al4", "al5", "al6"))),
     ):
         groups = [np.array([d[key] for d in rows if d["pressure"] == p], dtype=float) for p in pressures]
         if replicas:  # every sample as a dot, the mean ± standard error over its replicas as the line

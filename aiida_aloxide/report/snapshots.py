@@ -23,7 +23,7 @@ from matplotlib.colors import ListedColormap, TwoSlopeNorm  # noqa: E402
 from ..analysis.bond_switching import CLASS_NAMES  # noqa: E402
 from ..atoms_io import AtomFrame  # noqa: E402
 from .atoms import TensionAtoms, tension_atoms  # noqa: E402
-from .figures import run_label, save_figure  # noqa: E402
+from .figures import current_cation, run_label, save_figure  # noqa: E402
 
 __all__ = ["FRACTURE_STRAIN", "SLAB_THICKNESS", "slab_mask", "snapshot_figures"]
 
@@ -31,9 +31,9 @@ __all__ = ["FRACTURE_STRAIN", "SLAB_THICKNESS", "slab_mask", "snapshot_figures"]
 SLAB_THICKNESS = 6.0
 #: Strain of the paper's Fig. 1B snapshot.
 FRACTURE_STRAIN = 0.35
-#: Colours of the switching classes (UC grey: nothing happened) and of the species.
+#: Colours of the switching classes (UC grey: nothing happened) and of the cation / anion (Al / O, Si / O).
 CLASS_COLOURS = {"UC": "0.80", "SC": "tab:green", "DC": "tab:red", "IC": "tab:blue"}
-SPECIES_COLOURS = {"Al": "tab:gray", "O": "tab:red"}
+CATION_COLOUR, ANION_COLOUR = "tab:gray", "tab:red"
 
 
 def slab_mask(frame: AtomFrame, thickness: float = SLAB_THICKNESS, axis: int = 2) -> np.ndarray:
@@ -97,10 +97,11 @@ def fracture_snapshot(runs: dict[str, TensionAtoms], path: Path) -> Path:
         mask = slab_mask(frame)
         _panel(ax, lx, ly, f"{label}: ε = {frame.info['strain']:.2f}")
         size = _marker(lx, ax)
-        for species, colour in SPECIES_COLOURS.items():
-            sel = mask & (frame.symbols == species)
-            ax.scatter(*frame.positions[sel, :2].T, s=size * (0.7 if species == "Al" else 1.0), c=colour,
-                       linewidths=0, label=species)  # fmt: skip
+        cation = frame.symbols == current_cation()
+        anion = str(frame.symbols[~cation][0]) if (~cation).any() else "O"
+        for sel, name, colour, scale in ((cation, current_cation(), CATION_COLOUR, 0.7), (~cation, anion, ANION_COLOUR,
+                                                                                          1.0)):  # fmt: skip
+            ax.scatter(*frame.positions[mask & sel, :2].T, s=size * scale, c=colour, linewidths=0, label=name)
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside upper center", ncol=2, fontsize=7, frameon=False, markerscale=0.5)
     _note(fig, f"slab of {SLAB_THICKNESS:g} Å through the middle along z, projected on x–y (plane strain)")
@@ -114,13 +115,13 @@ def switching_snapshot(runs: dict[str, TensionAtoms], path: Path) -> Path:
     cmap = ListedColormap([CLASS_COLOURS[c] for c in CLASS_NAMES])
     for ax, (label, frame) in zip(axes[0], frames.items(), strict=True):
         mask = slab_mask(frame)
-        all_al = frame.symbols == "Al"
+        all_al = frame.symbols == current_cation()
         counts = np.bincount(frame.columns["switching"][all_al], minlength=len(CLASS_NAMES))
         share = ", ".join(f"{n} {100 * c / max(counts.sum(), 1):.0f} %" for n, c in zip(CLASS_NAMES, counts,
                                                                                         strict=True))  # fmt: skip
         _panel(ax, lx, ly, f"{label}: ε = {frame.info['strain']:.2f} (all Al: {share})")
         size = _marker(lx, ax)
-        o = mask & (frame.symbols == "O")
+        o = mask & ~all_al
         ax.scatter(*frame.positions[o, :2].T, s=0.35 * size, c="0.93", linewidths=0)
         al = mask & all_al
         ax.scatter(*frame.positions[al, :2].T, s=size, c=frame.columns["switching"][al], cmap=cmap, vmin=-0.5,
@@ -154,7 +155,8 @@ def softness_snapshot(runs: dict[str, TensionAtoms], summaries: dict[str, dict],
     chosen = {label: _fracture_frames(atoms, summaries[label]) for label, atoms in runs.items()}
     shown = [runs[label].frames[k] for label, picks in chosen.items() for k, _ in picks]
     fig, axes, lx, ly = _figure(len(runs), 3, shown, colorbar=True)
-    values = np.concatenate([f.columns["softness"][(f.symbols == "Al") & (f.columns.get("out_of_domain", 0) != 1)]
+    cation = current_cation()
+    values = np.concatenate([f.columns["softness"][(f.symbols == cation) & (f.columns.get("out_of_domain", 0) != 1)]
                              for f in shown])  # fmt: skip
     values = values[np.isfinite(values)]
     lim = max(float(np.percentile(np.abs(values), 98)) if values.size else 1.0, 1e-6)
@@ -163,7 +165,7 @@ def softness_snapshot(runs: dict[str, TensionAtoms], summaries: dict[str, dict],
     for row, (label, picks) in zip(axes, chosen.items(), strict=True):
         for ax, (k, what) in zip(row, picks, strict=True):
             frame = runs[label].frames[k]
-            mask = slab_mask(frame) & (frame.symbols == "Al")
+            mask = slab_mask(frame) & (frame.symbols == cation)
             ood = frame.columns.get("out_of_domain", np.zeros(len(mask), dtype=np.int64)) == 1
             _panel(ax, lx, ly, f"{label}, {what}: ε = {frame.info['strain']:.2f}")
             size = _marker(lx, ax)

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from aiida import orm  # noqa: E402
 
-from .figures import PANEL_COLUMNS, panel_grid, place_legend  # noqa: E402
+from .figures import PANEL_COLUMNS, current_cation, panel_grid, place_legend  # noqa: E402
+from .tables import cation_key  # noqa: E402
 
 __all__ = ["response_figures"]
 
@@ -90,7 +91,8 @@ def response_figures(applied: dict, labels: list[str], names: dict, out_dir: Pat
     fig, axes, panels, sources = _panels(applied, have)
     for ax, label, node, summary, e in panels:
         for k, cn in enumerate((4, 5, 6)):
-            ax.plot(e, node.get_array(f"mean_s_al{cn}"), marker="o", ms=2, color=f"C{k}", label=f"Al{cn}")
+            key = cation_key(f"mean_s_al{cn}", current_cation())
+            ax.plot(e, node.get_array(key), marker="o", ms=2, color=f"C{k}", label=f"Al{cn}")
         rho_v, rho_cn = summary.get("unstrained_spearman_voronoi"), summary.get("unstrained_spearman_cn")
         bits = [f"ρ(S, CN) = {rho_cn:.2f}" if rho_cn is not None else ""]
         if rho_v is not None:

@@ -14,7 +14,10 @@ from .tables import (
     Table,
     deformation_record,
     own_model_tables,
+    relabel,
+    relabel_table,
     study_tables,
+    summary_cation,
     summary_markdown,
     table_html,
     table_markdown,
@@ -106,10 +109,12 @@ def study_details(node: orm.WorkflowNode, applied: Mapping[str, orm.Node] | None
     and CV spread (``applied``: the softness work chain's ``applied`` outputs).
     """
     details: dict[str, dict[str, Any]] = {}
+    cation = summary_cation(node.outputs.summary.get_dict())
     for label in node.outputs.summary["labels"]:
         d: dict[str, Any] = {}
         props = _output(node, "properties", label) or {}
-        d["mean_cn_al"] = props.get("mean_cn_al")
+        c = cation.lower()
+        d[f"mean_cn_{c}"] = props.get(f"mean_cn_{c}")
         ten = _output(node, "tension", label) or {}
         d["plastic_energy"], d["max_strain"] = ten.get("plastic_energy"), ten.get("max_strain")
         pst = _output(node, "plane_stress", label)
@@ -129,8 +134,9 @@ def study_details(node: orm.WorkflowNode, applied: Mapping[str, orm.Node] | None
     return details
 
 
-def figure_caption(path: Path) -> tuple[str, str]:
-    """(alt text, caption) of a report figure: its PNG title and the caption of its stem (else the title)."""
+def figure_caption(path: Path, cation: str = "Al") -> tuple[str, str]:
+    """(alt text, caption) of a report figure: its PNG title and the caption of its stem (else the title),
+    naming ``cation`` where the captions say Al."""
     title = path.stem.replace("_", " ")
     try:
         from PIL import Image
@@ -139,11 +145,16 @@ def figure_caption(path: Path) -> tuple[str, str]:
             title = str(image.info.get("Title") or title)
     except (OSError, ImportError):
         pass
-    return title, FIGURE_CAPTIONS.get(path.stem, title[:1].upper() + title[1:] + ".")
+    return title, relabel(FIGURE_CAPTIONS.get(path.stem, title[:1].upper() + title[1:] + "."), cation)
 
 
 def index_html(
-    title: str, intro: Sequence[str], tables: Sequence[Table], figures: Sequence[Path], links: Sequence[Path] = ()
+    title: str,
+    intro: Sequence[str],
+    tables: Sequence[Table],
+    figures: Sequence[Path],
+    links: Sequence[Path] = (),
+    cation: str = "Al",
 ) -> str:
     """A self-contained HTML page: ``tables`` then every PNG of ``figures`` (relative img tags, inline CSS)."""
     esc = html.escape
@@ -163,7 +174,7 @@ def index_html(
     parts += [table_html(t) for t in tables]
     parts.append("<h2>Figures</h2>")
     for path in figures:
-        alt, caption = figure_caption(path)
+        alt, caption = figure_caption(path, cation)
         parts.append(
             f'<figure id="{esc(path.stem)}"><img src="{esc(path.name)}" alt="{esc(alt)}">'
             f"<figcaption>{esc(caption)} <small>({esc(path.name)})</small></figcaption></figure>"
@@ -173,7 +184,19 @@ def index_html(
 
 
 def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
-    """Write every figure, summary.md, summary.csv and index.html of the finished study ``node`` into ``out``."""
+    """Write every figure, summary.md, summary.csv and index.html of the finished study ``node`` into ``out``
+    (figures, tables and captions name the study's cation)."""
+    from .figures import report_cation
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = node.outputs.summary.get_dict()
+    with report_cation(summary_cation(summary)):
+        return _write_report(node, out, summary)
+
+
+def _write_report(node: orm.WorkflowNode, out: Path, summary: dict[str, Any]) -> StudyReport:
+    """:func:`write_report` with the figures' cation set."""
     from .figures import (
         deformation_figures,
         model_note,
@@ -185,9 +208,7 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
     )
     from .snapshots import snapshot_figures
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = node.outputs.summary.get_dict()
+    cation = summary_cation(summary)
     children = _children_by_label(node)
     labels = summary["labels"]
     tensions = [children[f"tension_{k}"] for k in labels]
@@ -216,6 +237,7 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
         figs += softness_figures(applied, {f"tension_{k}": children[f"tension_{k}"] for k in labels}, out)
         extra = own_model_tables(sw.outputs.report.get_dict())
         extra[0].notes.insert(0, f"Trained on this study's samples: model node {sw.outputs.model.uuid}.")
+        extra = [relabel_table(t, cation) for t in extra]
     # The paper's atom snapshots (Fig. 1B, 2D, 5A–B) from the plane-strain frames.
     runs = {f"tension_{k}": children[f"tension_{k}"] for k in labels if "frames" in children[f"tension_{k}"].outputs}
     if runs:
@@ -225,7 +247,9 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
     tables += extra
 
     protocol = node.base.extras.get("aloxide_protocol", "")
-    title = f"Fracture study PK {node.pk} ({protocol} protocol)"
+    material = summary.get("material")
+    glass = f"{material}, " if material else ""
+    title = f"Fracture study PK {node.pk} ({glass}{protocol} protocol)"
     intro = [
         f"Group {node.base.extras.get('aloxide_study_group', '')}, study UUID {node.uuid}, "
         f"created {node.ctime:%Y-%m-%d %H:%M}.",
@@ -238,10 +262,10 @@ def write_report(node: orm.WorkflowNode, out: str | Path) -> StudyReport:
     )
     md = [f"# {title}\n", *(f"{line}\n" for line in intro), *(table_markdown(t) for t in tables), "## Figures\n"]
     for fig in figs:
-        alt, caption = figure_caption(fig)
+        alt, caption = figure_caption(fig, cation)
         md.append(f"![{alt}]({fig.name})\n\n*{caption}*\n")
     report.summary_md.write_text("\n".join(md), encoding="utf-8")
     write_summary_csv(summary, report.summary_csv)
     links = [report.summary_md, report.summary_csv]
-    report.index_html.write_text(index_html(title, intro, tables, figs, links), encoding="utf-8")
+    report.index_html.write_text(index_html(title, intro, tables, figs, links, cation), encoding="utf-8")
     return report

@@ -3,12 +3,17 @@
 Pure (no AiiDA): the keys of the stored summary ``Dict`` are queryable API and do not change; their
 display names, units and number formats are mapped here, in one place (:data:`COLUMNS`), and every
 table of ``summary.md``, ``index.html``, ``summary.csv`` and the terminal is built from that mapping.
+
+:data:`COLUMNS` is written for alumina's cation, Al; a study of another glass names its cation in its keys
+(``si4``, ``dc_from_si5``, ``mean_cn_si``) and its summary (``cation``), and every table, header and note
+then names it (``Si4 fraction``): :func:`column`, :func:`relabel`.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +24,20 @@ __all__ = [
     "Column",
     "Table",
     "atomic_stress_table",
+    "cation_key",
+    "column",
     "csv_header",
     "deformation_record",
     "fmt_value",
     "own_model_tables",
+    "relabel",
+    "relabel_table",
     "replica_table",
+    "role_key",
     "samples_table",
     "softness_table",
     "study_tables",
+    "summary_cation",
     "summary_markdown",
     "switching_table",
     "table_html",
@@ -106,9 +117,49 @@ COLUMNS: dict[str, Column] = {
 }
 
 
-def _column(key: str) -> Column:
-    """The display of ``key``; a key added to the summary Dict but not mapped yet shows as itself."""
-    return COLUMNS.get(key) or Column(key, key, key, ".4g")
+def relabel(text: str, cation: str = "Al") -> str:
+    """``text`` written for alumina (Al4, AlN, "of all Al") with ``cation`` in the place of Al."""
+    return text if cation == "Al" else re.sub(r"\bAl(?=\d|N\b|\b)", cation, text)
+
+
+def role_key(key: str, cation: str = "Al") -> str:
+    """The alumina key a cation-named key stands for: ``si4`` -> ``al4``, ``dc_from_si5`` -> ``dc_from_al5``."""
+    c = cation.lower()
+    return key if c == "al" else re.sub(rf"(?<![a-z]){c}(?=\d|_|$)", "al", key)
+
+
+def cation_key(key: str, cation: str = "Al") -> str:
+    """The key of ``cation``'s study for an alumina key: ``al4`` -> ``si4`` (the inverse of :func:`role_key`)."""
+    c = cation.lower()
+    return key if c == "al" else re.sub(r"(?<![a-z])al(?=\d|_|$)", c, key)
+
+
+def column(key: str, cation: str = "Al") -> Column:
+    """The display of ``key`` in a study of ``cation`` (a cation-named key is shown as its alumina column,
+    relabelled); a key added to the summary Dict but not mapped yet shows as itself."""
+    col = COLUMNS.get(key) or COLUMNS.get(role_key(key, cation))
+    if col is None:
+        return Column(key, key, key, ".4g")
+    return Column(key, relabel(col.header, cation), relabel(col.csv, cation), col.fmt)
+
+
+def relabel_table(table: Table, cation: str = "Al") -> Table:
+    """``table`` (written for alumina) naming ``cation`` in its title, headers, cells, notes and warnings."""
+    if cation == "Al":
+        return table
+    return Table(
+        relabel(table.title, cation),
+        [relabel(h, cation) for h in table.headers],
+        [[relabel(c, cation) for c in row] for row in table.rows],
+        [relabel(n, cation) for n in table.notes],
+        [relabel(w, cation) for w in table.warnings],
+        table.level,
+    )
+
+
+def _column(key: str, cation: str = "Al") -> Column:
+    """:func:`column` (the name the tables use)."""
+    return column(key, cation)
 
 
 def fmt_value(value: Any, spec: str = ".3f") -> str:
@@ -148,16 +199,19 @@ def _table(
     records: Iterable[Mapping[str, Any]],
     optional: Iterable[str] = (),
     notes: Iterable[str] = (),
+    cation: str = "Al",
 ) -> Table:
-    """A table of ``records`` over the columns ``keys``; ``optional`` columns are dropped when empty."""
+    """A table of ``records`` over the columns ``keys`` (alumina keys, read as ``cation``'s); ``optional``
+    columns are dropped when empty."""
     records = list(records)
-    optional = set(optional)
+    keys = [cation_key(k, cation) for k in keys]
+    optional = {cation_key(k, cation) for k in optional}
     keys = [k for k in keys if k not in optional or any(r.get(k) is not None for r in records)]
     if "sample" not in keys and any(r.get("sample") is not None for r in records):  # replicas: name each one
         keys = ["sample", *keys]
-    cols = [_column(k) for k in keys]
+    cols = [_column(k, cation) for k in keys]
     rows = [[fmt_value(r.get(c.key), c.fmt) for c in cols] for r in records]
-    return Table(title, [c.header for c in cols], rows, list(notes))
+    return Table(relabel(title, cation), [c.header for c in cols], rows, [relabel(n, cation) for n in notes])
 
 
 def table_markdown(table: Table) -> str:
@@ -241,54 +295,58 @@ def tension_table(records: Iterable[Mapping[str, Any]], title: str = "Tension (S
     return _table(title, keys, rows, optional=("plastic_energy",), notes=[note + "."])
 
 
-def samples_table(records: Iterable[Mapping[str, Any]]) -> Table:
-    """Density and Al coordination of the quenched samples, one row per pressure."""
+def samples_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
+    """Density and cation coordination of the quenched samples, one row per pressure."""
     return _table(
         "Samples (SPEC §2)",
         ("pressure", "density", "mean_cn_al", "al4", "al5", "al6"),
         records,
         optional=("mean_cn_al",),
         notes=["AlN fraction: Al with N oxygen neighbours, of all Al."],
+        cation=cation,
     )
 
 
 def deformation_record(pressure: float | None, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The switching / D / atomic-stress record of one ``deformation_analysis`` summary (as a dict)."""
+    """The switching / D / atomic-stress record of one ``deformation_analysis`` summary (as a dict; keys named
+    by its cation: ``dc_from_si5`` in a silica study)."""
+    c = str(summary.get("cation") or "Al").lower()
     rec: dict[str, Any] = {"pressure": pressure, "final_strain": summary.get("final_strain")}
     for name in ("dc", "ic", "sc", "uc"):
         rec[name] = summary.get(f"{name}_fraction_final")
     for s in (4, 5, 6):
-        rec[f"dc_from_al{s}"] = summary.get(f"dc_fraction_final_from_al{s}")
-        rec[f"hydrostatic_al{s}"] = summary.get(f"hydrostatic_mean_al{s}_initial")
+        rec[f"dc_from_{c}{s}"] = summary.get(f"dc_fraction_final_from_{c}{s}")
+        rec[f"hydrostatic_{c}{s}"] = summary.get(f"hydrostatic_mean_{c}{s}_initial")
     rec["d_mean"], rec["d_median"] = summary.get("d_mean"), summary.get("d_median")
     return rec
 
 
-def switching_table(records: Iterable[Mapping[str, Any]]) -> Table:
+def switching_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
     """Bond-switching classes at the final strain and the non-affine displacement D, one row per sample."""
     records = list(records)
     keys = ("pressure", "final_strain", "dc", "ic", "sc", "uc", "dc_from_al4", "dc_from_al5", "dc_from_al6",
             "d_mean", "d_median")  # fmt: skip
     note = ("Fractions of all Al at the final strain of the plane-strain run: DC coordination number decreased, "
             "IC increased, SC same number but a new O neighbour, UC unchanged")  # fmt: skip
-    if any(r.get("dc_from_al4") is not None for r in records):
+    if any(r.get(cation_key("dc_from_al4", cation)) is not None for r in records):
         note += "; DC from AlN: the Al that were AlN before loading and are DC, of all Al"
     note += ". D: cumulative non-affine displacement of Al."
     optional = ("dc_from_al4", "dc_from_al5", "dc_from_al6", "d_median")
-    return _table("Bond switching and non-affine displacement D (SPEC §4)", keys, records, optional, [note])
+    return _table("Bond switching and non-affine displacement D (SPEC §4)", keys, records, optional, [note], cation)
 
 
-def atomic_stress_table(records: Iterable[Mapping[str, Any]]) -> Table:
-    """Mean hydrostatic atomic stress of Al4 / Al5 / Al6 before loading, one row per sample."""
+def atomic_stress_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
+    """Mean hydrostatic atomic stress of the cation species (Al4 / Al5 / Al6) before loading, one row per sample."""
     return _table(
         "Atomic stress before loading (SPEC §4)",
         ("pressure", "hydrostatic_al4", "hydrostatic_al5", "hydrostatic_al6"),
         records,
         notes=["σ_h: hydrostatic stress per atom (Voronoi volume), positive in tension."],
+        cation=cation,
     )
 
 
-def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "") -> Table:
+def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "", cation: str = "Al") -> Table:
     """The model applied to the tension frames (name, training events, CV accuracy) and ⟨S⟩ before loading."""
     keys = (
         "pressure",
@@ -308,7 +366,7 @@ def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "") -
     ]
     if model_note:
         notes.append(model_note)
-    return _table("Softness on the tension frames (SPEC §5)", keys, records, notes=notes)
+    return _table("Softness on the tension frames (SPEC §5)", keys, records, notes=notes, cation=cation)
 
 
 def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, Any]] | None = None) -> list[Table]:
@@ -319,11 +377,16 @@ def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, 
     the model's node). Without ``details`` (the terminal) their columns and tables are left out.
     """
     rows = _rows(summary, details)
-    tables = [samples_table(rows), tension_table(tension_records(summary, details)), switching_table(rows)]
+    cation = summary_cation(summary)
+    tables = [
+        samples_table(rows, cation),
+        tension_table(tension_records(summary, details)),
+        switching_table(rows, cation),
+    ]
     if (replicas := replica_table(summary)) is not None:
         tables.insert(0, replicas)
-    if any(r.get(f"hydrostatic_al{s}") is not None for r in rows for s in (4, 5, 6)):
-        tables.append(atomic_stress_table(rows))
+    if any(r.get(cation_key(f"hydrostatic_al{s}", cation)) is not None for r in rows for s in (4, 5, 6)):
+        tables.append(atomic_stress_table(rows, cation))
     if any(r.get("softness_model") is not None or r.get("unstrained_mean_softness") is not None for r in rows):
         first = next((r for r in rows if r.get("softness_model_uuid")), None)
         note = ""
@@ -334,8 +397,13 @@ def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, 
                 if std is not None
                 else "."
             )
-        tables.append(softness_table(rows, note))
+        tables.append(softness_table(rows, note, cation))
     return tables
+
+
+def summary_cation(summary: Mapping[str, Any]) -> str:
+    """The cation a study summary follows: its ``cation`` (another glass than alumina), else Al."""
+    return str(summary.get("cation") or "Al")
 
 
 #: Columns of the replica table (mean ± standard error over the replicas of each pressure).
@@ -349,19 +417,21 @@ def replica_table(summary: Mapping[str, Any]) -> Table | None:
     if not stats:
         return None
     groups = sorted(stats.values(), key=lambda g: g["pressure"])
-    keys = [c for c in REPLICA_COLUMNS if any(g["mean"].get(c) is not None for g in groups)]
+    cation = summary_cation(summary)
+    wanted = [cation_key(c, cation) for c in REPLICA_COLUMNS]
+    keys = [c for c in wanted if any(g["mean"].get(c) is not None for g in groups)]
     rows = []
     for g in groups:
         cells = [f"{g['pressure']:g}", str(g["n"])]
         for key in keys:
-            spec = _column(key).fmt
+            spec = _column(key, cation).fmt
             mean, se = g["mean"].get(key), g["se"].get(key)
             cells.append("–" if mean is None else f"{fmt_value(mean, spec)} ± {fmt_value(se, spec)}")
         rows.append(cells)
     return Table(
         "Replicas: mean ± standard error",
         # the CSV headers: unambiguous (plane-strain and plane-stress peak stress differ by name)
-        ["P (GPa)", "N", *(_column(k).csv for k in keys)],
+        ["P (GPa)", "N", *(_column(k, cation).csv for k in keys)],
         rows,
         notes=[
             "Each replica is an independent melt (seed derived from the study seed) quenched, pulled and analysed "
@@ -469,7 +539,7 @@ def own_model_tables(report: Mapping[str, Any]) -> list[Table]:
 
 def csv_header(summary: Mapping[str, Any]) -> list[str]:
     """Readable CSV headers with units: ``sample`` (the pressure label), then one per summary column."""
-    return ["sample", *(_column(c).csv for c in summary["columns"])]
+    return ["sample", *(_column(c, summary_cation(summary)).csv for c in summary["columns"])]
 
 
 def write_summary_csv(summary: Mapping[str, Any], path: str | Path) -> Path:

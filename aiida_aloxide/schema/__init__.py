@@ -5,12 +5,17 @@ mapping ``key -> Constraint`` (or ``key -> (Constraint, default)``), and :func:`
 a mapping against it. Every refusal reads ``"<key> must be <what>, got <value!r>"``. Booleans are
 never numbers, NaN and inf never pass a numeric constraint, so no stray string or value reaches a
 LAMMPS script or an analysis.
+
+One declaration per parameter (docs/design.md): a section is a tuple of :class:`Parameter` (key,
+default, constraint, unit, help), and its key set, constraint mapping and defaults are derived from it.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -25,12 +30,22 @@ __all__ = [
     "Interval",
     "Optional",
     "Options",
+    "Parameter",
     "ParameterError",
     "Ramp",
+    "Section",
+    "UNDECLARED",
     "check",
     "check_section",
     "problem",
+    "section",
+    "section_defaults",
+    "section_keys",
+    "section_names",
+    "section_optional",
+    "section_parameter",
     "section_problem",
+    "section_schema",
 ]
 
 
@@ -232,3 +247,78 @@ def check_section(
         constraint, default = entry if isinstance(entry, tuple) else (entry, None)
         out[key] = check(values.get(key, default), constraint, label.format(key=key), error)
     return out
+
+
+class _Undeclared:
+    """The default of a parameter whose default is not declared in Python (its protocol file's value stands)."""
+
+    def __repr__(self) -> str:
+        """``UNDECLARED``."""
+        return "UNDECLARED"
+
+
+#: Default of a parameter whose value depends on the material (the cut-offs): the protocol file gives it.
+UNDECLARED = _Undeclared()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter, declared once: key, default, constraint (None: checked where it is used), unit, meaning.
+
+    ``optional``: a resolved protocol may lack it (parameters frozen before it existed); ``in_yaml``: it is
+    in its protocol file's ``default_inputs`` (False: set by the caller, e.g. ``protocol``).
+    """
+
+    key: str
+    default: Any
+    constraint: Constraint | None = None
+    unit: str = ""
+    help: str = ""
+    optional: bool = False
+    in_yaml: bool = True
+
+
+#: A section of parameters (a protocol file, or one section of it), in declaration order.
+Section = tuple[Parameter, ...]
+
+
+def section(*parameters: Parameter) -> Section:
+    """The parameters as a section; a key declared twice is refused (one declaration per parameter)."""
+    keys = [p.key for p in parameters]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise TypeError(f"parameters declared twice: {twice}")
+    return tuple(parameters)
+
+
+def section_keys(parameters: Section) -> set[str]:
+    """Every key of the section (the keys a resolved protocol may hold)."""
+    return {p.key for p in parameters}
+
+
+def section_optional(parameters: Section) -> set[str]:
+    """The keys a resolved protocol may lack."""
+    return {p.key for p in parameters if p.optional}
+
+
+def section_schema(parameters: Section) -> dict[str, Constraint]:
+    """``key -> constraint`` of the parameters that have one, in declaration order (for :func:`check_section`)."""
+    return {p.key: p.constraint for p in parameters if p.constraint is not None}
+
+
+def section_names(parameters: Section) -> tuple[set[str], set[str], dict[str, Constraint]]:
+    """(keys, optional keys, schema) of a section: what a work chain's parameters validator checks."""
+    return section_keys(parameters), section_optional(parameters), section_schema(parameters)
+
+
+def section_defaults(parameters: Section) -> dict[str, Any]:
+    """``key -> default`` (a copy) of every parameter whose default is declared (not :data:`UNDECLARED`)."""
+    return {p.key: copy.deepcopy(p.default) for p in parameters if p.default is not UNDECLARED}
+
+
+def section_parameter(parameters: Section, key: str) -> Parameter:
+    """The declaration of ``key`` (KeyError if the section lacks it)."""
+    for p in parameters:
+        if p.key == key:
+            return p
+    raise KeyError(key)

@@ -11,14 +11,27 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
-from ..potentials import MATSUI
-from . import LAMMPS_SEED, Constraint, Interval, Optional, Options, ParameterError, Ramp, check, check_section
+from . import (
+    LAMMPS_SEED,
+    Constraint,
+    Interval,
+    Optional,
+    Options,
+    Parameter,
+    ParameterError,
+    Ramp,
+    Section,
+    check,
+    check_section,
+    section,
+)
 
 __all__ = [
     "CHECKPOINT_TYPES",
     "DUMP_FIELDS",
     "MAX_STEPS",
     "MD_TYPES",
+    "MINIMIZATION",
     "SEGMENT_SCHEMAS",
     "STAGE_DEFAULTS",
     "STAGE_SCHEMA",
@@ -56,8 +69,8 @@ STAGE_DEFAULTS: dict[str, Any] = {
     "dump_fields": ["xu", "yu", "zu"],
     "seed": 1,
     "velocity_temperature": None,
-    "cutoff": MATSUI.cutoff,
-    "kspace_accuracy": MATSUI.kspace_accuracy,
+    "cutoff": None,  # Å; None: the material's (its Coulomb cut-off when it has a separate short-range one)
+    "kspace_accuracy": None,  # None: the material's
     # Steps between LAMMPS restart files (0: none); written only when the stage is longer.
     "checkpoint_every": 0,
     # Resume from the checkpoint at this timestep (the CalcJob's ``restart_file``) instead of the start.
@@ -75,6 +88,17 @@ _PRESS = Interval(Real, -50, 100)  # GPa
 _ETOL = Interval(Real, 0, 1.0)
 _FTOL = Interval(Real, 0, 100.0)  # eV/Å
 
+#: The LAMMPS ``minimize`` settings of an inherent structure, declared once: the plane-strain steps
+#: (tension's ``min_ftol`` / ``min_maxiter`` default to them) and the softness inherent structures
+#: (``minimize_frames``) use them, so a model is trained and applied on the same kind of configuration.
+MINIMIZATION: Section = section(
+    Parameter("etol", 0.0, _ETOL, "", "relative energy tolerance (0: stop on the force criterion only)"),
+    Parameter("ftol", 1.0e-6, _FTOL, "eV/Å", "force tolerance: the global force vector's 2-norm"),
+    Parameter("maxiter", 1000, _steps(1), "", "most minimiser iterations"),
+    Parameter("maxeval", 10000, _steps(1), "", "most force/energy evaluations"),
+)
+_MINIMIZATION = {p.key: (p.constraint, p.default) for p in MINIMIZATION}
+
 #: Constraints of the stage keys (``dump_fields`` and ``segments`` are checked on their own).
 STAGE_SCHEMA: dict[str, Constraint] = {
     "timestep": Interval(Real, 0, 0.01, closed="right"),  # ps
@@ -83,8 +107,8 @@ STAGE_SCHEMA: dict[str, Constraint] = {
     "pdamp": Interval(Real, 0, 1000.0, closed="right"),  # ps
     "dump_every": _steps(),
     "seed": LAMMPS_SEED,
-    "cutoff": Interval(Real, 2.0, 30.0),  # Å
-    "kspace_accuracy": Interval(Real, 1e-10, 1e-2),
+    "cutoff": Optional(Interval(Real, 2.0, 30.0)),  # Å
+    "kspace_accuracy": Optional(Interval(Real, 1e-10, 1e-2)),
     "velocity_temperature": Optional(Interval(Real, 0, 20000)),
     "checkpoint_every": _steps(),
     "resume_step": Optional(_steps(lo=1)),
@@ -102,13 +126,11 @@ SEGMENT_SCHEMAS: dict[str, dict[str, Constraint | tuple[Constraint, Any]]] = {
     "strain": {"axis": (Options({"x", "y", "z"}), "x"), "value": Interval(Real, -0.5, 0.5)},
     "strain_steps": {"temp": (_TEMP, 300.0), "reference_length": Interval(Real, 0, 1.0e5, closed="right"),
                      "equil_steps": (_steps(), 0), "sample_steps": _steps(1), "sample_every": (_steps(1), 10),
-                     "etol": (_ETOL, 0.0), "ftol": (_FTOL, 1e-6), "maxiter": (_steps(), 1000),
-                     "maxeval": (_steps(1), 10000), "first_index": (_steps(hi=10**6), 0)},
+                     **_MINIMIZATION, "first_index": (_steps(hi=10**6), 0)},
     "deform": {"temp": (_TEMP, 300.0), "velocity": Interval(Real, -100, 100), "steps": _steps(),
                "lateral_press": (_PRESS, 0.0)},
     # The plane-strain steps' minimisation settings by default: the same kind of inherent structure.
-    "minimize_frames": {"n_frames": _steps(1, MAX_FRAMES), "etol": (_ETOL, 0.0), "ftol": (_FTOL, 1e-6),
-                        "maxiter": (_steps(1), 1000), "maxeval": (_steps(1), 10000)},
+    "minimize_frames": {"n_frames": _steps(1, MAX_FRAMES), **_MINIMIZATION},
 }  # fmt: skip
 _STRAIN = Interval(Real, -0.5, 5.0)
 _SEGMENT_TYPES = Options(set(SEGMENT_SCHEMAS))

@@ -9,8 +9,9 @@ from typing import Any
 from aiida import orm
 from aiida.common import AttributeDict
 
-from ..data.structure import validate_alumina
-from ..potentials import MATSUI
+from ..calculations.lammps import define_material_input
+from ..data.structure import validate_sample as sample_check
+from ..materials import DEFAULT_MATERIAL, Material, material_for_species, material_node, material_of
 from ..scheduler import COMPUTER_OPTION_KEYS, COMPUTER_OPTIONS_PROPERTY
 from ..schema import LAMMPS_SEED, problem, section_problem
 from ..schema.stage import StageError, stage_work, validate_stage
@@ -21,6 +22,8 @@ __all__ = [
     "RESOURCE_KEYS",
     "LammpsLauncher",
     "calcjob_options",
+    "material_input",
+    "material_inputs_problem",
     "parameters_problem",
     "resolve_options",
     "stage_problem",
@@ -31,8 +34,37 @@ __all__ = [
 
 
 def validate_sample(value: orm.StructureData, _ctx) -> str | None:
-    """A charged, neutral, orthorhombic Al2O3 sample with Matsui charges."""
-    return validate_alumina(value, MATSUI.charges)
+    """A charged, neutral, orthorhombic sample of the packaged material its species make (Al+O: alumina).
+
+    Whether it is a sample of the chain's own ``material`` input is checked with all inputs together
+    (:func:`material_inputs_problem`), since a port validator sees one port only.
+    """
+    symbols = {kind.symbols[0] for kind in value.kinds}
+    material = material_for_species(symbols)
+    if material is None:
+        return f"no packaged material has the species {sorted(symbols)} (see `aiida-aloxide materials`)"
+    return sample_check(value, material)
+
+
+def material_input(material: str | orm.Dict | None) -> orm.Dict | None:
+    """The ``material`` input for a material name or node: ``None`` for alumina-matsui, the default, so
+    that an alumina run keeps the inputs (and cache hashes) it had before materials were inputs."""
+    if material is None or isinstance(material, orm.Dict):
+        return material
+    if material == DEFAULT_MATERIAL:
+        return None
+    return material_node(material)
+
+
+def material_inputs_problem(value: Mapping[str, Any], _ctx=None, ports: tuple[str, ...] = ("structure",)) -> str | None:
+    """Why a structure input (``ports``) is not a sample of the chain's ``material`` (absent: alumina), or None."""
+    from ..calculations.lammps import sample_problem
+
+    for port in ports:
+        structure = value.get(port)
+        if structure is not None and (msg := sample_problem(structure, value.get("material"))) is not None:
+            return f"{port}: {msg}"
+    return None
 
 
 def validate_seed(value: orm.Int, _ctx) -> str | None:
@@ -156,12 +188,39 @@ class LammpsLauncher:
             required=False,
             help="CalcJob metadata options (resources, max_wallclock_seconds, ...) for every LAMMPS run.",
         )
+        define_material_input(spec, "passed to every LAMMPS run and calcfunction of the chain")
+        spec.inputs.validator = material_inputs_problem
 
     @classmethod
-    def lammps_builder(cls, code, parameters, seed: int, options, label: str | None, **inputs):
-        """A builder with the common inputs (code, resolved parameters, seed, options), ``inputs`` and a label."""
+    def get_builder_from_parameters(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        parameters: orm.Dict,
+        seed: int = 1,
+        options: dict[str, Any] | None = None,
+        *,
+        material: str | orm.Dict | None = None,
+    ):
+        """A ready builder of a chain that runs one sample (``structure``) from resolved protocol ``parameters``;
+        reads no protocol file (a running study's way). ``material``: a material name or node (absent or
+        alumina-matsui: no ``material`` input). Chains with other inputs define their own."""
+        label = cls.builder_label(parameters)
+        return cls.lammps_builder(code, parameters, seed, options, label, material, structure=structure)
+
+    @classmethod
+    def builder_label(cls, parameters: orm.Dict) -> str | None:
+        """The process label :meth:`get_builder_from_parameters` gives (none: the class name)."""
+        return None
+
+    @classmethod
+    def lammps_builder(cls, code, parameters, seed: int, options, label: str | None, material=None, **inputs):
+        """A builder with the common inputs (code, resolved parameters, seed, options, material), ``inputs``
+        and a label; ``material`` (a name or node) is set only when it is not the default alumina."""
         builder = cls.get_builder()
         builder.code = code
+        if (node := material_input(material)) is not None:
+            builder.material = node
         for key, value in inputs.items():
             setattr(builder, key, value)
         builder.parameters = parameters
@@ -175,6 +234,18 @@ class LammpsLauncher:
     def _runs_left(self) -> int:
         """LAMMPS runs this chain still has to launch, this one included (the slot pool's priority); 1 unless known."""
         return 1
+
+    def _stage_keys(self, *keys: str) -> dict[str, Any]:
+        """The stage keys every LAMMPS run of the chain shares: ``keys`` of its parameters and its seed."""
+        return {**{key: self.ctx.params[key] for key in keys}, "seed": self.inputs.seed.value}
+
+    def _material(self) -> Material:
+        """The chain's material, checked (absent input: alumina-matsui)."""
+        return material_of(self.inputs.get("material"))
+
+    def _material_kwargs(self) -> dict[str, orm.Dict]:
+        """``material=`` for a sub-process or calcfunction when the chain has one; nothing for alumina."""
+        return {"material": self.inputs.material} if "material" in self.inputs else {}
 
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``
@@ -198,6 +269,7 @@ class LammpsLauncher:
                 "metadata": {"call_link_label": name, "label": name},
             }
         )
+        inputs.lammps.update(self._material_kwargs())
         if velocities is not None:
             inputs.lammps["velocities"] = velocities
         if frames is not None:

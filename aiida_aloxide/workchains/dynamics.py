@@ -39,34 +39,43 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
-from ..schema import Constraint, Interval
+from ..schema import (
+    Interval,
+    Parameter,
+    Section,
+    section,
+    section_names,
+)
 from .common import (
-    RESOURCE_KEYS,
     LammpsLauncher,
     calcjob_options,
     parameters_problem,
     stage_problem,
     validate_sample,
 )
-from .protocols import ProtocolMixin
+from .protocols import ProtocolMixin, run_parameters
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
 
-DYNAMICS_KEYS = {
-    "temperature", "equilibrate_ps", "run_ps", "record_every_ps", "chunk_ps", "timestep", "tdamp",
-    "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
-}  # fmt: skip
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+#: The ``dynamics`` section of dynamics.yaml, each parameter declared once (its ``default_inputs`` equals
+#: their defaults: tests/aiida/test_protocol_declarations.py); the other sections: ``softness_parameters.SECTIONS``.
+DYNAMICS_PARAMETERS: Section = section(
+    Parameter("temperature", 300.0, _POSITIVE, "K", "NVT temperature"),
+    Parameter("equilibrate_ps", 1.0, Interval(Real, 0, None), "ps", "NVT equilibration, not recorded"),
+    Parameter("run_ps", 20.0, _POSITIVE, "ps", "recorded NVT run"),
+    Parameter("record_every_ps", 0.1, _POSITIVE, "ps", "frame interval of the recorded run"),
+    Parameter("chunk_ps", 50.0, _POSITIVE, "ps", "recorded run per LAMMPS job"),
+    Parameter("timestep", 0.001, Interval(Real, 0, 0.01, closed="right"), "ps", "MD timestep"),
+    Parameter("tdamp", 0.1, _POSITIVE, "ps", "thermostat damping"),
+    *run_parameters(max_wallclock_seconds=3600),
+)
+#: The keys, the keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed)
+#: and the declared constraints: positive numbers, durations that may be 0, the timestep (ps).
+DYNAMICS_KEYS, _OPTIONAL, DYNAMICS_SCHEMA = section_names(DYNAMICS_PARAMETERS)
 #: Bounds on the recorded run: frames kept in memory by the analyses, LAMMPS jobs per sample.
 MAX_FRAMES = 100_000
 MAX_CHUNKS = 1000
-#: ``checkpoint_ps`` may be absent: parameters frozen before checkpoints existed (no restart files).
-_OPTIONAL = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
-#: The declared constraints of the protocol keys: positive numbers, durations that may be 0, the timestep (ps).
-DYNAMICS_SCHEMA: dict[str, Constraint] = {
-    **dict.fromkeys(sorted(DYNAMICS_KEYS - _OPTIONAL), Interval(Real, 0, None, closed="neither")),
-    **dict.fromkeys(("equilibrate_ps", "checkpoint_ps"), Interval(Real, 0, None)),
-    "timestep": Interval(Real, 0, 0.01, closed="right"),
-}
 
 
 def _multiple(value: float, unit: float) -> bool:
@@ -159,17 +168,9 @@ class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         return {**params["dynamics"], "protocol": params["protocol"]}
 
     @classmethod
-    def get_builder_from_parameters(
-        cls,
-        code: orm.AbstractCode,
-        structure: orm.StructureData,
-        parameters: orm.Dict,
-        seed: int = 1,
-        options: dict[str, Any] | None = None,
-    ):
-        """A ready builder from a resolved ``dynamics`` section ``parameters``; reads no protocol file."""
-        label = f"dynamics {parameters.get('protocol', 'custom')}"
-        return cls.lammps_builder(code, parameters, seed, options, label, structure=structure)
+    def builder_label(cls, parameters: orm.Dict) -> str | None:
+        """``dynamics <protocol>``."""
+        return f"dynamics {parameters.get('protocol', 'custom')}"
 
     # -- helpers ---------------------------------------------------------------------------------
     def _steps(self, ps: float) -> int:
@@ -185,15 +186,7 @@ class DynamicsWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
 
     def _stage(self, **extra) -> dict[str, Any]:
         """Stage keys shared by every run."""
-        p = self.ctx.params
-        return {
-            "timestep": p["timestep"],
-            "tdamp": p["tdamp"],
-            "cutoff": p["cutoff"],
-            "kspace_accuracy": p["kspace_accuracy"],
-            "seed": self.inputs.seed.value,
-            **extra,
-        }
+        return {**self._stage_keys("timestep", "tdamp", "cutoff", "kspace_accuracy"), **extra}
 
     # -- steps -----------------------------------------------------------------------------------
     def setup(self):

@@ -22,11 +22,10 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
-from ..calculations.lammps import validate_material
 from ..exit_codes import add_exit_codes
 from ..functions.structure import random_alumina, sample_properties
-from ..materials import DEFAULT_MATERIAL, Material, load_material, material_node, material_of
-from .common import LammpsLauncher, calcjob_options
+from ..materials import DEFAULT_MATERIAL, Material, load_material, material_of
+from .common import LammpsLauncher, calcjob_options, material_input
 from .protocols import ProtocolMixin
 from .quench_parameters import (
     LIQUID_STAGES,
@@ -51,16 +50,6 @@ __all__ = [
     "quench_stages",
     "validate_parameters",
 ]
-
-
-def material_input(material: str | orm.Dict | None) -> orm.Dict | None:
-    """The ``material`` input for a material name or node: ``None`` for alumina-matsui, the default, so
-    that an alumina quench keeps the inputs (and cache hashes) it had before materials were inputs."""
-    if material is None or isinstance(material, orm.Dict):
-        return material
-    if material == DEFAULT_MATERIAL:
-        return None
-    return material_node(material)
 
 
 def _material_or_none(value) -> Material | None:
@@ -94,14 +83,6 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
             valid_type=orm.StructureData,
             required=False,
             help="Starting structure (a charged sample of the material); when absent a seeded random packing is made.",
-        )
-        spec.input(
-            "material",
-            valid_type=orm.Dict,
-            required=False,
-            validator=validate_material,
-            help="The material (aiida_aloxide.materials.material_node), passed to every LAMMPS run and to the "
-            "packing. Absent: alumina-matsui.",
         )
         spec.output_namespace("thermo", valid_type=orm.ArrayData, dynamic=True, help="Thermo of every stage.")
         add_exit_codes(spec, "aloxide.quench")
@@ -141,26 +122,15 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
             kwargs["overrides"] = {**material_of(node).preparation, **(kwargs.get("overrides") or {})}
         return super().get_builder_from_protocol(*args, **kwargs)
 
-    def _material(self) -> Material | None:
-        """The material input, checked (``None``: alumina)."""
-        return material_of(self.inputs.material) if "material" in self.inputs else None
-
-    def _material_kwargs(self) -> dict[str, orm.Dict]:
-        """``material=`` for a calcfunction when the chain has one; nothing for alumina (inputs as before)."""
-        return {"material": self.inputs.material} if "material" in self.inputs else {}
-
-    def submit(self, process, inputs=None, **kwargs):
-        """Submit a sub-process; a LAMMPS run (``lammps`` inputs) also gets the ``material`` input.
-
-        The shared launcher (``LammpsLauncher._launch``) knows nothing of materials; passing the material
-        here keeps every CalcJob of the chain on the chain's force field without changing it.
-        """
-        if "material" in self.inputs and isinstance(kwargs.get("lammps"), dict):
-            kwargs["lammps"]["material"] = self.inputs.material
-        return super().submit(process, inputs, **kwargs)
-
     def _start(self, stages: list[tuple[str, dict[str, Any]]]) -> None:
-        """Keep the stages to run and the CalcJob options."""
+        """Keep the stages to run and the CalcJob options; a material that asks for it (``minimize_packing``)
+        gets its random packing energy-minimised at the start of the melt stage."""
+        if self._material().minimize_packing and "structure" not in self.inputs and stages[0][0] == "melt":
+            name, stage = stages[0]
+            relax = {"type": "minimize", "etol": 0.0, "ftol": 1.0e-4, "maxiter": 2000, "maxeval": 20000}
+            # no checkpoints in it: a resumed stage could not repeat the minimisation (the melt is short)
+            melt = {k: v for k, v in stage.items() if k != "checkpoint_every"}
+            stages = [(name, {**melt, "segments": [relax, *stage["segments"]]}), *stages[1:]]
         self.ctx.stages = stages
         self.ctx.index = 0
         self.ctx.options = calcjob_options(self.inputs, self.inputs.parameters.get_dict())
@@ -240,9 +210,8 @@ class LiquidWorkChain(_StagedQuench):
         material: str | orm.Dict | None = None,
     ):
         """A ready builder from resolved quench ``parameters`` (the same Dict the quenches take)."""
-        extra = {} if (node := material_input(material)) is None else {"material": node}
         label = f"liquid {parameters.get('protocol', 'custom')}"
-        return cls.lammps_builder(code, parameters, seed, options, label, **extra)
+        return cls.lammps_builder(code, parameters, seed, options, label, material=material)
 
     def setup(self):
         """The liquid stages from the packing."""
@@ -322,8 +291,7 @@ class QuenchWorkChain(_StagedQuench):
         ``material``: a material name or node (absent or ``alumina-matsui``: no ``material`` input).
         """
         label = f"quench {parameters.get('protocol', 'custom')} {pressure:g} GPa"
-        extra = {} if (node := material_input(material)) is None else {"material": node}
-        return cls.lammps_builder(code, parameters, seed, options, label, pressure=orm.Float(pressure), **extra)
+        return cls.lammps_builder(code, parameters, seed, options, label, material, pressure=orm.Float(pressure))
 
     def setup(self):
         """Resolve the stages, the CalcJob options and the first configuration (packing or liquid)."""

@@ -15,8 +15,15 @@ from aiida import orm
 from ..data.structure import validate_sample
 from ..lammps_io import box_for_counts
 from ..materials import DEFAULT_MATERIAL, Material, load_material
-from ..schema import Constraint, Interval
-from .common import RESOURCE_KEYS, parameters_problem, stage_problem
+from ..schema import (
+    Interval,
+    Parameter,
+    Section,
+    section,
+    section_names,
+)
+from .common import parameters_problem, stage_problem
+from .protocols import run_parameters
 
 __all__ = [
     "LIQUID_STAGES",
@@ -34,23 +41,39 @@ MAX_PRESSURE_GPA = 50.0
 #: Largest sample the validators accept: 10^5 Al2O3 units = 500,000 atoms (the paper: 1620 units).
 MAX_UNITS = 100_000
 
-PROTOCOL_KEYS = {
-    "n_units", "initial_density", "compressed_density", "min_distance", "timestep",
-    "melt_temperature", "liquid_temperature", "final_temperature", "melt_ps", "cool_ps",
-    "liquid_ps", "compressed_ps", "quench_ps", "relax_nvt_ps", "relax_npt_ps", "tdamp",
-    "pdamp", "thermo_points", "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
-}  # fmt: skip
-#: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
-OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
 _NON_NEGATIVE = Interval(Real, 0, None)
-#: The declared constraints of the protocol keys (the stages they lead to are validated as stages too).
-QUENCH_SCHEMA: dict[str, Constraint] = {
-    "n_units": Interval(Integral, 2, MAX_UNITS),
-    **{k: _NON_NEGATIVE for k in sorted(PROTOCOL_KEYS) if k.endswith(("_ps", "_temperature"))},  # ps, K
-    **dict.fromkeys(("initial_density", "compressed_density"), Interval(Real, 1.0, 6.0)),  # g/cm³
-    "min_distance": Interval(Real, None, None),  # Å; its range is checked with the packing
-    "thermo_points": Interval(Integral, 1, 10**6),
+_DENSITY = Interval(Real, 1.0, 6.0)
+#: The stage durations (ps) of SPEC §2: default and meaning of each.
+_DURATIONS = {
+    "melt_ps": (5.0, "NVT at the melt temperature"),
+    "cool_ps": (2.0, "NVT ramp from melt to liquid temperature"),
+    "liquid_ps": (5.0, "NVT at the liquid temperature"),
+    "compressed_ps": (5.0, "NVT of the compressed liquid"),
+    "quench_ps": (30.0, "NPT ramp to the final temperature at the pressure"),
+    "relax_nvt_ps": (2.5, "NVT relaxation at the final temperature"),
+    "relax_npt_ps": (2.5, "NPT relaxation at 0 GPa"),
 }
+#: The quench protocol's parameters, each declared once (quench.yaml's ``default_inputs`` equals their
+#: defaults: tests/aiida/test_protocol_declarations.py). Constraint None: checked by the LAMMPS stages they lead to.
+QUENCH_PARAMETERS: Section = section(
+    Parameter("n_units", 120, Interval(Integral, 2, MAX_UNITS), "", "Al2O3 formula units (5 atoms each)"),
+    Parameter("initial_density", 2.75, _DENSITY, "g/cm³", "density of the random packing (a material may replace it)"),
+    Parameter("compressed_density", 3.175, _DENSITY, "g/cm³", "density of the compressed liquid (likewise)"),
+    Parameter("min_distance", 1.8, Interval(Real, None, None), "Å", "closest approach of the random packing "
+              "(its range is checked with the packing)"),
+    Parameter("timestep", 0.001, None, "ps", "MD timestep"),
+    Parameter("melt_temperature", 5000.0, _NON_NEGATIVE, "K", "melt"),
+    Parameter("liquid_temperature", 3000.0, _NON_NEGATIVE, "K", "liquid the quench starts from"),
+    Parameter("final_temperature", 300.0, _NON_NEGATIVE, "K", "end of the quench"),
+    *(Parameter(key, default, _NON_NEGATIVE, "ps", meaning) for key, (default, meaning) in _DURATIONS.items()),
+    Parameter("tdamp", 0.1, None, "ps", "thermostat damping"),
+    Parameter("pdamp", 1.0, None, "ps", "barostat damping"),
+    Parameter("thermo_points", 100, Interval(Integral, 1, 10**6), "", "thermo lines per stage"),
+    *run_parameters(max_wallclock_seconds=1800),
+)  # fmt: skip
+#: The keys, the keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed)
+#: and the declared constraints (the stages they lead to are validated as stages too).
+PROTOCOL_KEYS, OPTIONAL_KEYS, QUENCH_SCHEMA = section_names(QUENCH_PARAMETERS)
 
 
 def _steps(ps: float, dt: float) -> int:

@@ -104,7 +104,8 @@ class LammpsRestartWorkChain(BaseRestartWorkChain):
         if not remaining:
             self.report("every strain step had completed before the interruption")
             return ProcessHandlerReport(do_break=True)
-        resumed = frame_to_structure(traj, orm.Int(done - 1))
+        material = self.ctx.inputs.get("material")
+        resumed = frame_to_structure(traj, orm.Int(done - 1), **({} if material is None else {"material": material}))
         seg["strains"] = remaining
         seg["first_index"] = int(seg.get("first_index", 0)) + done
         # Segments before the strain loop (e.g. an equilibration) were completed already.

@@ -32,7 +32,9 @@ from ..functions.softness import (
     train_softness,
 )
 from ..functions.softness_inherent import grid_frames, inherent_trajectory
-from .common import LammpsLauncher, calcjob_options, validate_sample
+from ..schema import section_defaults
+from ..schema.stage import MINIMIZATION
+from .common import LammpsLauncher, calcjob_options, material_inputs_problem, validate_sample
 from .dynamics import DynamicsWorkChain, validate_dynamics_parameters
 from .protocols import ProtocolMixin
 
@@ -106,9 +108,9 @@ def resolved_events(p: dict[str, Any]) -> dict[str, Any]:
     return ev
 
 
-#: Settings of the inherent-structure minimisation; the plane-strain steps use the same ones, so
-#: the model is trained and applied on the same kind of configuration.
-INHERENT_MINIMIZATION = {"etol": 0.0, "ftol": 1.0e-6, "maxiter": 1000, "maxeval": 10000}
+#: Settings of the inherent-structure minimisation: the one declaration (``schema.stage.MINIMIZATION``)
+#: the plane-strain steps default to, so the model is trained and applied on the same kind of configuration.
+INHERENT_MINIMIZATION: dict[str, Any] = section_defaults(MINIMIZATION)
 
 
 def validate_inputs(value: dict, _ctx) -> str | None:
@@ -117,6 +119,9 @@ def validate_inputs(value: dict, _ctx) -> str | None:
     from ..functions.softness import frames_configuration
 
     samples = value.get("samples") or {}
+    for key, structure in sorted(samples.items()):
+        if (message := material_inputs_problem({"structure": structure, **value}, _ctx)) is not None:
+            return f"sample {key!r}: {message.removeprefix('structure: ')}"
     extra = sorted(set(value.get("trajectories") or {}) - set(samples))
     if extra:
         return f"trajectories {extra} have no sample of the same key in `samples` ({sorted(samples)})"
@@ -157,7 +162,7 @@ def validate_inputs(value: dict, _ctx) -> str | None:
 
 
 def validate_samples(value: dict, _ctx) -> str | None:
-    """At least one sample; each a charged Al2O3 structure."""
+    """At least one sample; each a charged sample of a packaged material (the chain's own: :func:`validate_inputs`)."""
     if not value:
         return "give at least one sample in `samples`"
     for key, structure in value.items():
@@ -277,10 +282,13 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         frames: dict[str, orm.TrajectoryData] | None = None,
         apply_model: SoftnessModelData | None = None,
         trajectories: dict[str, orm.TrajectoryData] | None = None,
+        *,
+        material: str | orm.Dict | None = None,
     ):
-        """A ready builder from a resolved dynamics protocol ``parameters``; reads no protocol file."""
+        """A ready builder from a resolved dynamics protocol ``parameters``; reads no protocol file.
+        ``material``: a material name or node (absent or alumina-matsui: no ``material`` input)."""
         label = f"softness {parameters.get('protocol', 'custom')} {'/'.join(sorted(samples))}"
-        builder = cls.lammps_builder(code, parameters, seed, options, label, samples=dict(samples))
+        builder = cls.lammps_builder(code, parameters, seed, options, label, material, samples=dict(samples))
         if frames:
             builder.frames = dict(frames)
         if apply_model is not None:
@@ -325,6 +333,7 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             }
             if "options" in self.inputs:
                 inputs["options"] = self.inputs.options
+            inputs.update(self._material_kwargs())
             futures[f"dynamics_{label}"] = self.submit(DynamicsWorkChain, **inputs)
         self.report(f"thermal dynamics of {len(futures)} samples ({len(given)} given): {', '.join(self.ctx.labels)}")
         return ToContext(**futures)
@@ -397,7 +406,8 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
             self.out(f"event_counts.{label}", counts)
             self.report(
                 f"{label}: {counts['n_rearranging_total']} rearranging examples from "
-                f"{counts['n_rearranging_atoms_total']} distinct Al (kept {counts['n_rearranging']}), "
+                f"{counts['n_rearranging_atoms_total']} distinct {self._material().cation} "
+                f"(kept {counts['n_rearranging']}), "
                 f"{counts['n_non_rearranging_total']} calm candidates"
             )
             if counts["n_rearranging"] == 0 or counts["n_non_rearranging"] == 0:
@@ -468,7 +478,8 @@ class SoftnessWorkChain(ProtocolMixin, LammpsLauncher, WorkChain):
         self.out("report", result["report"])
         r = result["report"]
         self.report(
-            f"softness SVM on {r['n_events']} events ({r['n_rearranging_atoms']} distinct rearranging Al, "
+            f"softness SVM on {r['n_events']} events ({r['n_rearranging_atoms']} distinct rearranging "
+            f"{self._material().cation}, "
             f"{r['configuration']} configurations): repeated grouped CV balanced accuracy "
             f"{r['cv_balanced_accuracy']} ± {r['cv_balanced_accuracy_std']}; leave-one-sample-out "
             f"{r['loso_balanced_accuracy']} ± {r['loso_balanced_accuracy_std']}; "

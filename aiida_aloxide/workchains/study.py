@@ -21,7 +21,9 @@ from ..data.softness_model import SoftnessModelData
 from ..exit_codes import add_exit_codes
 from ..functions.analysis import deformation_analysis
 from ..functions.study import study_summary
+from ..materials import material_of
 from ..slots import POOL_PROPERTY
+from .common import material_input
 from .dynamics import DynamicsWorkChain
 from .protocols import ProtocolBuilderMixin
 from .quench import LiquidWorkChain, QuenchWorkChain
@@ -54,6 +56,16 @@ __all__ = [
 ]
 
 GROUP_PREFIX = "aloxide/study/"
+
+
+def merged_overrides(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` overrides (by section, nested) updated by ``over`` key by key, recursively."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            merged_overrides(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
 
 
 class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
@@ -122,8 +134,10 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         loading: list[str] | tuple[str, ...] = LOADINGS,
         softness_model: SoftnessModelData | None = None,
         replicas: int = 1,
+        material: str | orm.Dict | None = None,
     ):
-        """A ready builder from resolved ``parameters`` (``get_protocol_inputs``'s); reads no protocol file."""
+        """A ready builder from resolved ``parameters`` (``get_protocol_inputs``'s); reads no protocol file.
+        ``material``: a material name or node (absent or alumina-matsui: no ``material`` input)."""
         resolved = parameters.get_dict()
         builder = cls.get_builder()
         builder.code = code
@@ -143,10 +157,41 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             builder.label = orm.Str(label)
         if softness_model is not None:
             builder.softness_model = softness_model
+        if (node := material_input(material)) is not None:
+            builder.material = node
         pressures_txt = "/".join(f"{float(p):g}" for p in pressures)
         times = f" × {replicas}" if replicas > 1 else ""
-        builder.metadata.label = label or f"study {resolved['protocol']} {pressures_txt} GPa{times}"  # type: ignore[attr-defined]
+        what = "" if node is None else f" {material_of(node).name}"
+        builder.metadata.label = label or f"study{what} {resolved['protocol']} {pressures_txt} GPa{times}"  # type: ignore[attr-defined]
         return builder
+
+    @classmethod
+    def get_builder_from_protocol(cls, *args: Any, **kwargs: Any):
+        """A builder from a protocol; ``material=NAME`` (keyword) makes it a study of that glass.
+
+        The material's own protocol values (:meth:`~aiida_aloxide.materials.Material.protocol_overrides`: its
+        packing and liquid densities and temperatures, its thermal-dynamics temperature) become overrides, so the
+        stored overrides say so; the caller's overrides replace them key by key.
+        """
+        node = material_input(kwargs.get("material"))
+        if node is not None and (own := material_of(node).protocol_overrides()):
+            kwargs["overrides"] = merged_overrides(own, kwargs.get("overrides") or {})
+        return super().get_builder_from_protocol(*args, **kwargs)
+
+    def _sample_builder(self, chain: type, label: str, parameters: orm.Dict):
+        """A builder of ``chain`` (tension equilibration, a loading, dynamics) for sample ``label``'s quench."""
+        return chain.get_builder_from_parameters(
+            self.inputs.code,
+            self.ctx[f"quench_{label}"].outputs.structure,
+            parameters,
+            seed=self._seed(label),
+            options=self._options(),
+            **self._material_kwargs(),
+        )
+
+    def _material_kwargs(self) -> dict[str, orm.Dict]:
+        """``material=`` for the sub-workflows and calcfunctions when the study has one; nothing for alumina."""
+        return {"material": self.inputs.material} if "material" in self.inputs else {}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _parameters(self, section: str) -> orm.Dict:
@@ -250,6 +295,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 "aloxide_study_group": group.label,
                 "aloxide_softness": self.inputs.softness.value,
                 "aloxide_loading": self.inputs.loading.get_list(),
+                "aloxide_material": material_of(self.inputs.get("material")).name,
             }
         )
         pressures = sorted(set(self.ctx.pressures.values()))
@@ -266,7 +312,11 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         futures = {}
         for r, seed in enumerate(self.ctx.replica_seeds):
             builder = LiquidWorkChain.get_builder_from_parameters(
-                self.inputs.code, self._parameters("quench"), seed=seed, options=self._options(self._liquid_ranks())
+                self.inputs.code,
+                self._parameters("quench"),
+                seed=seed,
+                options=self._options(self._liquid_ranks()),
+                **self._material_kwargs(),
             )
             builder.metadata.call_link_label = self._liquid_key(r)  # type: ignore[attr-defined]
             futures[self._liquid_key(r)] = self.submit(builder)
@@ -299,6 +349,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 seed=self._seed(label),
                 # as many ranks as the melt: a one-replica quench runs as it always did (identical densities)
                 options=self._options(self._liquid_ranks()),
+                **self._material_kwargs(),
             )
             builder.liquid = {"structure": liquid.structure, "velocities": liquid.velocities}
             builder.metadata.call_link_label = f"quench_{label}"  # type: ignore[attr-defined]
@@ -309,28 +360,38 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         self.report(f"quenching {len(futures)} samples")
         return ToContext(**futures)
 
+    def _failed_child(self, exit_code, *prefixes: str):
+        """``exit_code`` (via :meth:`_child_failed`) for the first child ``<prefix>_<label>`` that did not finish
+        ok, in sample order; None when they all did."""
+        for label in self.ctx.labels:
+            for prefix in prefixes:
+                node = self.ctx[f"{prefix}_{label}"]
+                if not node.is_finished_ok:
+                    return self._child_failed(exit_code, label, node, "" if prefix == "quench" else f"{prefix}: ")
+        return None
+
     def inspect_quenches(self):
         """Every quench must have finished; expose the samples."""
-        for label in self.ctx.labels:
-            node = self.ctx[f"quench_{label}"]
-            if not node.is_finished_ok:
-                return self._child_failed(self.exit_codes.ERROR_QUENCH_FAILED, label, node)
-            self.out(f"samples.{label}", node.outputs.structure)
-            self.out(f"properties.{label}", node.outputs.properties)
+        if (failed := self._failed_child(self.exit_codes.ERROR_QUENCH_FAILED, "quench")) is not None:
+            return failed
+        self._expose("quench", samples="structure", properties="properties")
         self._collect()
         return None
+
+    def _expose(self, prefix: str, **outputs: str) -> None:
+        """The study's output ``<namespace>.<label>`` from each child ``<prefix>_<label>``'s output
+        (``namespace=output``), for every sample that has such a child."""
+        for label in self.ctx.labels:
+            if f"{prefix}_{label}" in self.ctx:
+                node = self.ctx[f"{prefix}_{label}"]
+                for namespace, name in outputs.items():
+                    self.out(f"{namespace}.{label}", node.outputs[name])
 
     def run_equilibrations(self):
         """Replicate + NPT once per sample, shared by every loading of it (issue #20)."""
         futures = {}
         for label in self.ctx.labels:
-            builder = TensionEquilibrationWorkChain.get_builder_from_parameters(
-                self.inputs.code,
-                self.ctx[f"quench_{label}"].outputs.structure,
-                self._parameters("tension"),
-                seed=self._seed(label),
-                options=self._options(),
-            )
+            builder = self._sample_builder(TensionEquilibrationWorkChain, label, self._parameters("tension"))
             builder.metadata.call_link_label = f"equilibrate_{label}"  # type: ignore[attr-defined]
             builder.metadata.label = f"equilibrate {self.inputs.protocol.value} {label}"  # type: ignore[attr-defined]
             futures[f"equilibrate_{label}"] = self.submit(builder)
@@ -347,13 +408,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         p = self._parameters("dynamics").get_dict()
         dyn = dynamics_section(p)
         for label in self.ctx.labels:
-            builder = DynamicsWorkChain.get_builder_from_parameters(
-                self.inputs.code,
-                self.ctx[f"quench_{label}"].outputs.structure,
-                dyn,
-                seed=self._seed(label),
-                options=self._options(),
-            )
+            builder = self._sample_builder(DynamicsWorkChain, label, dyn)
             builder.metadata.call_link_label = f"dynamics_{label}"  # type: ignore[attr-defined]
             builder.metadata.label = f"dynamics {label}"  # type: ignore[attr-defined]
             self.ctx.dynamics_pks[label] = self.submit(builder).pk
@@ -365,10 +420,8 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
 
     def inspect_equilibrations(self):
         """Every equilibration must have finished."""
-        for label in self.ctx.labels:
-            node = self.ctx[f"equilibrate_{label}"]
-            if not node.is_finished_ok:
-                return self._child_failed(self.exit_codes.ERROR_TENSION_FAILED, label, node, "equilibration: ")
+        if (failed := self._failed_child(self.exit_codes.ERROR_TENSION_FAILED, "equilibrate")) is not None:
+            return failed
         self._collect()
         return None
 
@@ -378,13 +431,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
         for label in self.ctx.labels:
             eq = self.ctx[f"equilibrate_{label}"]
             for loading, prefix, chain in self._loadings():
-                builder = chain.get_builder_from_parameters(
-                    self.inputs.code,
-                    self.ctx[f"quench_{label}"].outputs.structure,
-                    self._parameters("tension"),
-                    seed=self._seed(label),
-                    options=self._options(),
-                )
+                builder = self._sample_builder(chain, label, self._parameters("tension"))
                 builder.equilibrated = {"structure": eq.outputs.structure, "velocities": eq.outputs.velocities}
                 if loading == "plane_strain":
                     builder.analyse = orm.Bool(True)  # its analysis right after its frames (issue #20)
@@ -397,18 +444,11 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
 
     def inspect_tensions(self):
         """Every tension must have finished."""
-        for label in self.ctx.labels:
-            for _, prefix, _ in self._loadings():
-                node = self.ctx[f"{prefix}_{label}"]
-                if not node.is_finished_ok:
-                    return self._child_failed(self.exit_codes.ERROR_TENSION_FAILED, label, node, f"{prefix}: ")
-            node = self.ctx[f"tension_{label}"]
-            self.out(f"stress_strain.{label}", node.outputs.stress_strain)
-            self.out(f"tension.{label}", node.outputs.summary)
-            if f"plane_stress_{label}" in self.ctx:
-                node = self.ctx[f"plane_stress_{label}"]
-                self.out(f"plane_stress_strain.{label}", node.outputs.stress_strain)
-                self.out(f"plane_stress.{label}", node.outputs.summary)
+        prefixes = [prefix for _, prefix, _ in self._loadings()]
+        if (failed := self._failed_child(self.exit_codes.ERROR_TENSION_FAILED, *prefixes)) is not None:
+            return failed
+        self._expose("tension", stress_strain="stress_strain", tension="summary")
+        self._expose("plane_stress", plane_stress_strain="stress_strain", plane_stress="summary")
         self._collect()
         return None
 
@@ -421,8 +461,12 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             if "deformation" in tension.outputs and "summary" in tension.outputs.deformation:
                 result = dict(tension.outputs.deformation)
             else:
+                deformation = self._parameters("tension").get("deformation")
                 result, node = deformation_analysis.run_get_node(
-                    tension.outputs.frames, metadata={"call_link_label": f"deformation_{label}"}
+                    tension.outputs.frames,
+                    **({} if deformation is None else {"parameters": orm.Dict(deformation)}),
+                    **self._material_kwargs(),
+                    metadata={"call_link_label": f"deformation_{label}"},
                 )
                 if not node.is_finished_ok:
                     return self._fail(
@@ -465,6 +509,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             frames=frames,
             apply_model=self.inputs.get("softness_model"),
             trajectories=trajectories,
+            **self._material_kwargs(),
         )
         builder.metadata.call_link_label = "softness"  # type: ignore[attr-defined]
         return ToContext(softness=self.submit(builder))

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiida import orm
 
+from ..calculations.lammps import define_material_input
 from ..data.softness_model import SoftnessModelData
 from ..functions.study import pressure_label
 from ..schema import MAX_REPLICAS
@@ -145,6 +146,7 @@ def define_inputs(spec) -> None:
         "(e.g. the packaged reference model; the demo's samples are too small for a meaningful one).",
     )
     spec.input("label", valid_type=orm.Str, required=False, help="Study label (group aloxide/study/<label>).")
+    define_material_input(spec, "the glass (e.g. silica-bks), passed to every sub-workflow and analysis")
     spec.input_namespace(
         "parameters",
         help="The resolved parameters (protocol + overrides) of every sub-workflow, fixed at submission: "
@@ -158,6 +160,26 @@ def define_inputs(spec) -> None:
             help=f"Resolved {section} protocol, as `{section}` work chains take it.",
         )
     spec.inputs.validator = validate_study_inputs
+
+
+def model_material_problem(model: SoftnessModelData, value) -> str | None:
+    """Why a softness model cannot be applied to the frames of the study's material (its columns name other
+    elements: the packaged alumina model on silica), or None."""
+    from ..materials import material_of
+
+    try:
+        material = material_of(value.get("material"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # reported by the material port
+    sf = model.structure_function_parameters or {}
+    labels = sf.get("labels")
+    elements = set(labels.values()) if labels else set(material_of(None).type_species.values())
+    if elements != set(material.masses):
+        return (
+            f"softness_model was trained on {'/'.join(sorted(elements))} frames, but the study's material "
+            f"{material.name} is {'/'.join(material.masses)}: train the study's own model (--softness-model trained)"
+        )
+    return None
 
 
 def validate_replicas(value: orm.Int, _ctx) -> str | None:
@@ -250,6 +272,8 @@ def validate_study_inputs(value, _ctx) -> str | None:
             )
     if "softness" in value and not value["softness"].value:
         return None
+    if "softness_model" in value and (message := model_material_problem(value["softness_model"], value)):
+        return message
     # The model that meets the plane-strain frames (energy-minimised) must know that kind.
     if "softness_model" in value:
         kind, origin = value["softness_model"].configuration, "`softness_model` was trained on"

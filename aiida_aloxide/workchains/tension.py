@@ -16,6 +16,7 @@ every ``frame_strain``; also chunked, so an interruption costs one chunk at most
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -26,52 +27,82 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from ..data.structure import structure_arrays
 from ..exit_codes import add_exit_codes
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
-from ..schema import Constraint, Interval
+from ..schema import (
+    Interval,
+    Parameter,
+    Section,
+    section,
+    section_names,
+    section_parameter,
+)
+from ..schema.stage import MINIMIZATION
 from .common import (
-    RESOURCE_KEYS,
     LammpsLauncher,
     calcjob_options,
+    material_inputs_problem,
     parameters_problem,
     stage_problem,
     validate_sample,
 )
-from .protocols import ProtocolMixin
+from .protocols import ProtocolMixin, run_parameters
 
 __all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain", "TensionEquilibrationWorkChain"]
 
-TENSION_KEYS = {
-    "replicate_x", "temperature", "equilibrate_ps", "strain_step", "max_strain", "relax_ps",
-    "sample_fraction", "sample_every", "chunk_steps", "stop_fraction", "stop_consecutive", "min_ftol",
-    "min_maxiter", "strain_rate", "plane_stress_strain", "frame_strain", "timestep", "tdamp", "pdamp",
-    "cutoff", "kspace_accuracy", "checkpoint_ps", "protocol", *RESOURCE_KEYS,
-}  # fmt: skip
-#: Keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed).
-OPTIONAL_KEYS = {"protocol", "checkpoint_ps", *RESOURCE_KEYS}
-
-
-#: Integer parameters and their upper bounds (2 copies in the paper; a chunk is one LAMMPS job).
-INTEGER_KEYS = {"replicate_x": 20, "chunk_steps": 1000, "stop_consecutive": 1000, "sample_every": 10**6}
 _POSITIVE = Interval(Real, 0, None, closed="neither")
-#: The declared constraints of the protocol keys: every one a finite number, these in range (the
-#: LAMMPS stages they lead to are validated as stages too; cross-key rules are checked after).
-TENSION_SCHEMA: dict[str, Constraint] = {
-    **{k: Interval(Real, None, None) for k in sorted(TENSION_KEYS - {"protocol", *RESOURCE_KEYS})},
-    "strain_step": Interval(Real, 0, 0.2, closed="neither"),
-    "max_strain": Interval(Real, 0, 2.0, closed="right"),
-    "sample_fraction": Interval(Real, 0, 1.0, closed="right"),
-    **{k: Interval(Integral, 1, hi, whole_floats=True) for k, hi in INTEGER_KEYS.items()},
-    **dict.fromkeys(("relax_ps", "equilibrate_ps", "temperature", "timestep", "frame_strain"), _POSITIVE),
-    "strain_rate": Interval(Real, 0, 1.0e12, closed="right"),  # 1/s
-    "checkpoint_ps": Interval(Real, 0, None),  # 0: no checkpoints
-    "stop_fraction": Interval(Real, 0, 1.0, closed="neither"),
-}
+_NUMBER = Interval(Real, None, None)  # any finite number: the LAMMPS stages it leads to check the range
+
+
+def _count(hi: int) -> Interval:
+    """An integer in [1, hi] (3.0 accepted, as JSON may give it)."""
+    return Interval(Integral, 1, hi, whole_floats=True)
+
+
+#: The tension protocol's parameters, each declared once (tension.yaml's ``default_inputs`` equals their
+#: defaults: tests/aiida/test_protocol_declarations.py); cross-key rules are checked by the validator.
+#: ``min_ftol`` / ``min_maxiter`` are the one minimisation declaration (``schema.stage.MINIMIZATION``).
+TENSION_PARAMETERS: Section = section(
+    Parameter("replicate_x", 2, _count(20), "", "copies of the sample along x (the paper: 2)"),
+    Parameter("temperature", 300.0, _POSITIVE, "K", "temperature of the equilibration and the loading"),
+    Parameter("equilibrate_ps", 3.0, _POSITIVE, "ps", "NPT equilibration of the replicated sample"),
+    Parameter("strain_step", 0.01, Interval(Real, 0, 0.2, closed="neither"), "", "plane-strain step"),
+    Parameter("max_strain", 0.5, Interval(Real, 0, 2.0, closed="right"), "", "largest plane strain"),
+    Parameter("relax_ps", 0.4, _POSITIVE, "ps", "NVT hold at each strain step"),
+    Parameter("sample_fraction", 0.5, Interval(Real, 0, 1.0, closed="right"), "",
+              "last part of the hold σ_xx is averaged over"),
+    Parameter("sample_every", 10, _count(10**6), "steps", "σ_xx sampling interval"),
+    Parameter("chunk_steps", 5, _count(1000), "", "strain steps per LAMMPS job"),
+    Parameter("stop_fraction", 0.1, Interval(Real, 0, 1.0, closed="neither"), "",
+              "fracture: σ_xx below this fraction of the peak"),
+    Parameter("stop_consecutive", 3, _count(1000), "", "... for this many consecutive steps"),
+    replace(section_parameter(MINIMIZATION, "ftol"), key="min_ftol"),
+    replace(section_parameter(MINIMIZATION, "maxiter"), key="min_maxiter"),
+    Parameter("strain_rate", 1.0e11, Interval(Real, 0, 1.0e12, closed="right"), "1/s", "plane-stress strain rate"),
+    Parameter("plane_stress_strain", 0.5, _NUMBER, "", "final plane-stress strain"),
+    Parameter("frame_strain", 0.01, _POSITIVE, "", "plane-stress frame interval"),
+    Parameter("timestep", 0.001, _POSITIVE, "ps", "MD timestep"),
+    Parameter("tdamp", 0.1, _NUMBER, "ps", "thermostat damping"),
+    Parameter("pdamp", 1.0, _NUMBER, "ps", "barostat damping"),
+    *run_parameters(max_wallclock_seconds=1800),
+)  # fmt: skip
+#: The keys, the keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed)
+#: and the declared constraints (the LAMMPS stages they lead to are validated as stages too).
+TENSION_KEYS, OPTIONAL_KEYS, TENSION_SCHEMA = section_names(TENSION_PARAMETERS)
 #: Most strain steps one plane-strain run may plan (the paper: 50).
 MAX_STRAIN_STEPS = 10_000
 
 
 def validate_tension_parameters(value: orm.Dict, _ctx) -> str | None:
-    """Refuse unknown keys and impossible strain schedules before anything runs."""
+    """Refuse unknown keys and impossible strain schedules before anything runs; the ``deformation`` section
+    (the analysis of the plane-strain frames; absent in parameters frozen before it existed) is checked too."""
+    from ..functions.analysis import validate_deformation_parameters
+
     p = value.get_dict()
+    deformation = p.pop("deformation", None)
+    if deformation is not None:
+        try:
+            validate_deformation_parameters(deformation)
+        except ValueError as exc:
+            return f"tension deformation: {exc}"
     if (error := parameters_problem(p, TENSION_KEYS, OPTIONAL_KEYS, TENSION_SCHEMA, "tension")) is not None:
         return error
     if p["max_strain"] <= p["strain_step"]:
@@ -116,30 +147,10 @@ class _TensionCommon(ProtocolMixin, LammpsLauncher, WorkChain):
         spec.input("structure", valid_type=orm.StructureData, validator=validate_sample, help="Quenched sample.")
         add_exit_codes(spec, "aloxide.tension")
 
-    @classmethod
-    def get_builder_from_parameters(
-        cls,
-        code: orm.AbstractCode,
-        structure: orm.StructureData,
-        parameters: orm.Dict,
-        seed: int = 1,
-        options: dict[str, Any] | None = None,
-    ):
-        """A ready builder from resolved protocol ``parameters``; reads no protocol file (a running study's way)."""
-        return cls.lammps_builder(code, parameters, seed, options, None, structure=structure)
-
     # -- helpers ---------------------------------------------------------------------------------
     def _common_stage(self) -> dict[str, Any]:
         """Stage keys shared by every run."""
-        p = self.ctx.params
-        return {
-            "timestep": p["timestep"],
-            "tdamp": p["tdamp"],
-            "pdamp": p["pdamp"],
-            "cutoff": p["cutoff"],
-            "kspace_accuracy": p["kspace_accuracy"],
-            "seed": self.inputs.seed.value,
-        }
+        return self._stage_keys("timestep", "tdamp", "pdamp", "cutoff", "kspace_accuracy")
 
     def _steps(self, ps: float) -> int:
         """MD steps covering ``ps``."""
@@ -230,7 +241,9 @@ def validate_equilibrated(value: dict, _ctx) -> str | None:
 
 
 def validate_loading_inputs(value: dict, _ctx) -> str | None:
-    """A shared equilibration holds the sample replicated ``replicate_x`` times."""
+    """The samples are the material's; a shared equilibration holds the sample replicated ``replicate_x`` times."""
+    if (message := material_inputs_problem(value)) is not None:
+        return message
     given = value.get("equilibrated") or {}
     if not given.get("structure") or "structure" not in value or "parameters" not in value:
         return None
@@ -408,8 +421,10 @@ class PlaneStrainWorkChain(_TensionBase):
             return None
         from ..functions.analysis import deformation_analysis
 
+        deformation = self.ctx.params.get("deformation")
+        extra = {} if deformation is None else {"parameters": orm.Dict(deformation)}
         analysis, node = deformation_analysis.run_get_node(
-            result["frames"], metadata={"call_link_label": "deformation"}
+            result["frames"], **extra, **self._material_kwargs(), metadata={"call_link_label": "deformation"}
         )
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=node.exit_message or node.process_state.value)

@@ -17,7 +17,7 @@ from aiida_aloxide.functions.analysis import (
     rdf_analysis,
     validate_deformation_parameters,
 )
-from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.trajectory import frames_trajectory
 from tests.analysis.crystals import corundum_orthorhombic
 
@@ -93,8 +93,11 @@ def _al_o_bonds(pos: np.ndarray, box: np.ndarray, types: np.ndarray, cutoff: flo
 
 
 def test_parameter_validation():
-    assert validate_deformation_parameters() == DEFORMATION_DEFAULTS
-    assert DEFORMATION_DEFAULTS["al_o_cutoff"] == 2.25 and DEFORMATION_DEFAULTS["al_al_cutoff"] == 3.7
+    # The cut-offs default to the material's: alumina's 2.25 / 3.7 Å (Du et al.), silica's from its file.
+    assert validate_deformation_parameters() == {**DEFORMATION_DEFAULTS, "al_o_cutoff": 2.25, "al_al_cutoff": 3.7}
+    assert DEFORMATION_DEFAULTS["al_o_cutoff"] is None and DEFORMATION_DEFAULTS["al_al_cutoff"] is None
+    silica = validate_deformation_parameters(None, load_material("silica-bks"))
+    assert (silica["al_o_cutoff"], silica["al_al_cutoff"]) == (2.35, 3.42)
     assert DEFORMATION_DEFAULTS["d2min_cutoff"] == 4.0 and DEFORMATION_DEFAULTS["d2min_per_neighbor"] is False
     assert validate_deformation_parameters({"d_bins": 10})["d_bins"] == 10
     with pytest.raises(ValueError, match=r"unknown deformation_analysis parameter\(s\) \['d2min_cutof'\]"):
@@ -261,9 +264,9 @@ def test_deterministic_outputs(aiida_profile):
 
 def test_rdf_analysis_of_corundum(aiida_profile):
     pos, types, box = corundum_orthorhombic((3, 2, 1))
-    structure = structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    structure = structure_from_arrays(pos, types, box, dict(load_material().charges))
     node, calc = rdf_analysis.run_get_node(structure)
-    assert node.is_stored and calc.inputs.al_o_cutoff.value == 2.25 and calc.inputs.al_al_cutoff.value == 3.7
+    assert node.is_stored and "al_o_cutoff" not in calc.inputs  # the material's cut-offs, recorded below
     r = node.get_array("r")
     assert node.base.attributes.all["r_max"] == pytest.approx(0.49 * box.min())
     assert node.base.attributes.all["al_o_cutoff"] == 2.25 and node.base.attributes.all["al_al_cutoff"] == 3.7

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
 from aiida_aloxide.calculations.script import StageError, generate_script
 from aiida_aloxide.cli import cli
+from aiida_aloxide.cli.common import load_softness_model
 from aiida_aloxide.data.structure import ChargedStructureData, structure_from_arrays
 from aiida_aloxide.functions.analysis import deformation_analysis, plastic_energy_vs_d, rdf_analysis
 from aiida_aloxide.functions.softness import (
@@ -30,9 +31,8 @@ from aiida_aloxide.functions.softness import (
 )
 from aiida_aloxide.functions.structure import random_alumina
 from aiida_aloxide.functions.tension import replicate_x
-from aiida_aloxide.materials import material_node
+from aiida_aloxide.materials import load_material, material_node
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.trajectory import frames_trajectory
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
 from aiida_aloxide.workchains.protocols import load_protocol
@@ -73,7 +73,7 @@ def _spec_refuses(process_class, builder, phrase: str) -> None:
 def sample(aiida_profile) -> ChargedStructureData:
     """A valid 150-atom charged Al2O3 packing (no LAMMPS needed)."""
     pos, types, box = random_packing(30, 2.75, 1.8, 1)
-    return structure_from_arrays(pos, types, box, dict(MATSUI.charges)).store()
+    return structure_from_arrays(pos, types, box, dict(load_material().charges)).store()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _kinds_structure(sample, kinds: dict[str, str], al_names: list[str], charges
 def _variant(sample, change: str) -> orm.StructureData:
     """A broken copy of ``sample``."""
     pos, types, _, box = sample.as_arrays()
-    q = dict(MATSUI.charges)
+    q = dict(load_material().charges)
     if change == "stoichiometry":
         return structure_from_arrays(pos[:-1], types[:-1], box, q)
     if change == "element":
@@ -479,6 +479,10 @@ WORKCHAIN_ROWS = [
      "unknown quench parameters ['fix']"),
     # aloxide.tension.plane_strain / plane_stress
     ("tension-strain-step", lambda c, s: _tension(c, s, {"strain_step": 0.3}), "strain_step must be < 0.2"),
+    ("tension-material-structure-mismatch", lambda c, s: _tension(c, s, material="silica-bks"),
+     "structure: structure contains elements other than Si and O: ['Al']"),
+    ("tension-deformation-parameter", lambda c, s: _tension(c, s, {"deformation": {"d_bins": 0}}),
+     "tension deformation: parameter 'd_bins' must be in [1, 10000]"),
     ("tension-max-strain", lambda c, s: _tension(c, s, {"max_strain": 3.0}), "max_strain must be <= 2.0"),
     ("tension-max-below-step", lambda c, s: _tension(c, s, {"max_strain": 0.01}), "must exceed strain_step"),
     ("tension-stop-fraction", lambda c, s: _tension(c, s, {"stop_fraction": 1.5}), "stop_fraction must be < 1.0"),
@@ -563,6 +567,14 @@ WORKCHAIN_ROWS = [
      "trajectory 'p0' has positions of shape (2, 3, 3), not (frames, 150, 3)"),
     ("softness-apply-model-dropped-column", lambda c, s: _softness_dropped_column(c, s),
      "cannot be computed from frames with its structure-function parameters"),
+    ("study-material-unknown", lambda c, s: _study(c, s, material="glass-x"),
+     "unknown material 'glass-x'; known: ['alumina-matsui', 'silica-bks']"),
+    ("study-material-model",
+     lambda c, s: _study(c, s, material="silica-bks", softness_model=load_softness_model("reference")),
+     "trained on Al/O frames, but the study's material silica-bks is Si/O"),
+    ("study-material-override-unknown",
+     lambda c, s: _study(c, s, material="silica-bks", overrides={"dynamics": {"dynamics": {"temprature": 900.0}}}),
+     "unknown override key dynamics.dynamics.temprature"),
     ("study-model-wrong-kind", lambda c, s: _study(c, s, softness_model=_thermal_model()),
      "plane-strain frames, but `softness_model` was trained on thermal"),
     ("study-configuration-not-inherent",
@@ -703,6 +715,11 @@ CLI_ROWS = [
     ("cli-setup-slots-oversubscribe", ["setup", "--slots", "4096"], "would oversubscribe it"),
     ("cli-demo-protocol", ["demo", "--protocol", "huge"], "unknown protocol"),
     ("cli-study-pressure", ["study", "run", "-P", "-1", "--code", "{code}"], "pressure must be between 0 and 50"),
+    ("cli-study-material-unknown", ["study", "run", "-P", "0", "--material", "glass-x", "--code", "{code}"],
+     "unknown material 'glass-x'; known: ['alumina-matsui', 'silica-bks']"),
+    ("cli-study-material-model",
+     ["study", "run", "-P", "0", "--material", "silica-bks", "--softness-model", "reference", "--code", "{code}"],
+     "the packaged models are alumina's"),
     ("cli-study-replicas", ["study", "run", "--replicas", "0", "--code", "{code}"], "Invalid value for '--replicas'"),
     ("cli-study-overrides-json", ["study", "run", "-P", "0", "--overrides", "{not json", "--code", "{code}"],
      "is not JSON"),

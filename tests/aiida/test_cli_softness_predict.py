@@ -13,7 +13,7 @@ from aiida_aloxide.cli import cli
 from aiida_aloxide.data.softness_model import SoftnessModelData
 from aiida_aloxide.data.structure import structure_from_arrays
 from aiida_aloxide.functions.softness import structure_function_parameters
-from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.materials import load_material
 
 
 def _pairs_structure(d: np.ndarray):
@@ -35,7 +35,7 @@ def test_predict_matches_hand_hyperplane_for_node_and_file(aiida_profile, tmp_pa
     model = SoftnessModel(tuple(names), np.zeros(len(names)), np.ones(len(names)), w, -0.5, 1.0)
     sf = structure_function_parameters({"angular": False, "voronoi": False})
     node = SoftnessModelData(model=model, structure_functions=sf).store()
-    structure = structure_from_arrays(pos, types, [40.0, 40.0, 40.0], dict(MATSUI.charges)).store()
+    structure = structure_from_arrays(pos, types, [40.0, 40.0, 40.0], dict(load_material().charges)).store()
     expected = np.exp(-(((d - 1.8) / 0.2) ** 2)) - 0.5
 
     out = tmp_path / "s.csv"
@@ -59,6 +59,8 @@ def test_predict_matches_hand_hyperplane_for_node_and_file(aiida_profile, tmp_pa
 
 
 def test_predict_refuses_a_non_model(aiida_profile):
-    structure = structure_from_arrays(*_pairs_structure(np.full(4, 1.8)), [40.0] * 3, dict(MATSUI.charges)).store()
+    structure = structure_from_arrays(
+        *_pairs_structure(np.full(4, 1.8)), [40.0] * 3, dict(load_material().charges)
+    ).store()
     res = CliRunner().invoke(cli, ["softness", "predict", "-p", aiida_profile.name, str(structure.pk), "x.xyz"])
     assert res.exit_code != 0 and "not a SoftnessModelData" in res.output

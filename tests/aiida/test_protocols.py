@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from aiida_aloxide.data.structure import structure_from_arrays
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.workchains import protocols
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
 from aiida_aloxide.workchains.protocols import ProtocolError, _protocol_signature, available_protocols, load_protocol
@@ -90,18 +90,18 @@ def test_dynamics_protocol_is_the_dynamics_section():
 
 
 #: The arguments of every get_builder_from_protocol before the refactoring, in order (later additions last:
-#: the quench's keyword-only ``material``, the study's ``replicas``).
+#: the keyword-only ``material`` of every builder, the study's ``replicas``).
 SIGNATURES = {
     QuenchWorkChain: ["code", "pressure", "protocol", "overrides", "seed", "options", "material"],
     LiquidWorkChain: ["code", "protocol", "overrides", "seed", "options", "material"],
-    PlaneStrainWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
-    PlaneStressWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
-    DynamicsWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options"],
+    PlaneStrainWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options", "material"],
+    PlaneStressWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options", "material"],
+    DynamicsWorkChain: ["code", "structure", "protocol", "overrides", "seed", "options", "material"],
     SoftnessWorkChain: ["code", "samples", "protocol", "overrides", "seed", "options", "frames", "apply_model",
-                        "trajectories"],
+                        "trajectories", "material"],
     FractureStudyWorkChain: [
         "code", "pressures", "protocol", "overrides", "seed", "softness", "options", "label", "loading",
-        "softness_model", "replicas",
+        "softness_model", "replicas", "material",
     ],
 }  # fmt: skip
 
@@ -116,7 +116,7 @@ def test_get_builder_from_protocol_keeps_the_call_signatures(cls, names):
 
 def test_builder_arguments_by_position_and_by_name(lammps_code):
     pos, types, box = random_packing(30, 2.75, 1.8, 1)
-    sample = structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    sample = structure_from_arrays(pos, types, box, dict(load_material().charges))
     by_position = PlaneStrainWorkChain.get_builder_from_protocol(lammps_code, sample, "smoke", {"max_strain": 0.2}, 3)
     by_name = PlaneStrainWorkChain.get_builder_from_protocol(
         code=lammps_code, structure=sample, seed=3, overrides={"max_strain": 0.2}, protocol="smoke"
@@ -155,24 +155,3 @@ def test_study_resolves_every_section_through_its_work_chain(aiida_profile):
     ]:
         with pytest.raises(ProtocolError, match=re.escape(phrase)):
             FractureStudyWorkChain.get_protocol_inputs(protocol, bad)
-
-
-@pytest.mark.parametrize("section", ["events", "features", "training", "clusters", "rearrangement"])
-def test_softness_yaml_defaults_equal_the_declared_defaults(section):
-    """One declaration per parameter (issue #21): every key of a softness section in dynamics.yaml's
-    ``default_inputs`` has the default the Python declaration gives it, and no key is declared in one only."""
-    from importlib import resources
-
-    import yaml
-
-    from aiida_aloxide.functions import softness_parameters as sp
-    from aiida_aloxide.workchains import protocols
-
-    declared = {"events": sp.EVENT_DEFAULTS, "features": sp.FEATURE_DEFAULTS, "training": sp.TRAINING_DEFAULTS,
-                "clusters": sp.CLUSTER_DEFAULTS, "rearrangement": sp.REARRANGEMENT_DEFAULTS}[section]  # fmt: skip
-    text = resources.files(protocols).joinpath("dynamics.yaml").read_text()
-    yaml_defaults = yaml.safe_load(text)["default_inputs"][section]
-    only_python = set(declared) - set(yaml_defaults) - {"source"}  # `source` is set by the caller, not a protocol
-    assert not only_python and not set(yaml_defaults) - set(declared)
-    for key, value in yaml_defaults.items():
-        assert value == declared[key], f"{section}.{key}: YAML {value!r}, declared {declared[key]!r}"

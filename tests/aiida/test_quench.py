@@ -8,7 +8,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_aloxide.data.structure import structure_from_arrays
-from aiida_aloxide.potentials import MATSUI
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.query import find_samples
 from aiida_aloxide.workchains.protocols import ProtocolError, available_protocols, load_protocol
 from aiida_aloxide.workchains.quench import LiquidWorkChain, QuenchWorkChain, quench_stages
@@ -93,7 +93,7 @@ def test_quench_from_a_shared_liquid_is_the_full_quench(lammps_code, smoke_quenc
 def test_bad_liquid_is_refused(lammps_code):
     """A liquid without velocities, beside a packing, or of another size than the parameters say."""
     grid = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3)[:10] * 1.8 + 0.5
-    small = structure_from_arrays(grid, np.array([1] * 4 + [2] * 6), [5.4] * 3, dict(MATSUI.charges))
+    small = structure_from_arrays(grid, np.array([1] * 4 + [2] * 6), [5.4] * 3, dict(load_material().charges))
     velocities = orm.ArrayData()
     velocities.set_array("velocities", np.zeros((10, 3)))
     cases = [
@@ -179,7 +179,7 @@ def test_bad_starting_structure_is_refused(lammps_code, problem):
     n_al, n_o = (4, 7) if problem == "stoichiometry" else (4, 6)
     pos = rng.random((n_al + n_o, 3)) * 12.0
     types = np.array([1] * n_al + [2] * n_o)
-    s = structure_from_arrays(pos, types, [12.0, 12.0, 12.0], dict(MATSUI.charges))
+    s = structure_from_arrays(pos, types, [12.0, 12.0, 12.0], dict(load_material().charges))
     if problem == "charges":
         s.base.attributes.delete("charges")
     builder = QuenchWorkChain.get_builder_from_protocol(lammps_code, 0.0, protocol="smoke")

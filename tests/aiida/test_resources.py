@@ -19,8 +19,8 @@ from aiida.engine import run_get_node
 from aiida_aloxide.calculations.lammps import AloxideLammpsCalculation
 from aiida_aloxide.calculations.script import stage_md_steps
 from aiida_aloxide.data.structure import structure_from_arrays
+from aiida_aloxide.materials import load_material
 from aiida_aloxide.packing import random_packing
-from aiida_aloxide.potentials import MATSUI
 from aiida_aloxide.scheduler import COMPUTER_OPTIONS_PROPERTY, ensure_slurm_computer
 from aiida_aloxide.workchains.common import RESOURCE_KEYS, calcjob_options, resolve_options, validate_resources
 from aiida_aloxide.workchains.dynamics import DynamicsWorkChain
@@ -101,7 +101,7 @@ def test_bad_resource_values_are_refused(key, value):
 def _sample() -> orm.StructureData:
     """A 150-atom charged Al2O3 packing (valid input, never run)."""
     pos, types, box = random_packing(30, 3.0, 1.8, 1)
-    return structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    return structure_from_arrays(pos, types, box, dict(load_material().charges))
 
 
 @pytest.mark.parametrize("workflow", ["quench", "tension", "dynamics"])

@@ -60,11 +60,11 @@ def test_parameter_errors(aiida_profile):
 
 def test_builders(lammps_code):
     from aiida_aloxide.data.structure import structure_from_arrays
+    from aiida_aloxide.materials import load_material
     from aiida_aloxide.packing import random_packing
-    from aiida_aloxide.potentials import MATSUI
 
     pos, types, box = random_packing(10, 2.75, 1.8, 3)
-    structure = structure_from_arrays(pos, types, box, dict(MATSUI.charges))
+    structure = structure_from_arrays(pos, types, box, dict(load_material().charges))
     builder = DynamicsWorkChain.get_builder_from_protocol(lammps_code, structure, "paper", {"run_ps": 100.0})
     assert builder.parameters["run_ps"] == 100.0 and builder.parameters["protocol"] == "paper"
     assert validate_dynamics_parameters(builder.parameters) is None

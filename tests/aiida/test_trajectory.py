@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from aiida import orm
 
-from aiida_aloxide.potentials import SPECIES_TYPES
-from aiida_aloxide.trajectory import SYMBOLS, cell_lengths, frames_trajectory
+from aiida_aloxide.materials import load_material
+from aiida_aloxide.trajectory import cell_lengths, frames_material, frames_trajectory, trajectory_species
 
 POSITIONS = np.array(
     [
@@ -19,8 +19,16 @@ LENGTHS = np.array([[10.0, 11.0, 12.0], [10.5, 11.0, 11.5]])
 TYPES = np.array([1, 2, 2])
 
 
-def test_symbols_are_the_inverse_of_the_species_types():
-    assert SYMBOLS == {t: s for s, t in SPECIES_TYPES.items()}
+def test_frames_name_their_elements_and_so_their_material(aiida_profile):
+    """Without ``species`` the frames are alumina's (1 = Al, 2 = O); silica frames say Si and find silica-bks."""
+    alumina = frames_trajectory(POSITIONS, LENGTHS, TYPES)
+    assert alumina.symbols == ["Al", "O", "O"] and trajectory_species(alumina) == {1: "Al", 2: "O"}
+    assert frames_material(alumina).name == "alumina-matsui"
+    silica = frames_trajectory(POSITIONS, LENGTHS, TYPES, species=load_material("silica-bks").type_species)
+    assert silica.symbols == ["Si", "O", "O"] and trajectory_species(silica) == {1: "Si", 2: "O"}
+    assert frames_material(silica).name == "silica-bks"
+    with pytest.raises(ValueError, match=r"atom types \[2\] are not among \{1: 'Si'\}"):
+        frames_trajectory(POSITIONS, LENGTHS, TYPES, species={1: "Si"})
 
 
 def test_frames_trajectory_layout(aiida_profile):

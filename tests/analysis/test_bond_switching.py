@@ -62,15 +62,15 @@ def test_hand_built_classes_including_periodic_cases() -> None:
     # Al 25 at x=19.5: the whole cluster drifts +1 Å in x and crosses the box (unwrapped x=20.5) -> UC.
     cur[25:30] += [1.0, 0, 0]
     al, o = types == 1, types == 2
-    a0 = bond_adjacency(ref, BOX, al, o)
+    a0 = bond_adjacency(ref, BOX, al, o, 2.25)
     assert np.diff(a0.indptr).tolist() == [4, 4, 4, 4, 4, 4]
     expected = [UC, DC, IC, SC, SC, UC]
-    assert classify_bond_switching(a0, bond_adjacency(cur, BOX, al, o)).tolist() == expected
+    assert classify_bond_switching(a0, bond_adjacency(cur, BOX, al, o, 2.25)).tolist() == expected
     # Same answer with wrapped current coordinates and with whole-box image jumps of single atoms.
     jumped = cur.copy()
     jumped[[0, 7, 26, 33]] += BOX * np.array([[1, 0, 0], [-1, 2, 0], [0, 0, -3], [1, 1, 1]])
     for variant in (np.mod(cur, BOX), jumped):
-        assert classify_bond_switching(a0, bond_adjacency(variant, BOX, al, o)).tolist() == expected
+        assert classify_bond_switching(a0, bond_adjacency(variant, BOX, al, o, 2.25)).tolist() == expected
 
 
 def test_same_count_different_identity_is_sc_not_uc() -> None:
@@ -79,7 +79,7 @@ def test_same_count_different_identity_is_sc_not_uc() -> None:
     cur = pos.copy()
     cur[1] += [3.0, 0, 0]  # leaves
     cur[5] = [10, 10, 11.9]  # enters: CN stays 4
-    codes, cn = bond_switching_trajectory(np.stack([pos, cur]), BOX, types)
+    codes, cn = bond_switching_trajectory(np.stack([pos, cur]), BOX, types, cutoff=2.25)
     assert cn.tolist() == [[4], [4]]
     assert codes.tolist() == [[UC], [SC]]
 

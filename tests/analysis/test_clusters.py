@@ -70,16 +70,16 @@ def test_cluster_wrapping_around_the_box():
     pos = np.column_stack([x, np.full(4, 10.0), np.full(4, 10.0)])
     pos = np.vstack([pos, [[10.0, 10.0, 10.0]]])  # isolated atom
     mask = np.ones(5, dtype=bool)
-    res = find_clusters(pos, BOX, mask)
+    res = find_clusters(pos, BOX, mask, cutoff=3.7)
     assert res.sizes.tolist() == [4, 1] and res.n_clusters == 2
     assert len(set(res.labels[:4].tolist())) == 1
     # Unwrapped coordinates (another image of atom 2 and 3) must not change anything.
     unwrapped = pos.copy()
     unwrapped[2:4, 0] += 20.0
-    assert find_clusters(unwrapped, BOX, mask).sizes.tolist() == [4, 1]
+    assert find_clusters(unwrapped, BOX, mask, cutoff=3.7).sizes.tolist() == [4, 1]
     # Without periodic wrap-around (a box large enough to separate them) it splits in two.
     big = np.array([40.0, 20.0, 20.0])
-    assert find_clusters(pos, big, mask).sizes.tolist() == [2, 2, 1]
+    assert find_clusters(pos, big, mask, cutoff=3.7).sizes.tolist() == [2, 2, 1]
 
 
 def test_clusters_small_box_and_empty():
@@ -89,7 +89,7 @@ def test_clusters_small_box_and_empty():
     res = find_clusters(pos, [3.5, 6.0, 6.0], np.array([True, True]), cutoff=3.7)
     # Atoms: separation (1, 3, 3) -> minimum image (1, 3, 3), |.| = 4.36 > 3.7: two clusters.
     assert res.sizes.tolist() == [1, 1]
-    none = find_clusters(pos, BOX, np.zeros(2, dtype=bool))
+    none = find_clusters(pos, BOX, np.zeros(2, dtype=bool), cutoff=3.7)
     assert none.n_clusters == 0 and none.largest == 0 and np.all(none.labels == -1)
 
 

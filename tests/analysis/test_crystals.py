@@ -37,7 +37,7 @@ def test_orthorhombic_corundum_density_and_bonds() -> None:
 
 def test_coordination_of_al_in_corundum_is_six() -> None:
     pos, types, box = corundum_orthorhombic((2, 1, 1))
-    cn = coordination_numbers(pos + 7.0 * box, box, types == 1, types == 2)  # unwrapped images
+    cn = coordination_numbers(pos + 7.0 * box, box, types == 1, types == 2, 2.25)  # unwrapped images
     assert cn.shape == (48,)
     assert np.all(cn == 6)
     assert species_fractions(cn)["Al6"] == 1.0

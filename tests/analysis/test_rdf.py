@@ -28,7 +28,7 @@ def test_ideal_gas_tends_to_one_for_like_and_unlike_pairs() -> None:
     boxes = np.array([[22.0, 22.0, 22.0], [24.2, 22.0, 22.0], [26.4, 24.0, 22.0]])
     frames = rng.random((3, 3000, 3)) * boxes[:, None, :]
     types = rng.integers(1, 3, 3000)
-    r, gs = partial_rdfs(frames, boxes, types, r_max=9.0, n_bins=45)
+    r, gs = partial_rdfs(frames, boxes, types, r_max=9.0, n_bins=45, names={1: "Al", 2: "O"})
     for name in ("Al-O", "Al-Al", "O-O"):
         g = gs[name][r > 3.0]
         assert abs(g.mean() - 1.0) < 0.02, name

@@ -14,9 +14,12 @@ import inspect
 from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
+from numbers import Real
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
+
+from ...schema import UNDECLARED, Interval, Parameter, Section, section
 
 if TYPE_CHECKING:
     from aiida.engine import ProcessBuilder
@@ -28,6 +31,8 @@ __all__ = [
     "available_protocols",
     "load_protocol",
     "protocol_filepath",
+    "protocol_declarations",
+    "run_parameters",
 ]
 
 
@@ -48,6 +53,48 @@ def _read(workflow: str) -> dict[str, Any]:
 def available_protocols(workflow: str) -> list[str]:
     """Names of the protocols a workflow defines."""
     return list(_read(workflow)["protocols"])
+
+
+def run_parameters(max_wallclock_seconds: int) -> Section:
+    """The keys every LAMMPS work chain's protocol ends with: the force-field cut-offs (their defaults are the
+    material's; the LAMMPS stages check them), checkpoints, resources, the protocol name.
+
+    Resources are checked by ``workchains.common.validate_resources`` (their keys: ``RESOURCE_KEYS``).
+    """
+    return section(
+        Parameter("cutoff", UNDECLARED, None, "Å", "real-space cut-off (the material's)"),
+        Parameter("kspace_accuracy", UNDECLARED, None, "", "PPPM relative accuracy (the material's)"),
+        Parameter("checkpoint_ps", 10.0, Interval(Real, 0, None), "ps",
+                  "LAMMPS restart files within longer MD runs (0: none)", optional=True),
+        Parameter("mpiprocs", 1, None, "", "MPI ranks per LAMMPS run (null: the computer's default)", optional=True),
+        Parameter("omp_threads", 1, None, "", "OpenMP threads per rank", optional=True),
+        Parameter("accelerator", None, None, "", "LAMMPS accelerator package: omp, gpu, kk or null", optional=True),
+        Parameter("gpus", None, None, "", "GPUs per node for gpu / kk", optional=True),
+        Parameter("max_wallclock_seconds", max_wallclock_seconds, None, "s", "wall time of one LAMMPS run",
+                  optional=True),
+        Parameter("protocol", None, None, "", "name of the resolved protocol (set by load_protocol)",
+                  optional=True, in_yaml=False),
+    )  # fmt: skip
+
+
+def protocol_declarations() -> dict[tuple[str, str | None], Section]:
+    """The declared parameters of every protocol file: ``(workflow, section or None) -> Section``.
+
+    The YAML ``default_inputs`` hold exactly these keys with these defaults (tests/aiida/test_protocol_declarations.py).
+    """
+    from ...functions.analysis import DEFORMATION_PARAMETERS
+    from ...functions.softness_parameters import SECTIONS
+    from ..dynamics import DYNAMICS_PARAMETERS
+    from ..quench_parameters import QUENCH_PARAMETERS
+    from ..tension import TENSION_PARAMETERS
+
+    return {
+        ("quench", None): QUENCH_PARAMETERS,
+        ("tension", None): TENSION_PARAMETERS,
+        ("tension", "deformation"): DEFORMATION_PARAMETERS,
+        ("dynamics", "dynamics"): DYNAMICS_PARAMETERS,
+        **{("dynamics", name): params for name, params in SECTIONS.items()},
+    }
 
 
 def load_protocol(workflow: str, protocol: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
