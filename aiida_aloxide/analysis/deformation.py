@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..materials import ANION_TYPE, CATION_TYPE
+from ..materials import ANION_TYPE, CATION_TYPE, DEFAULT_CATION
 from ..values import finite_or_none
 from .atomic_stress import hydrostatic_stress, species_histograms
 from .bond_switching import (
@@ -102,7 +102,7 @@ def deformation(
     params: Mapping[str, Any],
     stress_volume: NDArray | None = None,
     voronoi_volume: NDArray | None = None,
-    cation: str = "Al",
+    cation: str = DEFAULT_CATION,
 ) -> Deformation:
     """Bond switching, cumulative non-affine D and local stress of the cations (type 1) of frames (F, N, 3),
     boxes (F, 3).

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .common import finished_with, load_code, load_node, with_profile
+from .common import finished_with, load_code, load_node, sample_material, with_profile
 from .options import (
     CODE_OPTION,
     LOADING_OPTION,
@@ -91,10 +91,12 @@ def _echo_quench(node, seconds: float | None = None) -> None:
 @PROTOCOL_OPTION()
 @SEED_OPTION()
 @CODE_OPTION()
+@MATERIAL_OPTION(help="Material file name [the samples' own: the packaged material of their elements].")
 @SUBMIT_OPTION()
 def tension(
-    samples_: tuple[str, ...], loading: str, protocol: str, seed: int, code_label: str | None, submit: bool
-) -> None:
+    samples_: tuple[str, ...], loading: str, protocol: str, seed: int, code_label: str | None, material: str | None,
+    submit: bool,
+) -> None:  # fmt: skip
     """Pull quenched samples to fracture (SPEC §3) and print peak stress, fracture strain, toughness."""
     from aiida import orm
     from aiida.engine import run_get_node
@@ -114,17 +116,23 @@ def tension(
         if not isinstance(structure, orm.StructureData):
             raise click.ClickException(f"node {ident!r} is neither a quench work chain nor a structure")
         try:
-            builder = cls.get_builder_from_protocol(code, structure, protocol=protocol, seed=seed)
+            builder = cls.get_builder_from_protocol(
+                code, structure, protocol=protocol, seed=seed, material=sample_material(structure, material)
+            )
         except (ProtocolError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-        if submit:
-            click.echo(f"submitted {loading} on {structure.uuid}: PK {aiida_submit(builder).pk}")
-            continue
         from .sqlite_guard import ensure_single_writer
 
-        ensure_single_writer()
+        if not submit:
+            ensure_single_writer()
         t0 = time.monotonic()
-        _, wc = run_get_node(builder)
+        try:  # the inputs are checked together when the process starts (e.g. a sample of another material)
+            if submit:
+                click.echo(f"submitted {loading} on {structure.uuid}: PK {aiida_submit(builder).pk}")
+                continue
+            _, wc = run_get_node(builder)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
         if not wc.is_finished_ok:
             click.echo(f"  PK {wc.pk}: FAILED [{wc.exit_status}] {wc.exit_message}", err=True)
             sys.exit(3)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import finished_with, load_code, load_node, load_softness_model, with_profile
-from .options import CODE_OPTION, OUTPUT_DIR_OPTION, PROTOCOL_OPTION, SAMPLES_OPTION, SEED_OPTION
+from .common import finished_with, load_code, load_node, load_softness_model, sample_material, with_profile
+from .options import CODE_OPTION, MATERIAL_OPTION, OUTPUT_DIR_OPTION, PROTOCOL_OPTION, SAMPLES_OPTION, SEED_OPTION
 
 if TYPE_CHECKING:
     from aiida import orm
@@ -78,10 +78,11 @@ def _echo_training(wc: orm.WorkflowNode, seconds: float) -> None:
 @PROTOCOL_OPTION()
 @SEED_OPTION()
 @CODE_OPTION()
+@MATERIAL_OPTION(help="Material file name [the samples' own: the packaged material of their elements].")
 @OUTPUT_DIR_OPTION(default="softness-report")
 def softness_train(
     samples_: tuple[str, ...], tensions: tuple[str, ...], protocol: str, seed: int, code_label: str | None,
-    output_dir: str,
+    material: str | None, output_dir: str,
 ) -> None:  # fmt: skip
     """Learn softness from the thermal dynamics of quenched samples (SPEC §5) and apply it to tension frames."""
     from aiida import orm
@@ -107,8 +108,9 @@ def softness_train(
         frames[key] = wc.outputs.frames
         tension_nodes[key] = wc
     try:
+        name = sample_material(next(iter(samples.values())), material)
         builder = SoftnessWorkChain.get_builder_from_protocol(
-            code, samples, protocol=protocol, seed=seed, frames=frames or None
+            code, samples, protocol=protocol, seed=seed, frames=frames or None, material=name
         )
     except (ProtocolError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
+from ..materials import DEFAULT_CATION
 from .versioning import calcfunction
 
 __all__ = ["SUMMARY_COLUMNS", "pressure_label", "replica_statistics", "study_summary", "summary_columns"]
@@ -23,7 +24,7 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def summary_columns(cation: str = "Al", classes: Sequence[int] = (4, 5, 6)) -> tuple[str, ...]:
+def summary_columns(cation: str = DEFAULT_CATION, classes: Sequence[int] = (4, 5, 6)) -> tuple[str, ...]:
     """The summary columns of a study whose followed cation is ``cation`` with these coordination classes."""
     coordination = tuple(f"{cation.lower()}{k}" for k in classes)
     k = SUMMARY_COLUMNS.index("al4")

@@ -23,6 +23,7 @@ import yaml
 __all__ = [
     "ANION_TYPE",
     "CATION_TYPE",
+    "DEFAULT_CATION",
     "DEFAULT_MATERIAL",
     "Material",
     "available_materials",
@@ -367,3 +368,7 @@ def _short_range(
     if not out:
         raise ValueError(f"material {name}: short-range block without pairs")
     return form, out
+
+
+#: The cation of the default material (Al): the one the report's texts and the stored keys of alumina studies name.
+DEFAULT_CATION: str = load_material(DEFAULT_MATERIAL).cation

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from aiida import orm  # noqa: E402
 
+from ..materials import DEFAULT_CATION
 from .tables import (  # noqa: E402
     atomic_stress_table,
     cation_key,
@@ -53,7 +54,7 @@ __all__ = [
 PANEL_COLUMNS = 3
 
 #: The cation the figures being drawn follow (:func:`report_cation`).
-_CATION: ContextVar[str] = ContextVar("aloxide_report_cation", default="Al")
+_CATION: ContextVar[str] = ContextVar("aloxide_report_cation", default=DEFAULT_CATION)
 
 
 @contextmanager
@@ -102,7 +103,7 @@ def save_figure(fig, path: str | Path, nodes: Sequence[orm.Node], title: str) ->
     area includes a legend placed outside the axes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if (cation := current_cation()) != "Al":
+    if (cation := current_cation()) != DEFAULT_CATION:
         from matplotlib.text import Text
 
         for text in fig.findobj(Text):

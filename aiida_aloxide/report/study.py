@@ -10,6 +10,7 @@ from typing import Any
 
 from aiida import orm
 
+from ..materials import DEFAULT_CATION
 from .tables import (
     Table,
     deformation_record,
@@ -134,7 +135,7 @@ def study_details(node: orm.WorkflowNode, applied: Mapping[str, orm.Node] | None
     return details
 
 
-def figure_caption(path: Path, cation: str = "Al") -> tuple[str, str]:
+def figure_caption(path: Path, cation: str = DEFAULT_CATION) -> tuple[str, str]:
     """(alt text, caption) of a report figure: its PNG title and the caption of its stem (else the title),
     naming ``cation`` where the captions say Al."""
     title = path.stem.replace("_", " ")
@@ -154,7 +155,7 @@ def index_html(
     tables: Sequence[Table],
     figures: Sequence[Path],
     links: Sequence[Path] = (),
-    cation: str = "Al",
+    cation: str = DEFAULT_CATION,
 ) -> str:
     """A self-contained HTML page: ``tables`` then every PNG of ``figures`` (relative img tags, inline CSS)."""
     esc = html.escape

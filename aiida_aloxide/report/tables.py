@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..materials import DEFAULT_CATION
+
 __all__ = [
     "COLUMNS",
     "Column",
@@ -117,24 +119,24 @@ COLUMNS: dict[str, Column] = {
 }
 
 
-def relabel(text: str, cation: str = "Al") -> str:
+def relabel(text: str, cation: str = DEFAULT_CATION) -> str:
     """``text`` written for alumina (Al4, AlN, "of all Al") with ``cation`` in the place of Al."""
-    return text if cation == "Al" else re.sub(r"\bAl(?=\d|N\b|\b)", cation, text)
+    return text if cation == DEFAULT_CATION else re.sub(rf"\b{DEFAULT_CATION}(?=\d|N\b|\b)", cation, text)
 
 
-def role_key(key: str, cation: str = "Al") -> str:
+def role_key(key: str, cation: str = DEFAULT_CATION) -> str:
     """The alumina key a cation-named key stands for: ``si4`` -> ``al4``, ``dc_from_si5`` -> ``dc_from_al5``."""
     c = cation.lower()
     return key if c == "al" else re.sub(rf"(?<![a-z]){c}(?=\d|_|$)", "al", key)
 
 
-def cation_key(key: str, cation: str = "Al") -> str:
+def cation_key(key: str, cation: str = DEFAULT_CATION) -> str:
     """The key of ``cation``'s study for an alumina key: ``al4`` -> ``si4`` (the inverse of :func:`role_key`)."""
     c = cation.lower()
     return key if c == "al" else re.sub(r"(?<![a-z])al(?=\d|_|$)", c, key)
 
 
-def column(key: str, cation: str = "Al") -> Column:
+def column(key: str, cation: str = DEFAULT_CATION) -> Column:
     """The display of ``key`` in a study of ``cation`` (a cation-named key is shown as its alumina column,
     relabelled); a key added to the summary Dict but not mapped yet shows as itself."""
     col = COLUMNS.get(key) or COLUMNS.get(role_key(key, cation))
@@ -143,9 +145,9 @@ def column(key: str, cation: str = "Al") -> Column:
     return Column(key, relabel(col.header, cation), relabel(col.csv, cation), col.fmt)
 
 
-def relabel_table(table: Table, cation: str = "Al") -> Table:
+def relabel_table(table: Table, cation: str = DEFAULT_CATION) -> Table:
     """``table`` (written for alumina) naming ``cation`` in its title, headers, cells, notes and warnings."""
-    if cation == "Al":
+    if cation == DEFAULT_CATION:
         return table
     return Table(
         relabel(table.title, cation),
@@ -157,7 +159,7 @@ def relabel_table(table: Table, cation: str = "Al") -> Table:
     )
 
 
-def _column(key: str, cation: str = "Al") -> Column:
+def _column(key: str, cation: str = DEFAULT_CATION) -> Column:
     """:func:`column` (the name the tables use)."""
     return column(key, cation)
 
@@ -199,7 +201,7 @@ def _table(
     records: Iterable[Mapping[str, Any]],
     optional: Iterable[str] = (),
     notes: Iterable[str] = (),
-    cation: str = "Al",
+    cation: str = DEFAULT_CATION,
 ) -> Table:
     """A table of ``records`` over the columns ``keys`` (alumina keys, read as ``cation``'s); ``optional``
     columns are dropped when empty."""
@@ -295,7 +297,7 @@ def tension_table(records: Iterable[Mapping[str, Any]], title: str = "Tension (S
     return _table(title, keys, rows, optional=("plastic_energy",), notes=[note + "."])
 
 
-def samples_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
+def samples_table(records: Iterable[Mapping[str, Any]], cation: str = DEFAULT_CATION) -> Table:
     """Density and cation coordination of the quenched samples, one row per pressure."""
     return _table(
         "Samples (SPEC §2)",
@@ -310,7 +312,7 @@ def samples_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> T
 def deformation_record(pressure: float | None, summary: Mapping[str, Any]) -> dict[str, Any]:
     """The switching / D / atomic-stress record of one ``deformation_analysis`` summary (as a dict; keys named
     by its cation: ``dc_from_si5`` in a silica study)."""
-    c = str(summary.get("cation") or "Al").lower()
+    c = str(summary.get("cation") or DEFAULT_CATION).lower()
     rec: dict[str, Any] = {"pressure": pressure, "final_strain": summary.get("final_strain")}
     for name in ("dc", "ic", "sc", "uc"):
         rec[name] = summary.get(f"{name}_fraction_final")
@@ -321,7 +323,7 @@ def deformation_record(pressure: float | None, summary: Mapping[str, Any]) -> di
     return rec
 
 
-def switching_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
+def switching_table(records: Iterable[Mapping[str, Any]], cation: str = DEFAULT_CATION) -> Table:
     """Bond-switching classes at the final strain and the non-affine displacement D, one row per sample."""
     records = list(records)
     keys = ("pressure", "final_strain", "dc", "ic", "sc", "uc", "dc_from_al4", "dc_from_al5", "dc_from_al6",
@@ -335,7 +337,7 @@ def switching_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") ->
     return _table("Bond switching and non-affine displacement D (SPEC §4)", keys, records, optional, [note], cation)
 
 
-def atomic_stress_table(records: Iterable[Mapping[str, Any]], cation: str = "Al") -> Table:
+def atomic_stress_table(records: Iterable[Mapping[str, Any]], cation: str = DEFAULT_CATION) -> Table:
     """Mean hydrostatic atomic stress of the cation species (Al4 / Al5 / Al6) before loading, one row per sample."""
     return _table(
         "Atomic stress before loading (SPEC §4)",
@@ -346,7 +348,7 @@ def atomic_stress_table(records: Iterable[Mapping[str, Any]], cation: str = "Al"
     )
 
 
-def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "", cation: str = "Al") -> Table:
+def softness_table(records: Iterable[Mapping[str, Any]], model_note: str = "", cation: str = DEFAULT_CATION) -> Table:
     """The model applied to the tension frames (name, training events, CV accuracy) and ⟨S⟩ before loading."""
     keys = (
         "pressure",
@@ -403,7 +405,7 @@ def study_tables(summary: Mapping[str, Any], details: Mapping[str, Mapping[str, 
 
 def summary_cation(summary: Mapping[str, Any]) -> str:
     """The cation a study summary follows: its ``cation`` (another glass than alumina), else Al."""
-    return str(summary.get("cation") or "Al")
+    return str(summary.get("cation") or DEFAULT_CATION)
 
 
 #: Columns of the replica table (mean ± standard error over the replicas of each pressure).

@@ -156,3 +156,33 @@ def test_bad_material_inputs_are_refused_before_anything_runs(aiida_profile, lam
     builder.softness_model = load_softness_model("reference")
     message = str(study_spec.validate(study_spec.pre_process(builder._inputs(prune=True))))
     assert "trained on Al/O frames, but the study's material silica-bks is Si/O" in message
+
+
+def test_tension_command_runs_a_silica_sample_as_silica(aiida_profile, lammps_code, silica_study):
+    """``tension -s`` without ``--material`` runs a sample with the material of its elements."""
+    node, _ = silica_study
+    sample = node.outputs.samples["p0"]
+    args = ["tension", "-p", aiida_profile.name, "-s", sample.uuid, "--protocol", "smoke", "--loading", "plane_stress",
+            "--code", lammps_code.full_label]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    pk = int(re.search(r"PK (\d+): peak", result.output).group(1))
+    run = orm.load_node(pk)
+    assert run.is_finished_ok and run.inputs.material["name"] == "silica-bks"
+    refused = CliRunner().invoke(cli, [*args, "--material", "alumina-matsui"])
+    assert refused.exit_code != 0 and "elements other than Al and O: ['Si']" in refused.output
+
+
+def test_silica_bond_cutoff_lies_past_the_first_minimum_of_g(silica_study):
+    """The file's Si–O cut-off is checked against the stored partial g(r) of a sample: the first peak is the Si–O
+    bond of BKS glass (~1.6 Å) and the cut-off lies past the first minimum after it, so it counts the first shell."""
+    from aiida_aloxide.functions.analysis import rdf_analysis
+
+    node, _ = silica_study
+    rdf = rdf_analysis(node.outputs.samples["p0"])
+    attrs = rdf.base.attributes.all
+    silica = load_material("silica-bks")
+    assert attrs["cation"] == "Si" and attrs["si_o_cutoff"] == silica.cation_anion_cutoff
+    assert 1.5 < attrs["si_o_first_peak"] < 1.75, attrs
+    assert attrs["si_o_first_minimum"] <= silica.cation_anion_cutoff + 0.05, attrs
+    assert {"g_si_o", "g_si_si", "g_o_o"} <= set(rdf.get_arraynames())

@@ -22,12 +22,6 @@ from aiida_aloxide.workchains import protocols
 from aiida_aloxide.workchains.protocols import protocol_declarations, run_parameters
 
 DECLARATIONS = protocol_declarations()
-#: Defaults that depend on the material (the force-field cut-offs): the YAML holds alumina's, the declaration
-#: none (``clusters.cutoff`` and ``rearrangement.al_o_cutoff`` are None in both: resolved from the material).
-MATERIAL_DEPENDENT = {
-    "quench.cutoff", "quench.kspace_accuracy", "tension.cutoff", "tension.kspace_accuracy",
-    "dynamics.cutoff", "dynamics.kspace_accuracy",
-}  # fmt: skip
 
 
 def _name(workflow: str, part: str | None) -> str:
@@ -52,8 +46,6 @@ PARAMETERS = [
 @pytest.mark.parametrize(("workflow", "part", "parameter"), PARAMETERS)
 def test_yaml_default_equals_the_declared_default(workflow: str, part: str | None, parameter: Parameter):
     name = f"{_name(workflow, part)}.{parameter.key}"
-    if name in MATERIAL_DEPENDENT:
-        pytest.skip("the default depends on the material (cut-offs): the YAML holds alumina's")
     assert parameter.default is not UNDECLARED, f"{name} has no declared default"
     value = _yaml_defaults(workflow, part)[parameter.key]
     assert value == parameter.default and type(value) is type(parameter.default), (
@@ -74,9 +66,7 @@ def test_every_yaml_key_is_declared_and_every_declared_key_is_in_the_yaml(workfl
     assert not in_yaml - yaml_keys, f"declared keys missing from the YAML {sorted(in_yaml - yaml_keys)}"
     if part is not None and (workflow, None) not in DECLARATIONS:
         assert set(protocols._read(workflow)["default_inputs"]) == {k for w, k in DECLARATIONS if w == workflow}
-    material_dependent = {p.key for p in declared if f"{_name(workflow, part)}.{p.key}" in MATERIAL_DEPENDENT}
-    undeclared = {p.key for p in declared if p.default is UNDECLARED}
-    assert undeclared <= material_dependent, "only material-dependent defaults may be left undeclared"
+    assert not [p.key for p in declared if p.default is UNDECLARED], "every default is declared"
 
 
 def test_derived_names_are_the_declarations():

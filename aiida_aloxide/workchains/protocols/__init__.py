@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
-from ...schema import UNDECLARED, Interval, Parameter, Section, section
+from ...schema import Interval, Optional, Parameter, Section, section
 
 if TYPE_CHECKING:
     from aiida.engine import ProcessBuilder
@@ -62,8 +62,10 @@ def run_parameters(max_wallclock_seconds: int) -> Section:
     Resources are checked by ``workchains.common.validate_resources`` (their keys: ``RESOURCE_KEYS``).
     """
     return section(
-        Parameter("cutoff", UNDECLARED, None, "Å", "real-space cut-off (the material's)"),
-        Parameter("kspace_accuracy", UNDECLARED, None, "", "PPPM relative accuracy (the material's)"),
+        Parameter("cutoff", None, Optional(Interval(Real, 2.0, 30.0)), "Å",
+                  "real-space (Coulomb) cut-off; None: the material's"),
+        Parameter("kspace_accuracy", None, Optional(Interval(Real, 1e-10, 1e-2)), "",
+                  "PPPM relative accuracy; None: the material's"),
         Parameter("checkpoint_ps", 10.0, Interval(Real, 0, None), "ps",
                   "LAMMPS restart files within longer MD runs (0: none)", optional=True),
         Parameter("mpiprocs", 1, None, "", "MPI ranks per LAMMPS run (null: the computer's default)", optional=True),
