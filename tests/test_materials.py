@@ -48,6 +48,22 @@ SILICA_TEXT = resources.files("aiida_aloxide.materials").joinpath("silica-bks.ya
         ("GOOD", ("charge: 1.5", "charge: 1.4"), "net charge of -0.2 e"),
         ("GOOD", ("Al-O:", "Si-O:"), "pair Si-O names a species it does not declare"),
         ("GOOD", ("form: buckingham", "form: morse"), "force-field form 'morse' is not one of"),
+        (
+            "GOOD",
+            (
+                "form: buckingham, pairs: {Al-O: {A: 1.0, rho: 0.1, C: 0.0}}",
+                "form: pedone, pairs: {Al-O: {D0: 1.0, alpha: 1.0}}",
+            ),
+            "pedone pair Al-O needs exactly",
+        ),
+        (
+            "GOOD",
+            (
+                "form: buckingham, pairs: {Al-O: {A: 1.0, rho: 0.1, C: 0.0}}",
+                "form: born, pairs: {Al-O: {A: 1.0, rho: -0.1, sigma: 2, C: 0, D: 0}}",
+            ),
+            "born pair Al-O: A and rho must be positive",
+        ),
         ("GOOD", ("cation: Al", "cation: Si"), "analysis cation / anion must be declared species"),
         (
             "GOOD",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from aiida_aloxide.lammps_io import parse_log, write_data
-from aiida_aloxide.materials import load_material
+from aiida_aloxide.materials import load_material, material_from_text
 from aiida_aloxide.materials.forcefield import mie_prefactor, pair_commands
 
 from .helpers import run_lammps
@@ -117,13 +117,18 @@ def bks_short_range(pair: tuple[str, str], r: np.ndarray, core: bool = True, shi
 
 
 def silica_pair_energies(tmp_path, pair: tuple[str, str], distances, charged: bool = False) -> np.ndarray:
-    """LAMMPS ``run 0`` potential energy of one pair of atoms at each distance (60 Å box).
+    """LAMMPS ``run 0`` potential energy of one silica pair at each distance (:func:`pair_energies`)."""
+    return pair_energies(tmp_path, SILICA, pair, distances, charged)
+
+
+def pair_energies(tmp_path, material, pair: tuple[str, str], distances, charged: bool = False) -> np.ndarray:
+    """LAMMPS ``run 0`` potential energy of one pair of atoms of ``material`` at each distance (60 Å box).
 
     Uncharged atoms isolate the short-range part; the k-space solver is still declared (with a
-    fixed splitting parameter), as ``buck/coul/long`` requires one.
+    fixed splitting parameter), as the long-range Coulomb styles require one.
     """
-    types = SILICA.types
-    q = SILICA.charges if charged else {s: 0.0 for s in types}
+    types = material.types
+    q = material.charges if charged else {s: 0.0 for s in types}
     data = "\n".join(
         [
             "two atoms",
@@ -137,7 +142,7 @@ def silica_pair_energies(tmp_path, pair: tuple[str, str], distances, charged: bo
             "",
             "Masses",
             "",
-            *(f"{t} {SILICA.masses[s]}" for s, t in types.items()),
+            *(f"{t} {material.masses[s]}" for s, t in types.items()),
             "",
             "Atoms # charge",
             "",
@@ -147,7 +152,7 @@ def silica_pair_energies(tmp_path, pair: tuple[str, str], distances, charged: bo
         ]
     )
     lines = ["units metal", "atom_style charge", "boundary p p p", "read_data pair.data"]
-    lines += pair_commands(SILICA, kspace_style="ewald", kspace_accuracy=1e-8)
+    lines += pair_commands(material, kspace_style="ewald", kspace_accuracy=1e-8)
     if not charged:
         lines.append("kspace_modify gewald 0.3")  # Ewald cannot derive its splitting from zero charges
     lines += ["thermo_style custom step pe", "thermo_modify norm no"]
@@ -222,3 +227,46 @@ def test_silica_core_removes_the_short_range_collapse(tmp_path, pair, r_max):
     r_fine = np.linspace(0.8, 1.2 if pair == ("Si", "O") else 1.5, 200)
     total = bks_short_range(pair, r_fine) + COULOMB_EV_A * q[pair[0]] * q[pair[1]] / r_fine
     assert np.all(np.diff(total) < 0), "energy must fall monotonically from 0.8 Å outwards"
+
+
+# --- the other pair forms a material file may use: Born-Mayer-Huggins and Pedone ---------------------------
+
+FORM_FILES = {
+    "born": "{form: born, pairs: {Al-O: {A: 0.2, rho: 0.29, sigma: 2.2, C: 1.5, D: 0.9}}",
+    "pedone": "{form: pedone, pairs: {Al-O: {D0: 0.361581, alpha: 1.900442, r0: 2.164818, C0: 0.9}}",
+}
+
+
+def form_material(form: str):
+    """The small test oxide of tests/test_materials.py with one Al-O pair of ``form`` (cut-off 8 Å)."""
+    return material_from_text(
+        "name: form-test\nformula_unit: {Al: 2, O: 3}\n"
+        "species: {Al: {mass: 26.98, charge: 1.5}, O: {mass: 16.0, charge: -1.0}}\n"
+        f"force_field: {FORM_FILES[form]}, cutoff: 8.0, kspace_accuracy: 1.0e-5}}\n"
+        "analysis: {cation: Al, anion: O, coordination_classes: [4, 5, 6], cation_anion_cutoff: 2.25,"
+        " cation_cation_cutoff: 3.7}\n"
+    )
+
+
+def form_energy(form: str, t: dict[str, float], r: np.ndarray) -> np.ndarray:
+    """The pair energy of ``form`` by hand (no Coulomb, not shifted)."""
+    if form == "born":
+        return t["A"] * np.exp((t["sigma"] - r) / t["rho"]) - t["C"] / r**6 + t["D"] / r**8
+    x = np.exp(-t["alpha"] * (r - t["r0"]))
+    return t["D0"] * (x**2 - 2 * x) + t["C0"] / r**12
+
+
+@pytest.mark.lammps
+@pytest.mark.parametrize("form", ["born", "pedone"])
+def test_other_pair_forms_match_the_hand_formula(tmp_path, form):
+    """A Born-Mayer-Huggins or Pedone material gives LAMMPS pair energies equal to its formula to 1e-6 (uncharged
+    pair), and its Coulomb-only pairs stay Coulomb-only."""
+    material = form_material(form)
+    lines = pair_commands(material)
+    assert lines[0] == ("pair_style born/coul/long 8" if form == "born" else
+                        "pair_style hybrid/overlay pedone 8 coul/long 8")  # fmt: skip
+    distances = [1.6, 1.9, 2.4, 3.5]
+    pe = pair_energies(tmp_path, material, ("Al", "O"), distances)
+    expected = form_energy(form, material.pairs[("Al", "O")], np.array(distances))
+    np.testing.assert_allclose(pe, expected, rtol=1e-6, atol=1e-9)
+    assert np.allclose(pair_energies(tmp_path, material, ("O", "O"), [2.5]), 0.0, atol=1e-9)

@@ -14,6 +14,7 @@ alumina runs never get the input, so their inputs and cache hashes are those of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "CATION_TYPE",
     "DEFAULT_CATION",
     "DEFAULT_MATERIAL",
+    "FORM_TERMS",
     "Material",
     "available_materials",
     "load_material",
@@ -40,7 +42,15 @@ DEFAULT_MATERIAL = "alumina-matsui"
 #: and second in ``species`` (checked on loading), so per-atom analyses need no material to find them.
 CATION_TYPE = 1
 ANION_TYPE = 2
-_FORMS = ("buckingham",)
+#: Pair forms a material file may use, with the terms of a pair (their order is LAMMPS's): Buckingham
+#: A exp(-r/rho) - C/r^6 (``rho`` or ``b`` = 1/rho); Born-Mayer-Huggins A exp((sigma - r)/rho) - C/r^6 + D/r^8;
+#: Pedone D0 [exp(-2 alpha (r - r0)) - 2 exp(-alpha (r - r0))] + C0/r^12. Each with long-range Coulomb.
+FORM_TERMS: dict[str, tuple[str, ...]] = {
+    "buckingham": ("A", "rho", "C"),
+    "born": ("A", "rho", "sigma", "C", "D"),
+    "pedone": ("D0", "alpha", "r0", "C0"),
+}
+_FORMS = tuple(FORM_TERMS)
 #: Optional repulsive core added to the Buckingham pairs: ``mie`` is 4 ε [(σ/r)^n - (σ/r)^m].
 _SHORT_RANGE_FORMS = ("mie",)
 _SHORT_RANGE_TERMS = ("epsilon", "sigma", "n", "m")
@@ -217,7 +227,7 @@ def material_from_dict(raw: Any) -> Material:
         raise ValueError(f"material {name}: force-field form {ff['form']!r} is not one of {_FORMS}")
     pairs = {}
     for key, terms in ff["pairs"].items():
-        pairs[_pair(name, key, species)] = _buckingham_terms(name, key, terms)
+        pairs[_pair(name, key, species)] = _pair_terms(name, key, terms, ff["form"])
     short_form, short_range = _short_range(name, ff.get("short_range"), species)
     preparation, minimize_packing = _preparation(name, raw.get("preparation"))
     analysis = dict(raw["analysis"])
@@ -316,6 +326,25 @@ def _pair(name: str, key: str, species: dict[str, Any]) -> tuple[str, str]:
     if len(parts) != 2 or parts[0] not in species or parts[1] not in species:
         raise ValueError(f"material {name}: pair {key} names a species it does not declare")
     return parts[0], parts[1]
+
+
+def _pair_terms(name: str, key: str, terms: dict[str, Any], form: str) -> dict[str, float]:
+    """The checked terms of one pair of the file's force-field ``form`` (:data:`FORM_TERMS`)."""
+    if form == "buckingham":
+        return _buckingham_terms(name, key, terms)
+    wanted = FORM_TERMS[form]
+    if set(terms) != set(wanted):
+        raise ValueError(f"material {name}: {form} pair {key} needs exactly {list(wanted)}, got {sorted(terms)}")
+    out = {}
+    for k in wanted:
+        value = terms[k]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"material {name}: pair {key}: {k} must be a finite number, got {value!r}")
+        out[k] = float(value)
+    positive = ("A", "rho") if form == "born" else ("D0", "alpha", "r0")
+    if not all(out[k] > 0 for k in positive):
+        raise ValueError(f"material {name}: {form} pair {key}: {' and '.join(positive)} must be positive")
+    return out
 
 
 def _buckingham_terms(name: str, key: str, terms: dict[str, Any]) -> dict[str, float]:

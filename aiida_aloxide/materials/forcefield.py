@@ -12,6 +12,8 @@ from __future__ import annotations
 from itertools import combinations_with_replacement
 from typing import TYPE_CHECKING
 
+from . import FORM_TERMS
+
 if TYPE_CHECKING:
     from . import Material
 
@@ -32,9 +34,10 @@ def pair_commands(
 ) -> list[str]:
     """LAMMPS input lines (after ``read_data``) that set up the force field of ``material``.
 
-    Buckingham + long-range Coulomb (``buck/coul/long``) for every species pair (pairs without
-    Buckingham terms get A = C = 0: Coulomb only); a repulsive core, when the material declares one,
-    is overlaid with ``mie/cut`` at the short-range cut-off. ``cutoff`` is the short-range cut-off and
+    The material's pair form with long-range Coulomb for every species pair: Buckingham (``buck/coul/long``)
+    or Born–Mayer–Huggins (``born/coul/long``; pairs without terms get zero short-range terms: Coulomb
+    only), or Pedone (``pedone`` overlaid on ``coul/long``); a repulsive core, when the material declares
+    one, is overlaid with ``mie/cut`` at the short-range cut-off. ``cutoff`` is the short-range cut-off and
     ``coulomb_cutoff`` the real-space Coulomb one (both default to the material's). Charges come
     with the structure (data file); the calculation checks them against the material before anything runs.
     """
@@ -48,10 +51,20 @@ def pair_commands(
     if kspace_style not in {"pppm", "ewald"}:
         raise ValueError(f"kspace_style must be 'pppm' or 'ewald', got {kspace_style!r}")
     types = material.types
-    buck = f"buck/coul/long {rc:.6g}" + ("" if rcc is None or rcc == rc else f" {rcc:.6g}")
-    hybrid = bool(material.short_range)
-    lines = [f"pair_style hybrid/overlay {buck} mie/cut {rc:.6g}" if hybrid else f"pair_style {buck}"]
-    sub = "buck/coul/long " if hybrid else ""
+    coulomb = "" if rcc is None or rcc == rc else f" {rcc:.6g}"
+    if material.form == "pedone":  # the short-range part alone, Coulomb overlaid
+        styles, sub, empty = [f"pedone {rc:.6g}", f"coul/long {rcc or rc:.6g}"], "pedone ", None
+    else:
+        style = {"buckingham": "buck/coul/long", "born": "born/coul/long"}[material.form]
+        styles, sub = [f"{style} {rc:.6g}{coulomb}"], f"{style} "
+        empty = "0 1 0" if material.form == "buckingham" else "0 1 0 0 0"
+    if material.short_range:
+        styles.append(f"mie/cut {rc:.6g}")
+    hybrid = len(styles) > 1
+    lines = [f"pair_style hybrid/overlay {' '.join(styles)}" if hybrid else f"pair_style {styles[0]}"]
+    sub = sub if hybrid else ""
+    if material.form == "pedone":
+        lines.append("pair_coeff * * coul/long")
 
     def key(a: str, b: str) -> tuple[int, int]:
         return tuple(sorted((types[a], types[b])))
@@ -61,10 +74,10 @@ def pair_commands(
     for (a, b), t in material.pairs.items():
         ta, tb = key(a, b)
         done.add((ta, tb))
-        lines.append(f"pair_coeff {ta} {tb} {sub}{t['A']:.10g} {t['rho']:.10g} {t['C']:.10g}")
+        lines.append(f"pair_coeff {ta} {tb} {sub}" + " ".join(f"{t[k]:.10g}" for k in FORM_TERMS[material.form]))
     for a, b in combinations_with_replacement(types, 2):
-        if key(a, b) not in done:
-            lines.append(f"pair_coeff {key(a, b)[0]} {key(a, b)[1]} {sub}0 1 0")
+        if key(a, b) not in done and empty is not None:
+            lines.append(f"pair_coeff {key(a, b)[0]} {key(a, b)[1]} {sub}{empty}")
     for (a, b), t in material.short_range.items():
         ta, tb = key(a, b)
         eps = 4.0 * t["epsilon"] / mie_prefactor(t["n"], t["m"])

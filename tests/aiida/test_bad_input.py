@@ -492,7 +492,7 @@ WORKCHAIN_ROWS = [
     ("tension-too-many-steps", lambda c, s: _tension(c, s, {"strain_step": 1e-5}), "more than 10000 strain steps"),
     ("tension-strain-rate", lambda c, s: _tension(c, s, {"strain_rate": 1e15}), "strain_rate must be <= 1e+12"),
     ("tension-timestep", lambda c, s: _tension(c, s, {"timestep": 0.5}), "invalid tension parameters: timestep"),
-    ("tension-cutoff", lambda c, s: _tension(c, s, {"cutoff": 1.0}), "invalid tension parameters: cutoff"),
+    ("tension-cutoff", lambda c, s: _tension(c, s, {"cutoff": 1.0}), "cutoff must be >= 2.0, got 1.0"),
     ("tension-temperature", lambda c, s: _tension(c, s, {"temperature": 1e6}), "must be <= 20000"),
     ("tension-min-ftol", lambda c, s: _tension(c, s, {"min_ftol": -1.0}), "ftol must be >= 0"),
     ("tension-string-injection", lambda c, s: _tension(c, s, {"temperature": "300\nshell ls"}),
