@@ -67,11 +67,16 @@ def samples(protocol: str | None, min_pressure: float | None, max_pressure: floa
     if not rows:
         click.echo("no samples found")
         return
-    click.echo(f"{'PK':>6} {'protocol':>8} {'P/GPa':>6} {'rho':>6} {'Al4':>6} {'Al5':>6} {'Al6':>6}")
+    from ..materials import DEFAULT_CATION, load_material
+
+    # The coordination fractions of each sample's cation (al4... for alumina, si4... for silica).
+    click.echo(f"{'PK':>6} {'protocol':>8} {'P/GPa':>6} {'rho':>6} {'cation':>6} {'CN4':>6} {'CN5':>6} {'CN6':>6}")
     for r in rows:
+        cation = load_material(r["material"]).cation if r.get("material") else DEFAULT_CATION
+        c = cation.lower()
         click.echo(
-            f"{r['pk']:>6} {r['protocol']:>8} {r['pressure']:>6.2f} {r['density']:>6.3f} "
-            f"{r['al4']:>6.3f} {r['al5']:>6.3f} {r['al6']:>6.3f}"
+            f"{r['pk']:>6} {r['protocol']:>8} {r['pressure']:>6.2f} {r['density']:>6.3f} {cation:>6} "
+            f"{r[f'{c}4']:>6.3f} {r[f'{c}5']:>6.3f} {r[f'{c}6']:>6.3f}"
         )
 
 

@@ -186,3 +186,14 @@ def test_silica_bond_cutoff_lies_past_the_first_minimum_of_g(silica_study):
     assert 1.5 < attrs["si_o_first_peak"] < 1.75, attrs
     assert attrs["si_o_first_minimum"] <= silica.cation_anion_cutoff + 0.05, attrs
     assert {"g_si_o", "g_si_si", "g_o_o"} <= set(rdf.get_arraynames())
+
+
+def test_samples_listing_names_each_sample_s_cation(aiida_profile, silica_study):
+    """``aiida-aloxide samples`` lists silica samples with their Si coordination (and alumina ones with Al's)."""
+    node, _ = silica_study
+    result = CliRunner().invoke(cli, ["samples", "-p", aiida_profile.name, "--protocol", "smoke"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    si4 = node.outputs.properties["p0"]["si4"]
+    assert "cation" in result.output and any(
+        line.split()[4:6] == ["Si", f"{si4:.3f}"] for line in result.output.splitlines()[1:]
+    ), result.output
