@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-from .materials import DEFAULT_MATERIAL, load_material
+from .materials import DEFAULT_MATERIAL, load_material, material_of_elements
 
 __all__ = ["cell_lengths", "frames_material", "frames_trajectory", "trajectory_species"]
 
@@ -40,9 +40,7 @@ def frames_material(trajectory: orm.TrajectoryData):
 
     Calcfunctions that get frames without a ``material`` input take their cation, anion and cut-offs from it.
     """
-    from .materials import material_for_species
-
-    return material_for_species(set(trajectory_species(trajectory).values())) or load_material(DEFAULT_MATERIAL)
+    return material_of_elements(set(trajectory_species(trajectory).values()))
 
 
 def trajectory_species(trajectory: orm.TrajectoryData) -> dict[int, str]:

@@ -129,12 +129,12 @@ def load_softness_model(model_id: str) -> SoftnessModelData:
 def sample_material(structure, given: str | None) -> str:
     """The material a command runs a sample with: ``--material`` if given (an unknown name is a click error),
     else the packaged material of the sample's elements (a silica sample is run as silica-bks)."""
-    from ..materials import DEFAULT_MATERIAL, load_material, material_for_species
+    from ..data.structure import structure_material
+    from ..materials import load_material
 
     if given is not None:
         try:
             return load_material(given).name
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-    found = material_for_species({kind.symbols[0] for kind in structure.kinds})
-    return DEFAULT_MATERIAL if found is None else found.name
+    return structure_material(structure).name

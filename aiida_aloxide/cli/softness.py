@@ -232,13 +232,12 @@ def _minimized(structure: orm.StructureData, code_label: str | None) -> orm.Stru
     from aiida.engine import run_get_node
 
     from ..calculations.lammps import AloxideLammpsCalculation
-    from ..data.structure import structure_arrays, structure_from_arrays
-    from ..functions.analysis import structure_material
+    from ..data.structure import structure_arrays, structure_from_arrays, structure_material
     from ..trajectory import frames_trajectory
     from ..workchains.common import material_input
     from ..workchains.softness import INHERENT_MINIMIZATION
 
-    material = structure_material(structure, None)
+    material = structure_material(structure)
     positions, types, _, box = structure_arrays(structure, material)
     frames = frames_trajectory(positions[None], box[None], types, species=material.type_species)
     stage = {"segments": [{"type": "minimize_frames", "n_frames": 1, **INHERENT_MINIMIZATION}], "thermo_every": 1000}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 from aiida import orm
@@ -15,9 +16,9 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ..lammps_io import mass_density
-from ..materials import Material, load_material, material_for_species
+from ..materials import Material, load_material, material_of, material_of_elements
 
-__all__ = ["ChargedStructureData", "structure_arrays", "structure_from_arrays", "validate_sample"]
+__all__ = ["ChargedStructureData", "structure_arrays", "structure_from_arrays", "structure_material", "validate_sample"]
 
 #: Closest approach (Å) accepted in an input structure; Al–O bonds are ≈ 1.6–2.0 Å, Si–O ≈ 1.6 Å.
 MIN_DISTANCE = 1.0
@@ -52,9 +53,7 @@ def structure_arrays(
     else alumina; 1 = Al, 2 = O for alumina); a species the material does not have gets type 0, which the
     validators refuse.
     """
-    if material is None:
-        material = material_for_species({k.symbols[0] for k in structure.kinds}) or load_material()
-    species_types = material.types
+    species_types = (structure_material(structure) if material is None else material).types
     cell = np.asarray(structure.cell, dtype=np.float64)
     if np.any(np.abs(cell - np.diag(np.diag(cell))) > 1e-8):
         raise ValueError("only orthorhombic cells are supported")
@@ -66,6 +65,14 @@ def structure_arrays(
     charges = np.array([charges_by_kind.get(k, np.nan) for k in site_kinds], dtype=np.float64)
     positions = np.array([s.position for s in structure.sites], dtype=np.float64)
     return positions, types, charges, np.diag(cell).copy()
+
+
+def structure_material(structure: orm.StructureData, material: Any = None) -> Material:
+    """The material of a ``material`` input (an ``orm.Dict``) if given, else the packaged one of the structure's
+    elements (alumina when none matches): what a structure is a sample of when no one says otherwise."""
+    if material is not None:
+        return material_of(material)
+    return material_of_elements({k.symbols[0] for k in structure.kinds})
 
 
 def structure_from_arrays(

@@ -20,8 +20,8 @@ from ..analysis.coordination import coordination_numbers
 from ..analysis.deformation import SPECIES, deformation
 from ..analysis.nonaffine import D2MIN_CUTOFF
 from ..analysis.rdf import first_minimum, partial_rdfs
-from ..data.structure import structure_arrays
-from ..materials import ANION_TYPE, CATION_TYPE, Material, material_for_species, material_of
+from ..data.structure import structure_arrays, structure_material
+from ..materials import ANION_TYPE, CATION_TYPE, Material, material_of
 from ..schema import (
     Boolean,
     Constraint,
@@ -44,7 +44,6 @@ __all__ = [
     "deformation_analysis",
     "plastic_energy_vs_d",
     "rdf_analysis",
-    "structure_material",
     "validate_deformation_parameters",
 ]
 
@@ -93,13 +92,6 @@ def validate_deformation_parameters(
     return params
 
 
-def structure_material(structure: orm.StructureData, material: orm.Dict | None) -> Material:
-    """The material of a calcfunction's ``material`` input, else the packaged one of the structure's elements."""
-    if material is not None:
-        return material_of(material)
-    return material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
-
-
 # ---------------------------------------------------------------------------------------------
 # Pair distribution functions
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +116,7 @@ def rdf_analysis(
     minimum after it within ``r_max``), the cut-offs used (``<c>_<a>_cutoff``, ``<c>_<c>_cutoff``), the
     mean coordination numbers within them, and ``cation`` / ``anion``.
     """
-    mat = structure_material(structure, None)
+    mat = structure_material(structure)
     positions, types, _, box = structure_arrays(structure, mat)
     if r_max is not None and not (math.isfinite(r_max.value) and r_max.value > 0):
         raise ValueError(f"r_max must be a positive number of Å, got {r_max.value!r}")

@@ -6,9 +6,9 @@ import numpy as np
 from aiida import orm
 
 from ..analysis.coordination import coordination_numbers, species_fractions
-from ..data.structure import structure_arrays, structure_from_arrays
+from ..data.structure import structure_arrays, structure_from_arrays, structure_material
 from ..lammps_io import mass_density
-from ..materials import material_for_species, material_of
+from ..materials import material_of
 from ..packing import random_packing
 from ..trajectory import frames_trajectory
 from .versioning import calcfunction
@@ -98,7 +98,7 @@ def structure_as_frame(structure: orm.StructureData, configuration: orm.Str | No
     from ..analysis.configurations import CONFIGURATION_KINDS
     from ..analysis.voronoi import voronoi_volumes
 
-    mat = material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
+    mat = structure_material(structure)
     positions, types, _, box = structure_arrays(structure, mat)
     frame = frames_trajectory(
         positions[None], box[None], types, species=mat.type_species,
@@ -116,7 +116,7 @@ def structure_from_file(path: str, material: str | None = None) -> orm.Structure
     ``material`` (a name; default: the packaged material of the file's elements, else alumina-matsui)."""
     import ase.io
 
-    from ..materials import load_material, material_for_species
+    from ..materials import load_material, material_of_elements
 
     atoms = ase.io.read(path)
     cell = np.asarray(atoms.cell[:])
@@ -126,7 +126,7 @@ def structure_from_file(path: str, material: str | None = None) -> orm.Structure
     if material is not None:
         mat = load_material(material)
     else:
-        mat = material_for_species(set(symbols)) or load_material()
+        mat = material_of_elements(set(symbols))
     names = list(mat.types)
     if set(symbols) - set(names):
         # LAMMPS files carry types, not elements: ASE names type 1 H, type 2 He, ...

@@ -14,6 +14,7 @@ alumina runs never get the input, so their inputs and cache hashes are those of 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +32,7 @@ __all__ = [
     "available_materials",
     "load_material",
     "material_for_species",
+    "material_of_elements",
     "material_from_dict",
     "material_from_text",
     "material_node",
@@ -146,13 +148,25 @@ class Material:
         return sum(n * self.masses[sp] for sp, n in self.formula_unit.items())
 
 
-def available_materials() -> dict[str, str]:
-    """Name → description of every packaged material file."""
-    out = {}
+@functools.cache
+def _descriptions() -> tuple[tuple[str, str], ...]:
+    """(name, description) of every packaged material file, read once (the package's files do not change)."""
+    out = []
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            out[entry.name[: -len(".yaml")]] = yaml.safe_load(entry.read_text()).get("description", "")
-    return out
+            out.append((entry.name[: -len(".yaml")], yaml.safe_load(entry.read_text()).get("description", "")))
+    return tuple(out)
+
+
+def available_materials() -> dict[str, str]:
+    """Name → description of every packaged material file."""
+    return dict(_descriptions())
+
+
+@functools.cache
+def _packaged(name: str) -> Material:
+    """The packaged material ``name``, read and checked once: structures, frames and validators ask for it often."""
+    return material_from_text(resources.files(__package__).joinpath(f"{name}.yaml").read_text())
 
 
 def load_material(name: str = DEFAULT_MATERIAL) -> Material:
@@ -160,7 +174,7 @@ def load_material(name: str = DEFAULT_MATERIAL) -> Material:
     known = available_materials()
     if name not in known:
         raise ValueError(f"unknown material {name!r}; known: {sorted(known)}")
-    return material_from_text(resources.files(__package__).joinpath(f"{name}.yaml").read_text())
+    return _packaged(name)
 
 
 def material_for_species(symbols) -> Material | None:
@@ -175,6 +189,11 @@ def material_for_species(symbols) -> Material | None:
         if set(material.masses) == wanted:
             return material
     return None
+
+
+def material_of_elements(symbols) -> Material:
+    """The packaged material of these elements (:func:`material_for_species`), else the default (alumina)."""
+    return material_for_species(symbols) or load_material(DEFAULT_MATERIAL)
 
 
 def material_from_text(text: str) -> Material:

@@ -21,8 +21,8 @@ from ..analysis.bond_switching import CLASS_NAMES
 from ..analysis.coordination import coordination_numbers
 from ..analysis.nonaffine import cumulative_d_by_frame
 from ..atoms_io import AtomFrame, write_extxyz, write_lammps_dump
-from ..data.structure import structure_arrays
-from ..materials import ANION_TYPE, CATION_TYPE, material_for_species, material_of
+from ..data.structure import structure_arrays, structure_material
+from ..materials import ANION_TYPE, CATION_TYPE
 from ..trajectory import cell_lengths, frames_material
 
 __all__ = [
@@ -172,10 +172,11 @@ def _creator_input(node: orm.Data, label: str) -> orm.Node | None:
 
 def sample_frame(structure: orm.StructureData, info: dict[str, Any] | None = None) -> AtomFrame:
     """A quenched sample as one frame: species, charges and the cation coordination (the material's cut-off)."""
-    mat = material_for_species({k.symbols[0] for k in structure.kinds}) or material_of(None)
+    mat = structure_material(structure)
     pos, types, charges, box = structure_arrays(structure, mat)
     types = np.asarray(types, dtype=np.int64)
-    symbols = np.array([mat.type_species.get(int(t), f"T{int(t)}") for t in types])
+    uniq = np.unique(types)
+    symbols = np.array([mat.type_species.get(int(t), f"T{int(t)}") for t in uniq])[np.searchsorted(uniq, types)]
     al = np.nonzero(types == CATION_TYPE)[0]
     cn = coordination_numbers(pos, box, types == CATION_TYPE, types == ANION_TYPE, cutoff=mat.cation_anion_cutoff)
     cols = {"coordination": _al_column(cn, al, len(types), -1, np.int64)}

@@ -29,6 +29,7 @@ __all__ = [
     "Constraint",
     "Interval",
     "Optional",
+    "POSITIVE",
     "Options",
     "Parameter",
     "ParameterError",
@@ -280,6 +281,10 @@ class Parameter:
 
 #: A section of parameters (a protocol file, or one section of it), in declaration order.
 Section = tuple[Parameter, ...]
+
+
+#: A finite number above 0 (durations, temperatures, timesteps of the protocols).
+POSITIVE = Interval(Real, 0, None, closed="neither")
 
 
 def section(*parameters: Parameter) -> Section:

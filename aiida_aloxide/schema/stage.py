@@ -32,6 +32,7 @@ __all__ = [
     "MAX_STEPS",
     "MD_TYPES",
     "MINIMIZATION",
+    "PACKING_MINIMIZATION",
     "SEGMENT_SCHEMAS",
     "STAGE_DEFAULTS",
     "STAGE_SCHEMA",
@@ -98,6 +99,13 @@ MINIMIZATION: Section = section(
     Parameter("maxeval", 10000, _steps(1), "", "most force/energy evaluations"),
 )
 _MINIMIZATION = {p.key: (p.constraint, p.default) for p in MINIMIZATION}
+#: A random packing's relaxation before its melt (``minimize_packing`` materials): the same minimiser, only
+#: far enough to bond the ions (the melt erases the rest), so a looser force tolerance and more iterations.
+PACKING_MINIMIZATION: dict[str, Any] = {p.key: p.default for p in MINIMIZATION} | {
+    "ftol": 1.0e-4,
+    "maxiter": 2000,
+    "maxeval": 20000,
+}
 
 #: Constraints of the stage keys (``dump_fields`` and ``segments`` are checked on their own).
 STAGE_SCHEMA: dict[str, Constraint] = {

@@ -21,6 +21,7 @@ from .restart import LammpsRestartWorkChain
 __all__ = [
     "RESOURCE_KEYS",
     "LammpsLauncher",
+    "MaterialInput",
     "calcjob_options",
     "material_input",
     "material_inputs_problem",
@@ -169,7 +170,19 @@ def calcjob_options(inputs, params: Mapping[str, Any] | None) -> dict[str, Any]:
     )
 
 
-class LammpsLauncher:
+class MaterialInput:
+    """Mixin of the processes with an optional ``material`` input (the study and every LAMMPS work chain)."""
+
+    def _material(self) -> Material:
+        """The chain's material, checked (absent input: alumina-matsui)."""
+        return material_of(self.inputs.get("material"))
+
+    def _material_kwargs(self) -> dict[str, orm.Dict]:
+        """``material=`` for a sub-process or calcfunction when the chain has one; nothing for alumina."""
+        return {"material": self.inputs.material} if "material" in self.inputs else {}
+
+
+class LammpsLauncher(MaterialInput):
     """Mixin for work chains that run LAMMPS stages through :class:`LammpsRestartWorkChain`.
 
     Needs ``self.ctx.options`` and an exit code ``ERROR_RUN_FAILED`` with ``name``, ``status``
@@ -238,14 +251,6 @@ class LammpsLauncher:
     def _stage_keys(self, *keys: str) -> dict[str, Any]:
         """The stage keys every LAMMPS run of the chain shares: ``keys`` of its parameters and its seed."""
         return {**{key: self.ctx.params[key] for key in keys}, "seed": self.inputs.seed.value}
-
-    def _material(self) -> Material:
-        """The chain's material, checked (absent input: alumina-matsui)."""
-        return material_of(self.inputs.get("material"))
-
-    def _material_kwargs(self) -> dict[str, orm.Dict]:
-        """``material=`` for a sub-process or calcfunction when the chain has one; nothing for alumina."""
-        return {"material": self.inputs.material} if "material" in self.inputs else {}
 
     def _launch(self, name: str, structure: orm.StructureData, stage: dict, velocities=None, frames=None):
         """Submit one LAMMPS run (with restarts) from ``structure`` (and ``velocities``; ``frames``

@@ -39,13 +39,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..functions.softness_events import merge_trajectories
-from ..schema import (
-    Interval,
-    Parameter,
-    Section,
-    section,
-    section_names,
-)
+from ..schema import POSITIVE, Interval, Parameter, Section, section, section_names
 from .common import (
     LammpsLauncher,
     calcjob_options,
@@ -57,17 +51,16 @@ from .protocols import ProtocolMixin, run_parameters
 
 __all__ = ["DYNAMICS_KEYS", "DynamicsWorkChain", "chunk_durations", "validate_dynamics_parameters"]
 
-_POSITIVE = Interval(Real, 0, None, closed="neither")
 #: The ``dynamics`` section of dynamics.yaml, each parameter declared once (its ``default_inputs`` equals
 #: their defaults: tests/aiida/test_protocol_declarations.py); the other sections: ``softness_parameters.SECTIONS``.
 DYNAMICS_PARAMETERS: Section = section(
-    Parameter("temperature", 300.0, _POSITIVE, "K", "NVT temperature"),
+    Parameter("temperature", 300.0, POSITIVE, "K", "NVT temperature"),
     Parameter("equilibrate_ps", 1.0, Interval(Real, 0, None), "ps", "NVT equilibration, not recorded"),
-    Parameter("run_ps", 20.0, _POSITIVE, "ps", "recorded NVT run"),
-    Parameter("record_every_ps", 0.1, _POSITIVE, "ps", "frame interval of the recorded run"),
-    Parameter("chunk_ps", 50.0, _POSITIVE, "ps", "recorded run per LAMMPS job"),
+    Parameter("run_ps", 20.0, POSITIVE, "ps", "recorded NVT run"),
+    Parameter("record_every_ps", 0.1, POSITIVE, "ps", "frame interval of the recorded run"),
+    Parameter("chunk_ps", 50.0, POSITIVE, "ps", "recorded run per LAMMPS job"),
     Parameter("timestep", 0.001, Interval(Real, 0, 0.01, closed="right"), "ps", "MD timestep"),
-    Parameter("tdamp", 0.1, _POSITIVE, "ps", "thermostat damping"),
+    Parameter("tdamp", 0.1, POSITIVE, "ps", "thermostat damping"),
     *run_parameters(max_wallclock_seconds=3600),
 )
 #: The keys, the keys a resolved protocol may lack (``checkpoint_ps``: parameters frozen before checkpoints existed)

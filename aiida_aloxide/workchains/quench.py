@@ -25,6 +25,7 @@ from aiida.engine import ToContext, WorkChain, while_
 from ..exit_codes import add_exit_codes
 from ..functions.structure import random_alumina, sample_properties
 from ..materials import DEFAULT_MATERIAL, Material, load_material, material_of
+from ..schema.stage import PACKING_MINIMIZATION
 from .common import LammpsLauncher, calcjob_options, material_input
 from .protocols import ProtocolMixin
 from .quench_parameters import (
@@ -127,7 +128,7 @@ class _StagedQuench(ProtocolMixin, LammpsLauncher, WorkChain):
         gets its random packing energy-minimised at the start of the melt stage."""
         if self._material().minimize_packing and "structure" not in self.inputs and stages[0][0] == "melt":
             name, stage = stages[0]
-            relax = {"type": "minimize", "etol": 0.0, "ftol": 1.0e-4, "maxiter": 2000, "maxeval": 20000}
+            relax = {"type": "minimize", **PACKING_MINIMIZATION}
             # no checkpoints in it: a resumed stage could not repeat the minimisation (the melt is short)
             melt = {k: v for k, v in stage.items() if k != "checkpoint_every"}
             stages = [(name, {**melt, "segments": [relax, *stage["segments"]]}), *stages[1:]]

@@ -15,13 +15,7 @@ from aiida import orm
 from ..data.structure import validate_sample
 from ..lammps_io import box_for_counts
 from ..materials import DEFAULT_MATERIAL, Material, load_material
-from ..schema import (
-    Interval,
-    Parameter,
-    Section,
-    section,
-    section_names,
-)
+from ..schema import Interval, Parameter, Section, section, section_names
 from .common import parameters_problem, stage_problem
 from .protocols import run_parameters
 

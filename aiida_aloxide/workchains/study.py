@@ -23,7 +23,7 @@ from ..functions.analysis import deformation_analysis
 from ..functions.study import study_summary
 from ..materials import material_of
 from ..slots import POOL_PROPERTY
-from .common import material_input
+from .common import MaterialInput, material_input
 from .dynamics import DynamicsWorkChain
 from .protocols import ProtocolBuilderMixin
 from .quench import LiquidWorkChain, QuenchWorkChain
@@ -42,7 +42,12 @@ from .study_inputs import (
     validate_pressures,
     validate_protocol,
 )
-from .tension import PlaneStrainWorkChain, PlaneStressWorkChain, TensionEquilibrationWorkChain
+from .tension import (
+    PlaneStrainWorkChain,
+    PlaneStressWorkChain,
+    TensionEquilibrationWorkChain,
+    deformation_inputs,
+)
 
 __all__ = [
     "GROUP_PREFIX",
@@ -68,7 +73,11 @@ def merged_overrides(base: dict[str, Any], over: dict[str, Any]) -> dict[str, An
     return out
 
 
-class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
+#: How a failed child's message starts in the study's exit message (default ``<prefix>: ``).
+_FAILURE_PREFIX = {"quench": "", "equilibrate": "equilibration: "}
+
+
+class FractureStudyWorkChain(ProtocolBuilderMixin, MaterialInput, WorkChain):
     """Quench at every pressure → plane-strain tension → deformation analysis (→ softness) → summary."""
 
     @classmethod
@@ -189,10 +198,6 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             **self._material_kwargs(),
         )
 
-    def _material_kwargs(self) -> dict[str, orm.Dict]:
-        """``material=`` for the sub-workflows and calcfunctions when the study has one; nothing for alumina."""
-        return {"material": self.inputs.material} if "material" in self.inputs else {}
-
     # -- helpers ---------------------------------------------------------------------------------
     def _parameters(self, section: str) -> orm.Dict:
         """The frozen ``parameters.<section>`` input the sub-workflows are built from."""
@@ -295,7 +300,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
                 "aloxide_study_group": group.label,
                 "aloxide_softness": self.inputs.softness.value,
                 "aloxide_loading": self.inputs.loading.get_list(),
-                "aloxide_material": material_of(self.inputs.get("material")).name,
+                "aloxide_material": self._material().name,
             }
         )
         pressures = sorted(set(self.ctx.pressures.values()))
@@ -367,7 +372,7 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             for prefix in prefixes:
                 node = self.ctx[f"{prefix}_{label}"]
                 if not node.is_finished_ok:
-                    return self._child_failed(exit_code, label, node, "" if prefix == "quench" else f"{prefix}: ")
+                    return self._child_failed(exit_code, label, node, _FAILURE_PREFIX.get(prefix, f"{prefix}: "))
         return None
 
     def inspect_quenches(self):
@@ -461,10 +466,9 @@ class FractureStudyWorkChain(ProtocolBuilderMixin, WorkChain):
             if "deformation" in tension.outputs and "summary" in tension.outputs.deformation:
                 result = dict(tension.outputs.deformation)
             else:
-                deformation = self._parameters("tension").get("deformation")
                 result, node = deformation_analysis.run_get_node(
                     tension.outputs.frames,
-                    **({} if deformation is None else {"parameters": orm.Dict(deformation)}),
+                    **deformation_inputs(self._parameters("tension").get_dict()),
                     **self._material_kwargs(),
                     metadata={"call_link_label": f"deformation_{label}"},
                 )

@@ -27,14 +27,7 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from ..data.structure import structure_arrays
 from ..exit_codes import add_exit_codes
 from ..functions.tension import collect_plane_strain, collect_plane_stress, replicate_x
-from ..schema import (
-    Interval,
-    Parameter,
-    Section,
-    section,
-    section_names,
-    section_parameter,
-)
+from ..schema import POSITIVE, Interval, Parameter, Section, section, section_names, section_parameter
 from ..schema.stage import MINIMIZATION
 from .common import (
     LammpsLauncher,
@@ -46,9 +39,8 @@ from .common import (
 )
 from .protocols import ProtocolMixin, run_parameters
 
-__all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain", "TensionEquilibrationWorkChain"]
+__all__ = ["PlaneStrainWorkChain", "PlaneStressWorkChain", "TensionEquilibrationWorkChain", "deformation_inputs"]
 
-_POSITIVE = Interval(Real, 0, None, closed="neither")
 _NUMBER = Interval(Real, None, None)  # any finite number: the LAMMPS stages it leads to check the range
 
 
@@ -62,11 +54,11 @@ def _count(hi: int) -> Interval:
 #: ``min_ftol`` / ``min_maxiter`` are the one minimisation declaration (``schema.stage.MINIMIZATION``).
 TENSION_PARAMETERS: Section = section(
     Parameter("replicate_x", 2, _count(20), "", "copies of the sample along x (the paper: 2)"),
-    Parameter("temperature", 300.0, _POSITIVE, "K", "temperature of the equilibration and the loading"),
-    Parameter("equilibrate_ps", 3.0, _POSITIVE, "ps", "NPT equilibration of the replicated sample"),
+    Parameter("temperature", 300.0, POSITIVE, "K", "temperature of the equilibration and the loading"),
+    Parameter("equilibrate_ps", 3.0, POSITIVE, "ps", "NPT equilibration of the replicated sample"),
     Parameter("strain_step", 0.01, Interval(Real, 0, 0.2, closed="neither"), "", "plane-strain step"),
     Parameter("max_strain", 0.5, Interval(Real, 0, 2.0, closed="right"), "", "largest plane strain"),
-    Parameter("relax_ps", 0.4, _POSITIVE, "ps", "NVT hold at each strain step"),
+    Parameter("relax_ps", 0.4, POSITIVE, "ps", "NVT hold at each strain step"),
     Parameter("sample_fraction", 0.5, Interval(Real, 0, 1.0, closed="right"), "",
               "last part of the hold σ_xx is averaged over"),
     Parameter("sample_every", 10, _count(10**6), "steps", "σ_xx sampling interval"),
@@ -78,8 +70,8 @@ TENSION_PARAMETERS: Section = section(
     replace(section_parameter(MINIMIZATION, "maxiter"), key="min_maxiter"),
     Parameter("strain_rate", 1.0e11, Interval(Real, 0, 1.0e12, closed="right"), "1/s", "plane-stress strain rate"),
     Parameter("plane_stress_strain", 0.5, _NUMBER, "", "final plane-stress strain"),
-    Parameter("frame_strain", 0.01, _POSITIVE, "", "plane-stress frame interval"),
-    Parameter("timestep", 0.001, _POSITIVE, "ps", "MD timestep"),
+    Parameter("frame_strain", 0.01, POSITIVE, "", "plane-stress frame interval"),
+    Parameter("timestep", 0.001, POSITIVE, "ps", "MD timestep"),
     Parameter("tdamp", 0.1, _NUMBER, "ps", "thermostat damping"),
     Parameter("pdamp", 1.0, _NUMBER, "ps", "barostat damping"),
     *run_parameters(max_wallclock_seconds=1800),
@@ -225,6 +217,12 @@ class TensionEquilibrationWorkChain(_TensionCommon):
         self.out("structure", node.outputs.structure)
         self.out("velocities", node.outputs.velocities)
         return None
+
+
+def deformation_inputs(p: dict[str, Any]) -> dict[str, orm.Dict]:
+    """``parameters=`` of ``deformation_analysis`` from the tension parameters' ``deformation`` section (none in
+    parameters frozen before the section existed: the analysis's defaults, which the section holds)."""
+    return {} if p.get("deformation") is None else {"parameters": orm.Dict(p["deformation"])}
 
 
 def plane_strain_strains(p: dict[str, Any]) -> list[float]:
@@ -421,10 +419,11 @@ class PlaneStrainWorkChain(_TensionBase):
             return None
         from ..functions.analysis import deformation_analysis
 
-        deformation = self.ctx.params.get("deformation")
-        extra = {} if deformation is None else {"parameters": orm.Dict(deformation)}
         analysis, node = deformation_analysis.run_get_node(
-            result["frames"], **extra, **self._material_kwargs(), metadata={"call_link_label": "deformation"}
+            result["frames"],
+            **deformation_inputs(self.ctx.params),
+            **self._material_kwargs(),
+            metadata={"call_link_label": "deformation"},
         )
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=node.exit_message or node.process_state.value)
